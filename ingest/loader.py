@@ -1,0 +1,267 @@
+"""Load resolved inputs into ``raw.*`` in one transaction, reconciling every row read."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from ingest.readers import stage_input
+from ingest.schema import STAGED_DDL, ensure_raw_schema
+from ingest.sources import Input, resolve
+from trace_warehouse import warehouse
+from trace_warehouse.errors import NothingLoaded, SourceError, StrictModeRejection
+
+# Rows of one input are numbered seq_base + row; inputs are far apart so later rows sort later.
+_SEQ_STRIDE = 1 << 40
+_KNOWN_ROLES = ("system", "human", "gpt", "tool", "user", "assistant")
+
+
+@dataclass
+class InputCounts:
+    uri: str
+    config: str
+    read: int = 0
+    loaded: int = 0
+    rejected: int = 0
+    unchanged: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class IngestResult:
+    ingest_id: str
+    inputs: list[InputCounts]
+
+    @property
+    def read(self) -> int:
+        return sum(i.read for i in self.inputs)
+
+    @property
+    def loaded(self) -> int:
+        return sum(i.loaded for i in self.inputs)
+
+    @property
+    def rejected(self) -> int:
+        return sum(i.rejected for i in self.inputs)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(i.unchanged for i in self.inputs)
+
+    def summary(self) -> str:
+        return f"read {self.read}, loaded {self.loaded}, rejected {self.rejected}"
+
+
+# Rows superseded within this ingest (same key seen earlier) become rejections.
+_SUPERSEDED_TO_REJECTED = """
+insert into raw.rejected_rows
+select
+    r.source_uri, r.source_row, r.source_config,
+    'duplicate id: superseded by ' || s.source_uri || ' row ' || s.source_row,
+    to_json({'id': r.conversation_id, 'conversations': r.conversations, 'tools': r.tools,
+             'category': r.category, 'subcategory': r.subcategory, 'task': r.task})::varchar,
+    now(), $ingest_id
+from raw.conversations as r
+inner join staged_good as s
+    on r.source_config = s.source_config and r.conversation_id = s.conversation_id
+where r.ingest_id = $ingest_id
+"""
+
+_MERGE = f"""
+create or replace temp table staged_ranked as
+select
+    *,
+    row_number() over (partition by source_config, conversation_id order by seq desc) as dup_rank,
+    first_value(source_row) over (partition by source_config, conversation_id order by seq desc) as kept_row
+from staged
+where reject_reason is null;
+
+insert into raw.rejected_rows
+select source_uri, source_row, source_config, reject_reason, raw_text, now(), $ingest_id
+from staged
+where reject_reason is not null;
+
+insert into raw.rejected_rows
+select
+    source_uri, source_row, source_config,
+    'duplicate id: superseded by row ' || kept_row || ' of the same input',
+    to_json({{'id': conversation_id, 'conversations': conversations, 'tools': tools,
+              'category': category, 'subcategory': subcategory, 'task': task}})::varchar,
+    now(), $ingest_id
+from staged_ranked
+where dup_rank > 1;
+
+create or replace temp table staged_good as
+select
+    * exclude (dup_rank, kept_row, ingest_flags),
+    list_concat(
+        ingest_flags,
+        case when tools is not null and not json_valid(tools) then ['invalid_tools_json'] else [] end,
+        case
+            when len(list_filter(conversations, lambda t: t."from" not in {_KNOWN_ROLES!r})) > 0
+            then ['unknown_role:' || array_to_string(list_sort(list_distinct(list_transform(
+                list_filter(conversations, lambda t: t."from" not in {_KNOWN_ROLES!r}), lambda t: t."from"))), ',')]
+            else []
+        end
+    ) as ingest_flags,
+    md5(concat_ws(chr(31), category, subcategory, task, tools, conversations::varchar)) as content_hash
+from staged_ranked
+where dup_rank = 1;
+"""
+
+_UNCHANGED = """
+select count(*)
+from staged_good as s
+inner join raw.conversations as r
+    on r.source_config = s.source_config and r.conversation_id = s.conversation_id
+where r.content_hash = s.content_hash and r.ingest_id <> $ingest_id
+"""
+
+_REPLACE = """
+delete from raw.conversations as r
+using staged_good as s
+where r.source_config = s.source_config
+  and r.conversation_id = s.conversation_id
+  and (r.content_hash <> s.content_hash or r.ingest_id = $ingest_id);
+
+insert into raw.conversations
+select
+    s.conversation_id, s.source_config, s.category, s.subcategory, s.task, s.tools, s.conversations,
+    s.source_uri, s.source_row, now(), $ingest_id, s.content_hash, s.ingest_flags
+from staged_good as s
+anti join raw.conversations as r
+    on r.source_config = s.source_config and r.conversation_id = s.conversation_id;
+"""
+
+
+def _run_script(con: duckdb.DuckDBPyConnection, script: str, params: dict) -> None:
+    """Run ``;``-separated statements, passing each only the parameters it names."""
+    for statement in filter(str.strip, script.split(";\n")):
+        con.execute(statement, {k: v for k, v in params.items() if f"${k}" in statement})
+
+
+def _superseded_counts(con: duckdb.DuckDBPyConnection, ingest_id: str) -> dict[str, int]:
+    rows = con.execute(
+        """
+        select r.source_uri, count(*)
+        from raw.conversations as r
+        inner join staged_good as s
+            on r.source_config = s.source_config and r.conversation_id = s.conversation_id
+        where r.ingest_id = $ingest_id
+        group by 1
+        """,
+        {"ingest_id": ingest_id},
+    ).fetchall()
+    return dict(rows)
+
+
+def _load_one(con: duckdb.DuckDBPyConnection, item: Input, index: int, ingest_id: str, limit: int | None,
+              on_bytes: Callable[[int], None] | None, counts_by_uri: dict[str, InputCounts]) -> InputCounts:
+    con.execute(STAGED_DDL)
+    stage_input(con, item, index * _SEQ_STRIDE, limit, on_bytes)
+    params = {"ingest_id": ingest_id}
+    _run_script(con, _MERGE, params)
+    superseded = _superseded_counts(con, ingest_id)
+    con.execute(_SUPERSEDED_TO_REJECTED, params)
+    unchanged = con.execute(_UNCHANGED, params).fetchone()[0]
+    _run_script(con, _REPLACE, params)
+
+    counts = InputCounts(uri=item.uri, config=item.config)
+    counts.read = con.execute("select count(*) from staged").fetchone()[0]
+    counts.loaded = con.execute("select count(*) from staged_good").fetchone()[0]
+    counts.rejected = counts.read - counts.loaded
+    counts.unchanged = unchanged
+    counts.reasons = dict(
+        con.execute(
+            "select reject_reason, count(*) from staged where reject_reason is not null group by 1 order by 2 desc"
+        ).fetchall()
+    )
+    if counts.rejected - sum(counts.reasons.values()):
+        counts.reasons["duplicate id within the input"] = counts.rejected - sum(counts.reasons.values())
+    for uri, n in superseded.items():
+        earlier = counts_by_uri[uri]
+        earlier.loaded -= n
+        earlier.rejected += n
+        earlier.reasons["duplicate id: superseded by a later input"] = earlier.reasons.get(
+            "duplicate id: superseded by a later input", 0) + n
+    return counts
+
+
+def ingest(
+    db: Path,
+    sources: list[str],
+    config: str | None = None,
+    limit: int | None = None,
+    strict: bool = False,
+    on_input: Callable[[Input], None] | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+) -> IngestResult:
+    """Load every SOURCE into ``raw.conversations``; rejected rows go to ``raw.rejected_rows``.
+
+    All inputs load in one transaction: a crash or kill leaves the warehouse as it was.
+    """
+    inputs: list[Input] = []
+    for source in sources:
+        inputs.extend(resolve(source, config))
+    if not inputs:
+        raise SourceError("no inputs to read")
+
+    ingest_id = uuid.uuid4().hex
+    con = warehouse.connect(db)
+    try:
+        ensure_raw_schema(con)
+        con.execute("begin transaction")
+        con.execute(
+            "insert into raw.ingest_runs (ingest_id, started_at, sources) values ($id, now(), $sources)",
+            {"id": ingest_id, "sources": sources},
+        )
+        # Earlier rejections of the same inputs are replaced, so re-ingesting is idempotent.
+        con.execute(
+            "delete from raw.rejected_rows where source_uri in (select unnest($uris))",
+            {"uris": [i.uri for i in inputs]},
+        )
+        counts_by_uri: dict[str, InputCounts] = {}
+        for index, item in enumerate(inputs):
+            if on_input:
+                on_input(item)
+            counts_by_uri[item.uri] = _load_one(con, item, index, ingest_id, limit, on_bytes, counts_by_uri)
+        result = IngestResult(ingest_id=ingest_id, inputs=list(counts_by_uri.values()))
+        if strict and result.rejected:
+            con.execute("rollback")
+            raise StrictModeRejection(
+                f"--strict: {result.rejected} of {result.read} rows rejected; nothing was loaded. "
+                + _reason_digest(result)
+            )
+        con.execute(
+            """
+            update raw.ingest_runs
+            set finished_at = now(), rows_read = $read, rows_loaded = $loaded,
+                rows_rejected = $rejected, rows_unchanged = $unchanged
+            where ingest_id = $id
+            """,
+            {"id": ingest_id, "read": result.read, "loaded": result.loaded,
+             "rejected": result.rejected, "unchanged": result.unchanged},
+        )
+        con.execute("commit")
+    finally:
+        con.close()
+    if result.read == 0:
+        raise NothingLoaded("nothing could be read: every input is empty (" + ", ".join(i.uri for i in inputs) + ")")
+    if result.loaded == 0:
+        raise NothingLoaded(
+            f"nothing loaded: all {result.read} rows were rejected (see raw.rejected_rows). " + _reason_digest(result)
+        )
+    return result
+
+
+def _reason_digest(result: IngestResult, top: int = 3) -> str:
+    merged: dict[str, int] = {}
+    for item in result.inputs:
+        for reason, n in item.reasons.items():
+            merged[reason] = merged.get(reason, 0) + n
+    parts = [f"{n} × {reason}" for reason, n in sorted(merged.items(), key=lambda kv: -kv[1])[:top]]
+    return "Most common: " + "; ".join(parts) if parts else ""

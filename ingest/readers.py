@@ -1,0 +1,339 @@
+"""Read one input into the ``staged`` temp table, row by row validated in SQL.
+
+Text files are split into lines in Python (exact line numbers, gzip, bad UTF-8)
+and parsed by DuckDB's JSON functions; parquet files and Arrow tables are read
+by DuckDB directly. Either way each row ends up in ``staged`` with either a
+typed conversation or a ``reject_reason`` and its raw text.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ingest.sources import Input
+
+KNOWN_FIELDS = ("id", "conversations", "tools", "category", "subcategory", "task")
+BATCH_BYTES = 64 * 1024 * 1024
+
+# The first problem found in a list of typed turns, or null when every turn is usable.
+_TURN_PROBLEM = """
+list_filter(
+    list_transform(
+        {turns},
+        lambda t, i: case
+            when t is null then 'turn ' || (i - 1) || ': not an object'
+            when t."from" is null then 'turn ' || (i - 1) || ': missing "from"'
+            when t."value" is null then 'turn ' || (i - 1) || ': missing "value"'
+        end
+    ),
+    lambda p: p is not null
+)[1]
+"""
+
+_JSON_TURN_PROBLEM = """
+list_filter(
+    list_transform(
+        {turns},
+        lambda t, i: case
+            when t."from" is null and t."value" is null then 'turn ' || (i - 1) || ': not an object with "from" and "value"'
+            when t."from" is null then 'turn ' || (i - 1) || ': missing "from"'
+            when t."value" is null or json_type(t."value") = 'NULL' then 'turn ' || (i - 1) || ': missing "value"'
+            when json_type(t."from") <> 'VARCHAR' then 'turn ' || (i - 1) || ': "from" is ' || lower(json_type(t."from")) || ', not a string'
+            when json_type(t."value") <> 'VARCHAR' then 'turn ' || (i - 1) || ': "value" is ' || lower(json_type(t."value")) || ', not a string'
+        end
+    ),
+    lambda p: p is not null
+)[1]
+"""
+
+_TEXT_TO_STAGED = f"""
+insert into staged
+with lines as (
+    select source_row, line, decode_error
+    from text_batch
+    where decode_error is not null or trim(line) <> ''
+),
+checked as (
+    select
+        source_row,
+        line,
+        case
+            when decode_error is not null then decode_error
+            when not json_valid(line) then 'invalid JSON (truncated or not JSON)'
+            when json_type(line) <> 'OBJECT' then 'expected a JSON object, got ' || lower(json_type(line))
+        end as early_reason
+    from lines
+),
+parsed as (
+    select
+        source_row,
+        line,
+        early_reason,
+        case when early_reason is null then json_transform(
+            line,
+            '{{"id": "JSON", "conversations": [{{"from": "JSON", "value": "JSON"}}],
+              "tools": "JSON", "category": "VARCHAR", "subcategory": "VARCHAR", "task": "VARCHAR"}}'
+        ) end as j,
+        case when early_reason is null then json_keys(line) end as keys
+    from checked
+),
+judged as (
+    select
+        *,
+        coalesce(
+            early_reason,
+            case
+                when j.id is null or json_type(j.id) = 'NULL' then 'missing field "id"'
+                when json_type(j.id) not in ('VARCHAR', 'BIGINT', 'UBIGINT') then '"id" is ' || lower(json_type(j.id)) || ', not a string'
+                when j.conversations is null and json_type(line, '$.conversations') is null then 'missing field "conversations"'
+                when j.conversations is null then '"conversations" is ' || lower(json_type(line, '$.conversations')) || ', not a list of turns'
+                when len(j.conversations) = 0 then '"conversations" is empty'
+            end,
+            {_JSON_TURN_PROBLEM.format(turns="j.conversations")}
+        ) as reason
+    from parsed
+)
+select
+    $seq_base + source_row,
+    $uri,
+    $config,
+    source_row,
+    case when reason is null then j.id ->> '$' end,
+    case when reason is null then j.category end,
+    case when reason is null then j.subcategory end,
+    case when reason is null then j.task end,
+    case
+        when reason is not null or j.tools is null then null
+        when json_type(j.tools) = 'VARCHAR' then j.tools ->> '$'
+        else j.tools::varchar
+    end,
+    case when reason is null then list_transform(
+        j.conversations, lambda t: {{'from': t."from" ->> '$', 'value': t."value" ->> '$'}}
+    ) end,
+    case when reason is null then list_concat(
+        case when j.tools is null then ['missing_tools'] else [] end,
+        case when j.tools is not null and json_type(j.tools) not in ('VARCHAR', 'NULL') then ['tools_not_a_string'] else [] end,
+        case
+            when len(list_filter(keys, lambda k: k not in {KNOWN_FIELDS!r})) > 0
+            then ['extra_fields:' || array_to_string(list_sort(list_filter(keys, lambda k: k not in {KNOWN_FIELDS!r})), ',')]
+            else []
+        end
+    ) end,
+    reason,
+    case when reason is not null then line end
+from judged
+"""
+
+
+def _typed_to_staged(relation: str, columns: set[str]) -> str:
+    def col(name: str) -> str:
+        return f'"{name}"::varchar' if name in columns else "null::varchar"
+
+    extra = sorted(columns - set(KNOWN_FIELDS) - {"__row"})
+    extra_flag = f"['extra_fields:{','.join(extra)}']" if extra else "[]::varchar[]"
+    missing_tools = "[]::varchar[]" if "tools" in columns else "['missing_tools']"
+    return f"""
+insert into staged
+with src as (
+    select *, {_TURN_PROBLEM.format(turns="conversations")} as turn_problem
+    from {relation}
+),
+judged as (
+    select
+        *,
+        case
+            when id is null then 'missing field "id"'
+            when conversations is null then 'missing field "conversations"'
+            when len(conversations) = 0 then '"conversations" is empty'
+            else turn_problem
+        end as reason
+    from src
+)
+select
+    $seq_base + __row,
+    $uri,
+    $config,
+    __row,
+    case when reason is null then id::varchar end,
+    case when reason is null then {col("category")} end,
+    case when reason is null then {col("subcategory")} end,
+    case when reason is null then {col("task")} end,
+    case when reason is null then {col("tools")} end,
+    case when reason is null then conversations end,
+    case when reason is null then list_concat({missing_tools}, {extra_flag}) end,
+    reason,
+    case when reason is not null then to_json(judged)::varchar end
+from judged
+"""
+
+
+def _schema_problem(schema: pa.Schema) -> str | None:
+    names = set(schema.names)
+    for required in ("id", "conversations"):
+        if required not in names:
+            return f'schema mismatch: no column "{required}" (columns: {", ".join(schema.names)})'
+    conv = schema.field("conversations").type
+    if not (pa.types.is_list(conv) or pa.types.is_large_list(conv)) or not pa.types.is_struct(conv.value_type):
+        return f'schema mismatch: "conversations" is {conv}, expected list<struct<from: string, value: string>>'
+    fields = {f.name: f.type for f in conv.value_type}
+    for name in ("from", "value"):
+        if name not in fields:
+            return f'schema mismatch: conversation turns have no "{name}" field'
+        if not (pa.types.is_string(fields[name]) or pa.types.is_large_string(fields[name])):
+            return f'schema mismatch: turn field "{name}" is {fields[name]}, expected string'
+    return None
+
+
+def _reject_all(con: duckdb.DuckDBPyConnection, relation: str, reason: str, params: dict) -> None:
+    con.execute(
+        f"""
+        insert into staged (seq, source_uri, source_config, source_row, reject_reason, raw_text)
+        select $seq_base + __row, $uri, $config, __row, $reason, to_json(r)::varchar
+        from {relation} as r
+        """,
+        {**params, "reason": reason},
+    )
+
+
+def _stage_typed(con: duckdb.DuckDBPyConnection, relation: str, schema: pa.Schema, params: dict) -> None:
+    problem = _schema_problem(schema)
+    if problem:
+        _reject_all(con, relation, problem, params)
+        return
+    con.execute(_typed_to_staged(relation, set(schema.names)), params)
+
+
+def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, params: dict, limit: int | None) -> None:
+    try:
+        schema = pq.read_schema(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid / OSError for non-parquet bytes
+        con.execute(
+            "insert into staged (seq, source_uri, source_config, source_row, reject_reason, raw_text) "
+            "values ($seq_base, $uri, $config, null, $reason, null)",
+            {**params, "reason": f"unreadable parquet file: {exc}"},
+        )
+        return
+    limit_clause = f"where __row <= {int(limit)}" if limit else ""
+    relation = (
+        f"(select * exclude (file_row_number), file_row_number + 1 as __row "
+        f"from read_parquet('{_sql_str(path)}', file_row_number = true)) {limit_clause}"
+    )
+    relation = f"(select * from {relation})"
+    _stage_typed(con, relation, schema, params)
+
+
+def stage_arrow(con: duckdb.DuckDBPyConnection, load: Callable[[], pa.Table], params: dict, limit: int | None) -> None:
+    table = load()
+    if limit:
+        table = table.slice(0, limit)
+    table = table.append_column("__row", pa.array(range(1, table.num_rows + 1), pa.int64()))
+    con.register("arrow_input", table)
+    try:
+        _stage_typed(con, "arrow_input", table.schema, params)
+    finally:
+        con.unregister("arrow_input")
+
+
+def _sql_str(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _open_binary(path: Path):
+    return gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
+
+
+def _json_array_lines(path: Path) -> Iterator[tuple[int, bytes]] | None:
+    """A ``.json`` file holding one JSON array: its elements as lines; else None."""
+    with _open_binary(path) as f:
+        head = f.read(4096).lstrip()
+    if not head.startswith(b"["):
+        return None
+    with _open_binary(path) as f:
+        try:
+            items = json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return None  # fall back to line-by-line: each bad line gets its own reason
+    return ((n, json.dumps(item, ensure_ascii=False).encode()) for n, item in enumerate(items, start=1))
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    if path.name.endswith((".json", ".json.gz")):
+        array_lines = _json_array_lines(path)
+        if array_lines is not None:
+            yield from array_lines
+            return
+    with _open_binary(path) as f:
+        yield from enumerate(f, start=1)
+
+
+def stage_text(
+    con: duckdb.DuckDBPyConnection, path: Path, params: dict, limit: int | None, on_bytes: Callable[[int], None] | None
+) -> None:
+    rows: list[int] = []
+    texts: list[str | None] = []
+    errors: list[str | None] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal rows, texts, errors, size
+        if not rows:
+            return
+        batch = pa.table(
+            {
+                "source_row": pa.array(rows, pa.int64()),
+                "line": pa.array(texts, pa.large_string()),
+                "decode_error": pa.array(errors, pa.string()),
+            }
+        )
+        con.register("text_batch", batch)
+        try:
+            con.execute(_TEXT_TO_STAGED, params)
+        finally:
+            con.unregister("text_batch")
+        if on_bytes:
+            on_bytes(size)
+        rows, texts, errors, size = [], [], [], 0
+
+    seen = 0
+    for number, raw in _lines(path):
+        if not raw.strip():
+            continue
+        seen += 1
+        if limit and seen > limit:
+            break
+        try:
+            text: str | None = raw.decode("utf-8").rstrip("\r\n")
+            error = None
+        except UnicodeDecodeError as exc:
+            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            error = f"not valid UTF-8 (byte {exc.start}: {raw[exc.start:exc.start + 1]!r})"
+        rows.append(number)
+        texts.append(text)
+        errors.append(error)
+        size += len(raw)
+        if size >= BATCH_BYTES:
+            flush()
+    flush()
+
+
+def stage_input(
+    con: duckdb.DuckDBPyConnection,
+    item: Input,
+    seq_base: int,
+    limit: int | None,
+    on_bytes: Callable[[int], None] | None = None,
+) -> None:
+    params = {"seq_base": seq_base, "uri": item.uri, "config": item.config}
+    if item.kind == "text":
+        stage_text(con, item.path, params, limit, on_bytes)
+    elif item.kind == "parquet":
+        stage_parquet(con, item.path, params, limit)
+    else:
+        stage_arrow(con, item.arrow, params, limit)

@@ -1,0 +1,21 @@
+{#-
+    What counts as a tool error, from the probed fields of a response's content:
+    success is false, or error is present and non-empty, or exit_code is a non-zero
+    integer; failing those, a Python traceback in the text when there is no integer
+    exit_code (an exit_code of 0 wins over anything the output text says).
+    "error": null and _budget_warning are not errors.
+-#}
+
+{% macro error_type(success, error, exit_code, content_text) -%}
+    case
+        when json_type({{ success }}) = 'BOOLEAN' and not ({{ success }}::boolean) then 'tool_failure'
+        when json_type({{ error }}) = 'VARCHAR' and {{ strip(error ~ " ->> '$'") }} <> '' then 'tool_failure'
+        when json_type({{ error }}) in ('OBJECT', 'ARRAY') and len(({{ error }})::varchar) > 2 then 'tool_failure'
+        when json_type({{ error }}) = 'BOOLEAN' and ({{ error }})::boolean then 'tool_failure'
+        when json_type({{ exit_code }}) in ('BIGINT', 'UBIGINT') and ({{ exit_code }})::bigint <> 0 then 'nonzero_exit'
+        when
+            coalesce(json_type({{ exit_code }}), 'NULL') not in ('BIGINT', 'UBIGINT')
+            and regexp_matches({{ content_text }}, {{ traceback_pattern() }})
+            then 'exception'
+    end
+{%- endmacro %}

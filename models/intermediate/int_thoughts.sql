@@ -1,0 +1,58 @@
+with
+
+assistant_messages as (
+    select
+        source_config,
+        conversation_id,
+        message_index,
+        content
+    from {{ ref('stg_messages') }}
+    where role = 'assistant'
+),
+
+blocks as (
+    select
+        source_config,
+        conversation_id,
+        message_index,
+        {{ tag_blocks('content', 'think') }} as think_blocks,
+        {{ count_opening_tags("split_part(content, '<tool_call>', 1)", 'think') }} as n_thoughts_before_first_call,
+        {{ count_opening_tags(without_think('content'), 'tool_call') }} as n_calls
+    from assistant_messages
+),
+
+unnested as (
+    select
+        source_config,
+        conversation_id,
+        message_index,
+        n_thoughts_before_first_call,
+        n_calls,
+        unnest(think_blocks) as block,
+        generate_subscripts(think_blocks, 1) - 1 as thought_index
+    from blocks
+),
+
+described as (
+    select
+        source_config,
+        conversation_id,
+        message_index,
+        thought_index::integer as thought_index,
+        block.body as thought_raw,
+        {{ strip('block.body') }} as thought,
+        not block.is_closed as is_unclosed,
+        case
+            when n_calls = 0 then 'no_calls'
+            when thought_index < n_thoughts_before_first_call then 'before_calls'
+            else 'after_calls'
+        end as position
+    from unnested
+)
+
+select
+    *,
+    length(thought) as n_chars,
+    {{ word_count('thought') }} as n_words,
+    thought = '' as is_empty
+from described

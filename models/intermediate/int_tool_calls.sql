@@ -1,0 +1,149 @@
+with
+
+assistant_messages as (
+    select
+        source_config,
+        conversation_id,
+        message_index,
+        content
+    from {{ ref('stg_messages') }}
+    where role = 'assistant'
+),
+
+conversations as (
+    select
+        source_config,
+        conversation_id,
+        tools_hash
+    from {{ ref('stg_conversations') }}
+),
+
+definitions as (
+    select
+        tools_hash,
+        tool_name,
+        required_arguments
+    from {{ ref('stg_tool_definitions') }}
+),
+
+toolset_sizes as (
+    select
+        tools_hash,
+        count(*) as n_definitions
+    from definitions
+    group by tools_hash
+),
+
+blocks as (
+    select
+        source_config,
+        conversation_id,
+        message_index,
+        {{ tag_blocks(without_think('content'), 'tool_call') }} as call_blocks
+    from assistant_messages
+),
+
+unnested as (
+    select
+        source_config,
+        conversation_id,
+        message_index,
+        unnest(call_blocks) as block,
+        generate_subscripts(call_blocks, 1) - 1 as call_index
+    from blocks
+),
+
+validated as (
+    select
+        source_config,
+        conversation_id,
+        message_index,
+        call_index::integer as call_index,
+        {{ strip('block.body') }} as call_text,
+        block.is_closed,
+        json_valid({{ strip('block.body') }}) as is_valid_json
+    from unnested
+),
+
+typed as (
+    select
+        *,
+        case when is_valid_json then json_type(call_text) end as json_kind
+    from validated
+),
+
+named as (
+    select
+        *,
+        case
+            when json_kind = 'OBJECT' then call_text ->> '$.name'
+            else {{ name_from_broken_call('call_text') }}
+        end as tool_name,
+        case when json_kind = 'OBJECT' then call_text -> '$.arguments' end as raw_arguments
+    from typed
+),
+
+with_arguments as (
+    select
+        * exclude (raw_arguments),
+        -- Some harnesses double-encode arguments as a JSON string; decode them once.
+        case
+            when json_type(raw_arguments) = 'VARCHAR' and json_valid(raw_arguments ->> '$')
+                then (raw_arguments ->> '$')::json
+            else raw_arguments
+        end as arguments
+    from named
+),
+
+with_definitions as (
+    select
+        calls.*,
+        coalesce(sizes.n_definitions, 0) as n_definitions,
+        definitions.tool_name is not null as is_known_tool,
+        coalesce(definitions.required_arguments, []::varchar []) as required_arguments
+    from with_arguments as calls
+    inner join conversations
+        on
+            calls.source_config = conversations.source_config
+            and calls.conversation_id = conversations.conversation_id
+    left join toolset_sizes as sizes
+        on conversations.tools_hash = sizes.tools_hash
+    left join definitions
+        on
+            conversations.tools_hash = definitions.tools_hash
+            and calls.tool_name = definitions.tool_name
+),
+
+checked as (
+    select
+        *,
+        list_filter(
+            required_arguments,
+            lambda arg: json_type(arguments) <> 'OBJECT' or not list_contains(json_keys(arguments), arg)
+        ) as missing_arguments
+    from with_definitions
+)
+
+select
+    source_config,
+    conversation_id,
+    message_index,
+    call_index,
+    call_text,
+    is_closed,
+    is_valid_json,
+    json_kind,
+    tool_name,
+    arguments,
+    is_known_tool,
+    missing_arguments,
+    case
+        when not is_closed then 'unclosed_tag'
+        when not is_valid_json then 'invalid_json'
+        when json_kind <> 'OBJECT' then 'not_an_object'
+        when coalesce(tool_name, '') = '' then 'missing_name'
+        when n_definitions > 0 and not is_known_tool then 'unknown_tool'
+        when len(missing_arguments) > 0 then 'missing_required_argument'
+    end as parse_issue,
+    md5(coalesce(tool_name, '') || chr(31) || coalesce(arguments::varchar, call_text)) as call_signature
+from checked

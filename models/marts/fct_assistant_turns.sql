@@ -1,0 +1,136 @@
+with
+
+messages as (
+    select * from {{ ref('stg_messages') }}
+),
+
+thoughts as (
+    select * from {{ ref('int_thoughts') }}
+),
+
+calls as (
+    select * from {{ ref('int_tool_calls') }}
+),
+
+responses as (
+    select * from {{ ref('int_tool_responses') }}
+),
+
+sequenced as (
+    select
+        source_config,
+        conversation_id,
+        message_index,
+        role,
+        content,
+        lag(role) over conversation_order as previous_role,
+        count(*) filter (where role = 'assistant') over (
+            partition by source_config, conversation_id order by message_index
+            rows between unbounded preceding and 1 preceding
+        ) as n_earlier_assistant_turns
+    from messages
+    window conversation_order as (partition by source_config, conversation_id order by message_index)
+),
+
+assistant_messages as (
+    select * from sequenced
+    where role = 'assistant'
+),
+
+thought_stats as (
+    select
+        source_config,
+        conversation_id,
+        message_index,
+        count(*) as n_thoughts,
+        count(*) filter (where is_empty) as n_empty_thoughts,
+        sum(n_chars) as thought_chars,
+        bool_or(not is_empty) as has_reasoning
+    from thoughts
+    group by all
+),
+
+call_stats as (
+    select
+        source_config,
+        conversation_id,
+        message_index,
+        count(*) as n_tool_calls,
+        count(*) filter (where parse_issue is not null) as n_malformed_calls
+    from calls
+    group by all
+),
+
+tool_message_errors as (
+    select
+        source_config,
+        conversation_id,
+        message_index,
+        bool_or(error_type is not null) as has_error
+    from responses
+    group by all
+),
+
+turns as (
+    select
+        assistant_messages.source_config,
+        assistant_messages.conversation_id,
+        assistant_messages.message_index,
+        assistant_messages.n_earlier_assistant_turns::integer as turn_index,
+        assistant_messages.previous_role,
+        case
+            when assistant_messages.previous_role = 'tool' then 'tool_response'
+            when assistant_messages.n_earlier_assistant_turns = 0 then 'conversation_start'
+            when assistant_messages.previous_role = 'user' then 'user_message'
+            else coalesce(assistant_messages.previous_role, 'none')
+        end as context,
+        coalesce(thought_stats.n_thoughts, 0) as n_thoughts,
+        coalesce(thought_stats.n_empty_thoughts, 0) as n_empty_thoughts,
+        coalesce(thought_stats.thought_chars, 0) as thought_chars,
+        coalesce(thought_stats.has_reasoning, false) as has_reasoning,
+        coalesce(call_stats.n_tool_calls, 0) as n_tool_calls,
+        coalesce(call_stats.n_malformed_calls, 0) as n_malformed_calls,
+        {{ outside_blocks('assistant_messages.content') }} <> '' as has_text,
+        coalesce(
+            assistant_messages.previous_role = 'tool' and tool_message_errors.has_error, false
+        ) as follows_tool_error
+    from assistant_messages
+    left join thought_stats
+        on
+            assistant_messages.source_config = thought_stats.source_config
+            and assistant_messages.conversation_id = thought_stats.conversation_id
+            and assistant_messages.message_index = thought_stats.message_index
+    left join call_stats
+        on
+            assistant_messages.source_config = call_stats.source_config
+            and assistant_messages.conversation_id = call_stats.conversation_id
+            and assistant_messages.message_index = call_stats.message_index
+    left join tool_message_errors
+        on
+            assistant_messages.source_config = tool_message_errors.source_config
+            and assistant_messages.conversation_id = tool_message_errors.conversation_id
+            and assistant_messages.message_index - 1 = tool_message_errors.message_index
+)
+
+select
+    source_config || '/' || conversation_id || '/' || message_index as turn_key,
+    source_config,
+    conversation_id,
+    message_index,
+    turn_index,
+    previous_role,
+    context,
+    n_thoughts,
+    n_empty_thoughts,
+    thought_chars,
+    n_tool_calls,
+    n_malformed_calls,
+    has_text,
+    case
+        when has_reasoning and n_tool_calls > 0 then 'both'
+        when has_reasoning then 'reasoning_only'
+        when n_tool_calls > 0 then 'tool_only'
+        else 'neither'
+    end as turn_kind,
+    follows_tool_error
+from turns

@@ -1,0 +1,192 @@
+with
+
+conversations as (
+    select * from {{ ref('stg_conversations') }}
+),
+
+messages as (
+    select * from {{ ref('stg_messages') }}
+),
+
+turns as (
+    select * from {{ ref('fct_assistant_turns') }}
+),
+
+calls as (
+    select * from {{ ref('fct_tool_calls') }}
+),
+
+responses as (
+    select * from {{ ref('fct_tool_responses') }}
+),
+
+thoughts as (
+    select * from {{ ref('fct_thoughts') }}
+),
+
+message_stats as (
+    select
+        source_config,
+        conversation_id,
+        arg_max(role, message_index) as last_role,
+        bool_or(
+            role = 'user' and message_index > 1 and regexp_matches(content, {{ iteration_limit_pattern() }})
+        ) as hit_iteration_limit
+    from messages
+    group by all
+),
+
+turn_stats as (
+    select
+        source_config,
+        conversation_id,
+        count(*) as n_assistant_turns,
+        coalesce(max(n_tool_calls), 0) as max_parallel_width,
+        arg_max(n_tool_calls = 0 and has_text, message_index) as last_turn_answers,
+        max(message_index) as last_assistant_index
+    from turns
+    group by all
+),
+
+sequenced_calls as (
+    select
+        source_config,
+        conversation_id,
+        message_index,
+        call_signature,
+        is_error,
+        has_response,
+        lag(call_signature, 1) over call_order as previous_signature,
+        lag(call_signature, 2) over call_order as second_previous_signature
+    from calls
+    window call_order as (partition by source_config, conversation_id order by message_index, call_index)
+),
+
+call_stats as (
+    select
+        source_config,
+        conversation_id,
+        count(*) as n_tool_calls,
+        count(*) filter (where parse_issue is null) as n_valid_tool_calls,
+        count(*) filter (where parse_issue is not null) as n_malformed_calls,
+        count(distinct tool_name) as n_distinct_tools,
+        count(*) filter (where not has_response) as n_unanswered_calls
+    from calls
+    group by all
+),
+
+loop_stats as (
+    select
+        source_config,
+        conversation_id,
+        bool_or(
+            call_signature = previous_signature and call_signature = second_previous_signature
+        ) as has_stuck_loop,
+        max(message_index) filter (where is_error) as last_error_index
+    from sequenced_calls
+    group by all
+),
+
+success_after_error as (
+    select
+        calls.source_config,
+        calls.conversation_id,
+        bool_or(calls.has_response and not calls.is_error) as has_success_after_last_error
+    from sequenced_calls as calls
+    inner join loop_stats
+        on
+            calls.source_config = loop_stats.source_config
+            and calls.conversation_id = loop_stats.conversation_id
+    where calls.message_index > loop_stats.last_error_index
+    group by all
+),
+
+response_stats as (
+    select
+        source_config,
+        conversation_id,
+        count(*) as n_tool_responses,
+        count(*) filter (where is_error) as n_tool_errors,
+        count(*) filter (where is_orphan) as n_orphan_responses
+    from responses
+    group by all
+),
+
+thought_stats as (
+    select
+        source_config,
+        conversation_id,
+        count(*) as n_thoughts,
+        count(*) filter (where is_empty) as n_empty_thoughts,
+        count(*) filter (where is_unclosed) as n_unclosed_thoughts
+    from thoughts
+    group by all
+),
+
+joined as (
+    select
+        conversations.conversation_id,
+        conversations.source_config,
+        conversations.category,
+        conversations.subcategory,
+        conversations.task,
+        conversations.n_messages,
+        coalesce(turn_stats.n_assistant_turns, 0) as n_assistant_turns,
+        coalesce(call_stats.n_tool_calls, 0) as n_tool_calls,
+        coalesce(call_stats.n_valid_tool_calls, 0) as n_valid_tool_calls,
+        coalesce(response_stats.n_tool_responses, 0) as n_tool_responses,
+        coalesce(response_stats.n_tool_errors, 0) as n_tool_errors,
+        coalesce(call_stats.n_malformed_calls, 0) as n_malformed_calls,
+        coalesce(thought_stats.n_thoughts, 0) as n_thoughts,
+        coalesce(thought_stats.n_empty_thoughts, 0) as n_empty_thoughts,
+        coalesce(thought_stats.n_unclosed_thoughts, 0) as n_unclosed_thoughts,
+        coalesce(turn_stats.max_parallel_width, 0) as max_parallel_width,
+        coalesce(call_stats.n_distinct_tools, 0) as n_distinct_tools,
+        coalesce(call_stats.n_unanswered_calls, 0) as n_unanswered_calls,
+        coalesce(response_stats.n_orphan_responses, 0) as n_orphan_responses,
+        message_stats.last_role,
+        coalesce(message_stats.hit_iteration_limit, false) as hit_iteration_limit,
+        coalesce(loop_stats.has_stuck_loop, false) as has_stuck_loop,
+        coalesce(message_stats.last_role = 'assistant' and turn_stats.last_turn_answers, false) as has_final_answer,
+        coalesce(success_after_error.has_success_after_last_error, false) as has_success_after_last_error,
+        conversations.tools_hash,
+        conversations.system_prompt_hash,
+        conversations.content_hash,
+        conversations.ingest_flags,
+        conversations.ingested_at
+    from conversations
+    left join message_stats
+        on
+            conversations.source_config = message_stats.source_config
+            and conversations.conversation_id = message_stats.conversation_id
+    left join turn_stats
+        on
+            conversations.source_config = turn_stats.source_config
+            and conversations.conversation_id = turn_stats.conversation_id
+    left join call_stats
+        on
+            conversations.source_config = call_stats.source_config
+            and conversations.conversation_id = call_stats.conversation_id
+    left join loop_stats
+        on
+            conversations.source_config = loop_stats.source_config
+            and conversations.conversation_id = loop_stats.conversation_id
+    left join success_after_error
+        on
+            conversations.source_config = success_after_error.source_config
+            and conversations.conversation_id = success_after_error.conversation_id
+    left join response_stats
+        on
+            conversations.source_config = response_stats.source_config
+            and conversations.conversation_id = response_stats.conversation_id
+    left join thought_stats
+        on
+            conversations.source_config = thought_stats.source_config
+            and conversations.conversation_id = thought_stats.conversation_id
+)
+
+select
+    source_config || '/' || conversation_id as conversation_key,
+    * exclude (has_success_after_last_error),
+    n_tool_errors > 0 and (has_success_after_last_error or has_final_answer) as recovered_after_error
+from joined

@@ -1,0 +1,70 @@
+with
+
+calls as (
+    select * from {{ ref('int_tool_calls') }}
+),
+
+links as (
+    select * from {{ ref('int_tool_call_links') }}
+    where call_index is not null
+),
+
+responses as (
+    select * from {{ ref('int_tool_responses') }}
+),
+
+conversations as (
+    select
+        source_config,
+        conversation_id,
+        category
+    from {{ ref('stg_conversations') }}
+),
+
+joined as (
+    select
+        calls.source_config,
+        calls.conversation_id,
+        conversations.category,
+        calls.message_index,
+        calls.call_index,
+        calls.tool_name,
+        calls.arguments,
+        calls.call_text,
+        calls.is_valid_json,
+        calls.is_closed,
+        calls.parse_issue,
+        calls.missing_arguments,
+        calls.call_signature,
+        responses.tool_call_id,
+        responses.response_index is not null as has_response,
+        responses.message_index as response_message_index,
+        responses.response_name,
+        coalesce(links.is_name_mismatch, false) as is_name_mismatch,
+        responses.content as response_content,
+        coalesce(responses.error_type is not null, false) as is_error,
+        responses.error_type,
+        responses.budget_warning
+    from calls
+    inner join conversations
+        on
+            calls.source_config = conversations.source_config
+            and calls.conversation_id = conversations.conversation_id
+    left join links
+        on
+            calls.source_config = links.source_config
+            and calls.conversation_id = links.conversation_id
+            and calls.message_index = links.call_message_index
+            and calls.call_index = links.call_index
+    left join responses
+        on
+            links.source_config = responses.source_config
+            and links.conversation_id = responses.conversation_id
+            and links.response_message_index = responses.message_index
+            and links.response_index = responses.response_index
+)
+
+select
+    source_config || '/' || conversation_id || '/' || message_index || '/' || call_index as tool_call_key,
+    *
+from joined

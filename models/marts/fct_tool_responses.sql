@@ -1,0 +1,43 @@
+with
+
+responses as (
+    select * from {{ ref('int_tool_responses') }}
+),
+
+links as (
+    select * from {{ ref('int_tool_call_links') }}
+    where response_index is not null
+),
+
+joined as (
+    select
+        responses.source_config,
+        responses.conversation_id,
+        responses.message_index,
+        responses.response_index,
+        responses.tool_call_id,
+        responses.response_name as tool_name,
+        responses.content,
+        responses.is_text_content,
+        responses.is_valid_json,
+        responses.is_closed,
+        responses.error_type is not null as is_error,
+        responses.error_type,
+        responses.budget_warning,
+        links.call_message_index,
+        links.call_index,
+        links.is_orphan_response as is_orphan,
+        links.is_name_mismatch
+    from responses
+    inner join links
+        on
+            responses.source_config = links.source_config
+            and responses.conversation_id = links.conversation_id
+            and responses.message_index = links.response_message_index
+            and responses.response_index = links.response_index
+)
+
+select
+    source_config || '/' || conversation_id || '/' || message_index || '/' || response_index as tool_response_key,
+    *
+from joined

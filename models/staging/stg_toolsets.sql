@@ -1,0 +1,32 @@
+{#- The tools JSON repeats on every row; keep each distinct text once, keyed by its hash. -#}
+with
+
+source as (
+    select tools from {{ source('raw', 'conversations') }}
+),
+
+distinct_toolsets as (
+    select distinct
+        md5(coalesce(tools, '')) as tools_hash,
+        tools as tools_json
+    from source
+),
+
+described as (
+    select
+        tools_hash,
+        tools_json,
+        coalesce(json_valid(tools_json), false) as is_valid_json,
+        case
+            when tools_json is null then 'missing'
+            when not json_valid(tools_json) then 'invalid'
+            when json_type(tools_json) <> 'ARRAY' then 'not_a_list'
+            when json_array_length(tools_json) = 0 then 'empty'
+            when (tools_json -> '$[0]' ->> '$.type') = 'function' and (tools_json -> '$[0].function') is not null
+                then 'wrapped'
+            else 'flat'
+        end as tools_shape
+    from distinct_toolsets
+)
+
+select * from described

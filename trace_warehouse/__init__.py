@@ -1,0 +1,1 @@
+"""trace-warehouse: a SQL-first warehouse for agent reasoning traces."""

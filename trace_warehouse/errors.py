@@ -1,0 +1,29 @@
+"""Exceptions the library raises; the CLI turns them into one-line messages."""
+
+
+class TraceWarehouseError(Exception):
+    """Base class: anything the user can fix by changing input or options."""
+
+
+class WarehouseInUse(TraceWarehouseError):
+    """Another process holds the warehouse file open for writing."""
+
+
+class SourceError(TraceWarehouseError):
+    """A SOURCE argument names nothing loadable."""
+
+
+class NothingLoaded(TraceWarehouseError):
+    """Every row read was rejected (or nothing could be read at all)."""
+
+
+class StrictModeRejection(TraceWarehouseError):
+    """--strict was given and at least one row was rejected."""
+
+
+class BuildFailed(TraceWarehouseError):
+    """dbt build reported errors or failing tests."""
+
+
+class ExportError(TraceWarehouseError):
+    """An export could not be written as asked (existing files, bad path, bad option)."""

@@ -1,0 +1,65 @@
+"""Opening the DuckDB warehouse file: storage format, resource limits, the one-writer rule."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+from trace_warehouse.errors import WarehouseInUse
+
+# DuckDB 2.x writes a format 1.x cannot read unless told otherwise; users open the
+# warehouse from the DuckDB CLI and BI drivers that are still on 1.4.
+STORAGE_COMPATIBILITY_VERSION = "v1.4.0"
+DEFAULT_THREADS = int(os.environ.get("TRACES_THREADS", os.cpu_count() or 2))
+DEFAULT_MEMORY_LIMIT = os.environ.get("TRACES_MEMORY_LIMIT", "1GB")
+
+
+def _resource_config() -> dict[str, str | int]:
+    return {
+        "threads": DEFAULT_THREADS,
+        "memory_limit": DEFAULT_MEMORY_LIMIT,
+        "preserve_insertion_order": "false",
+    }
+
+
+def create_if_missing(path: Path) -> None:
+    """Create an empty warehouse readable by DuckDB 1.4+, before dbt ever opens it."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = connect(path, create=True)
+    con.close()
+
+
+def connect(path: Path, read_only: bool = False, create: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse; raise ``WarehouseInUse`` when another process holds it."""
+    config: dict[str, str | int] = dict(_resource_config())
+    if create:
+        config["storage_compatibility_version"] = STORAGE_COMPATIBILITY_VERSION
+    elif not path.exists() and not read_only:
+        create_if_missing(path)
+    try:
+        return duckdb.connect(str(path), read_only=read_only, config=config)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseInUse(
+                f"warehouse is in use: {path} is held by another process "
+                "(a running ingest, build or an open DuckDB session); try again when it finishes"
+            ) from exc
+        raise
+
+
+def storage_version(con: duckdb.DuckDBPyConnection) -> str | None:
+    row = con.execute(
+        "select tags['storage_version'] from duckdb_databases() where database_name = current_database()"
+    ).fetchone()
+    return row[0] if row else None
+
+
+def ensure_free(path: Path) -> None:
+    """Fail fast with ``WarehouseInUse`` if another process holds the file."""
+    if not path.exists():
+        return
+    connect(path).close()
