@@ -86,7 +86,7 @@ turns as (
         end as context,
         coalesce(thought_stats.n_thoughts, 0) as n_thoughts,
         coalesce(thought_stats.n_empty_thoughts, 0) as n_empty_thoughts,
-        coalesce(thought_stats.thought_chars, 0) as thought_chars,
+        coalesce(thought_stats.thought_chars, 0)::bigint as thought_chars,
         coalesce(thought_stats.has_reasoning, false) as has_reasoning,
         coalesce(call_stats.n_tool_calls, 0) as n_tool_calls,
         coalesce(call_stats.n_malformed_calls, 0) as n_malformed_calls,
