@@ -1,7 +1,7 @@
 {#- Composite-key relationships: every child key must exist in the parent. -#}
 {% test has_parent(model, columns, to, parent_columns=none) %}
 
-{%- set parent_columns = parent_columns or columns -%}
+    {%- set parent_columns = parent_columns or columns -%}
 
 with
 

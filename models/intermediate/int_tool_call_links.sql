@@ -37,7 +37,7 @@ linked as (
             calls.source_config = responses.source_config
             and calls.conversation_id = responses.conversation_id
             and responses.message_index = calls.message_index + 1
-            and responses.response_index = calls.call_index
+            and calls.call_index = responses.response_index
 )
 
 select

@@ -100,7 +100,7 @@ with_definitions as (
         calls.*,
         coalesce(sizes.n_definitions, 0) as n_definitions,
         definitions.tool_name is not null as is_known_tool,
-        coalesce(definitions.required_arguments, []::varchar []) as required_arguments
+        coalesce(definitions.required_arguments, []::varchar[]) as required_arguments
     from with_arguments as calls
     inner join conversations
         on

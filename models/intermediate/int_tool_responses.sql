@@ -86,7 +86,7 @@ probed as (
         case
             when json_type(content) = 'OBJECT'
                 then json_extract(content, ['$.success', '$.error', '$.exit_code', '$._budget_warning'])
-            else [null, null, null, null]::json []
+            else [null, null, null, null]::json[]
         end as probe
     from decoded
 )

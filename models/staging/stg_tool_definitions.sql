@@ -35,7 +35,7 @@ described as (
         definition -> '$.parameters' as parameters,
         coalesce(
             from_json(definition -> '$.parameters.required', '["VARCHAR"]'),
-            []::varchar []
+            []::varchar[]
         ) as required_arguments
     from unwrapped
 )
