@@ -36,12 +36,16 @@ def create_if_missing(path: Path) -> None:
 def connect(path: Path, read_only: bool = False, create: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse; raise ``WarehouseInUse`` when another process holds it."""
     config: dict[str, str | int] = dict(_resource_config())
+    # Spill next to the warehouse, read-only sessions included (exports stage large temp tables).
+    config["temp_directory"] = str(path.with_name(path.name + ".tmp"))
     if create:
         config["storage_compatibility_version"] = STORAGE_COMPATIBILITY_VERSION
     elif not path.exists() and not read_only:
         create_if_missing(path)
     try:
-        return duckdb.connect(str(path), read_only=read_only, config=config)
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
+        con.execute("set enable_progress_bar = false")
+        return con
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise WarehouseInUse(
@@ -63,3 +67,28 @@ def ensure_free(path: Path) -> None:
     if not path.exists():
         return
     connect(path).close()
+
+
+def connect_with_scratch(path: Path, scratch: Path) -> duckdb.DuckDBPyConnection:
+    """Read the warehouse read-only, with a writable on-disk ``scratch`` database for staging.
+
+    Staged rows spill to disk instead of failing on large exports; the warehouse itself
+    is never written, so exports can run while nothing else holds the file for writing.
+    """
+    con = duckdb.connect(config={**_resource_config(), "temp_directory": str(scratch.with_name(scratch.name + ".tmp"))})
+    con.execute("set enable_progress_bar = false")
+    alias = path.stem
+    try:
+        con.execute(f"attach '{_sql_str(path)}' as \"{alias}\" (read_only)")
+    except duckdb.IOException as exc:
+        con.close()
+        if "lock" in str(exc).lower():
+            raise WarehouseInUse(f"warehouse is in use: {path} is held by another process for writing") from exc
+        raise
+    con.execute(f"attach '{_sql_str(scratch)}' as scratch")
+    con.execute(f'use "{alias}"')
+    return con
+
+
+def _sql_str(value: Path | str) -> str:
+    return str(value).replace("'", "''")

@@ -1,0 +1,105 @@
+{#-
+    Every message as the structured formats render it, in order: one row per system,
+    user and assistant message, one row per tool response that answers a well-formed call.
+-#}
+with
+
+messages as (
+    select * from {{ ref('stg_messages') }}
+    where role in ('system', 'user')
+),
+
+assistant_parts as (
+    select * from {{ ref('sft_assistant_parts') }}
+),
+
+responses as (
+    select * from {{ ref('fct_tool_responses') }}
+),
+
+calls as (
+    select * from {{ ref('fct_tool_calls') }}
+),
+
+plain_messages as (
+    select
+        source_config,
+        conversation_id,
+        message_index,
+        0 as part_index,
+        role,
+        false as has_malformed_call,
+        json_object('role', role, 'content', content) as trl_message,
+        json_object('role', role, 'content', content) as openai_message
+    from messages
+),
+
+assistant_messages as (
+    select
+        source_config,
+        conversation_id,
+        message_index,
+        0 as part_index,
+        'assistant' as role,
+        has_malformed_call,
+        case
+            when n_valid_calls > 0
+                then json_object(
+                    'role', 'assistant', 'content', content,
+                    'reasoning_content', reasoning_content, 'tool_calls', trl_tool_calls
+                )
+            else json_object('role', 'assistant', 'content', content, 'reasoning_content', reasoning_content)
+        end as trl_message,
+        case
+            when n_valid_calls > 0
+                then json_object(
+                    'role', 'assistant', 'content', nullif(content, ''), 'tool_calls', openai_tool_calls,
+                    'weight', case when has_malformed_call then 0 else 1 end
+                )
+            else json_object(
+                'role', 'assistant', 'content', content, 'weight', case when has_malformed_call then 0 else 1 end
+            )
+        end as openai_message
+    from assistant_parts
+),
+
+answered as (
+    select
+        responses.source_config,
+        responses.conversation_id,
+        responses.message_index,
+        responses.response_index,
+        coalesce(responses.tool_name, calls.tool_name) as tool_name,
+        coalesce(responses.tool_call_id, 'call_' || calls.message_index || '_' || calls.call_index) as tool_call_id,
+        case
+            when json_type(responses.content) = 'VARCHAR' then responses.content ->> '$'
+            else responses.content::varchar
+        end as content_text
+    from responses
+    inner join calls
+        on
+            responses.source_config = calls.source_config
+            and responses.conversation_id = calls.conversation_id
+            and responses.call_message_index = calls.message_index
+            and responses.call_index = calls.call_index
+    where calls.parse_issue is null
+),
+
+tool_messages as (
+    select
+        source_config,
+        conversation_id,
+        message_index,
+        response_index as part_index,
+        'tool' as role,
+        false as has_malformed_call,
+        json_object('role', 'tool', 'name', tool_name, 'content', content_text) as trl_message,
+        json_object('role', 'tool', 'tool_call_id', tool_call_id, 'content', content_text) as openai_message
+    from answered
+)
+
+select * from plain_messages
+union all
+select * from assistant_messages
+union all
+select * from tool_messages

@@ -1,0 +1,60 @@
+{#- One row per assistant turn: the conversation so far as text with role markers, and the turn verbatim. -#}
+with
+
+filters as (
+    select * from {{ ref('sft_conversation_filters') }}
+),
+
+messages as (
+    select * from {{ ref('stg_messages') }}
+),
+
+turns as (
+    select * from {{ ref('sft_assistant_parts') }}
+),
+
+rendered as (
+    select
+        source_config,
+        conversation_id,
+        message_index,
+        '<|' || role || '|>' || chr(10) || content || chr(10) as rendered_message
+    from messages
+),
+
+prompts as (
+    select
+        turns.source_config,
+        turns.conversation_id,
+        turns.message_index,
+        string_agg(rendered.rendered_message, '' order by rendered.message_index) as prompt_so_far
+    from turns
+    inner join rendered
+        on
+            turns.source_config = rendered.source_config
+            and turns.conversation_id = rendered.conversation_id
+            and rendered.message_index < turns.message_index
+    group by all
+)
+
+select
+    filters.* exclude (has_malformed_call),
+    turns.has_malformed_call,
+    turns.source_config || '/' || turns.conversation_id || '/' || turns.message_index as sample_id,
+    turns.source_config || '/' || turns.conversation_id || '/' || turns.message_index as id,
+    turns.conversation_id,
+    turns.turn_index,
+    coalesce(prompts.prompt_so_far, '') || '<|assistant|>' || chr(10) as prompt,
+    turns.source_text as response,
+    coalesce(prompts.prompt_so_far, '') || turns.source_text as total_text,
+    turns.source_text as trainable_text
+from turns
+left join prompts
+    on
+        turns.source_config = prompts.source_config
+        and turns.conversation_id = prompts.conversation_id
+        and turns.message_index = prompts.message_index
+inner join filters
+    on
+        turns.source_config = filters.source_config
+        and turns.conversation_id = filters.conversation_id

@@ -1,0 +1,34 @@
+{#- Each toolset in the JSON-schema function form trainers expect, whichever shape the source used. -#}
+with
+
+definitions as (
+    select * from {{ ref('stg_tool_definitions') }}
+),
+
+toolsets as (
+    select tools_hash from {{ ref('stg_toolsets') }}
+),
+
+functions as (
+    select
+        tools_hash,
+        to_json(list(
+            json_object(
+                'type', 'function',
+                'function', json_object(
+                    'name', tool_name,
+                    'description', description,
+                    'parameters', coalesce(parameters, '{"type": "object", "properties": {}}'::json)
+                )
+            ) order by tool_name
+        )) as tools
+    from definitions
+    group by tools_hash
+)
+
+select
+    toolsets.tools_hash,
+    coalesce(functions.tools, '[]'::json) as tools
+from toolsets
+left join functions
+    on toolsets.tools_hash = functions.tools_hash

