@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml requirements.lock
 setup: $(STAMP)
 
 run: setup
-	$(BIN)/traces run
+	$(BIN)/traces run --format all
 
 lint: setup
 	$(BIN)/sqlfluff lint models macros analyses

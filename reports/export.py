@@ -265,10 +265,11 @@ def export_one(
     _stage(con, fmt, options)
     redactions = _redact(con, fmt) if options.redact else {}
     tmp_path = data_path.with_name(data_path.name + ".partial")
-    columns = ", ".join(fmt.columns)
+    con.execute("set preserve_insertion_order = true")
     con.execute(
-        f"copy (select {columns} from scratch.export_rows where exclusion_reason is null order by sample_id) "
-        f"to '{_sql_path(tmp_path)}' (format json)"
+        f"copy (select {_json_line(con, fmt)} as line from scratch.export_rows "
+        f"where exclusion_reason is null order by sample_id) "
+        f"to '{_sql_path(tmp_path)}' (format csv, header false, quote '', escape '', delimiter E'\\x01')"
     )
     tmp_path.replace(data_path)
     counts = con.execute(
@@ -301,6 +302,22 @@ def export_one(
     }
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return ExportResult(fmt.name, data_path, manifest_path, manifest)
+
+
+def _json_line(con: duckdb.DuckDBPyConnection, fmt: ExportFormat) -> str:
+    """One JSONL line per row by plain concatenation.
+
+    JSON columns are already JSON text; going through json_object() or COPY's JSON writer
+    instead makes DuckDB hold every large value in its own buffer and run out of memory
+    on turn-level formats.
+    """
+    types = dict(con.execute("select column_name, column_type from (describe scratch.export_rows)").fetchall())
+    parts = []
+    for position, column in enumerate(fmt.columns):
+        key = ("{" if position == 0 else ",") + json.dumps(column) + ":"
+        value = f"{column}::varchar" if types[column] == "JSON" else f"to_json({column})::varchar"
+        parts.append(f"'{key}' || coalesce({value}, 'null')")
+    return " || ".join(parts) + " || '}'"
 
 
 def _sql_path(path: Path) -> str:

