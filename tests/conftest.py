@@ -1,0 +1,64 @@
+"""Shared fixtures: real warehouses built by the real ingest and a real `dbt build`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ingest.generator import generate
+from ingest.loader import ingest
+from reports.export import ExportOptions, export
+from trace_warehouse.build import build
+
+BIN = Path(sys.executable).parent
+
+
+def run_cli(*args: str, env: dict | None = None, check: bool = False) -> subprocess.CompletedProcess:
+    """Run the installed `traces` console script."""
+    result = subprocess.run(
+        [str(BIN / "traces"), *args], capture_output=True, text=True, env={**os.environ, **(env or {})}
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"traces {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_db(tmp_path_factory) -> Path:
+    """The embedded sample, ingested and built."""
+    db = tmp_path_factory.mktemp("sample") / "warehouse.duckdb"
+    ingest(db, ["sample"])
+    build(db, echo=False)
+    return db
+
+
+@pytest.fixture(scope="session")
+def sample_exports(sample_db, tmp_path_factory) -> dict:
+    """Every export format of the sample, default filters."""
+    out = tmp_path_factory.mktemp("exports")
+    results = export(sample_db, out, ["all"], ExportOptions())
+    return {r.format: r for r in results}
+
+
+@pytest.fixture(scope="session")
+def kimi_only_db(tmp_path_factory) -> Path:
+    """A small warehouse with kimi rows only, one of them duplicated under another id."""
+    root = tmp_path_factory.mktemp("kimi_only")
+    rows = [row for config, row in generate(80, seed=11) if config == "kimi"]
+    duplicate = dict(rows[-1], id="kimi-duplicate-of-last")
+    write_jsonl(root / "kimi.jsonl", rows + [duplicate])
+    db = root / "warehouse.duckdb"
+    ingest(db, [str(root / "kimi.jsonl")], config="kimi")
+    build(db, echo=False)
+    return db
