@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
-	$(BIN)/python -m pip install --quiet --target $(DUCKDB_1_4) 'duckdb==1.4.*'
+	$(BIN)/python -m pip install --quiet --no-deps --no-warn-conflicts --upgrade --target $(DUCKDB_1_4) 'duckdb==1.4.*'
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -1,0 +1,194 @@
+"""Ingest from every SOURCE form, with real files; counts always reconcile."""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import datasets
+import duckdb
+import pytest
+
+from ingest.generator import generate
+from ingest.loader import ingest
+from ingest.sample import rows_to_table, write_sample
+from trace_warehouse.errors import SourceError
+from trace_warehouse.warehouse import STORAGE_COMPATIBILITY_VERSION, connect, storage_version
+from tests.conftest import run_cli, write_jsonl
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def counts(db: Path) -> dict[str, int]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return dict(con.execute("select source_config, count(*) from raw.conversations group by 1").fetchall())
+    finally:
+        con.close()
+
+
+def rows(n: int, seed: int = 3) -> list[tuple[str, dict]]:
+    return list(generate(n, seed=seed))
+
+
+def test_embedded_sample_loads_both_configs(tmp_path):
+    result = ingest(tmp_path / "w.duckdb", ["sample"])
+    assert result.read == result.loaded + result.rejected == 300
+    assert counts(tmp_path / "w.duckdb") == {"kimi": 150, "glm-5.1": 150}
+
+
+def test_jsonl_json_array_and_gzip_files(tmp_path):
+    data = [r for _, r in rows(12)]
+    write_jsonl(tmp_path / "a.jsonl", data[:4])
+    (tmp_path / "b.json").write_text(json.dumps(data[4:8]), encoding="utf-8")
+    with gzip.open(tmp_path / "c.jsonl.gz", "wt", encoding="utf-8") as f:
+        f.writelines(json.dumps(r) + "\n" for r in data[8:])
+    db = tmp_path / "w.duckdb"
+    result = ingest(db, [str(tmp_path / "a.jsonl"), str(tmp_path / "b.json"), str(tmp_path / "c.jsonl.gz")])
+    assert (result.read, result.loaded, result.rejected) == (12, 12, 0)
+    assert counts(db) == {"default": 12}
+
+
+def test_parquet_file_and_glob(tmp_path):
+    import pyarrow.parquet as pq
+
+    data = [r for _, r in rows(10)]
+    pq.write_table(rows_to_table(data[:5]), tmp_path / "part-0.parquet")
+    pq.write_table(rows_to_table(data[5:]), tmp_path / "part-1.parquet")
+    db = tmp_path / "w.duckdb"
+    result = ingest(db, [str(tmp_path / "part-*.parquet")], config="kimi")
+    assert (result.read, result.loaded) == (10, 10)
+    assert counts(db) == {"kimi": 10}
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_hub_layout_directory_takes_config_from_path(tmp_path, fmt):
+    write_sample(40, tmp_path / "hub", fmt=fmt, seed=5)
+    db = tmp_path / "w.duckdb"
+    result = ingest(db, [str(tmp_path / "hub")])
+    assert result.read == result.loaded == 40
+    assert counts(db) == {"kimi": 20, "glm-5.1": 20}
+
+
+def test_config_option_wins_over_the_path(tmp_path):
+    write_sample(10, tmp_path / "hub", fmt="jsonl", seed=5)
+    db = tmp_path / "w.duckdb"
+    ingest(db, [str(tmp_path / "hub" / "data" / "kimi")], config="renamed")
+    assert counts(db) == {"renamed": 5}
+
+
+def test_save_to_disk_directory(tmp_path):
+    data = [r for _, r in rows(6)]
+    datasets.Dataset(rows_to_table(data)).save_to_disk(str(tmp_path / "saved"))
+    db = tmp_path / "w.duckdb"
+    result = ingest(db, [str(tmp_path / "saved")], config="glm-5.1")
+    assert (result.read, result.loaded) == (6, 6)
+    assert counts(db) == {"glm-5.1": 6}
+
+
+def test_hf_source_uses_load_dataset_on_a_local_copy_in_hub_layout(tmp_path):
+    """load_dataset(name, config) on a directory laid out like the hub repo, README configs included."""
+    repo = tmp_path / "hermes"
+    write_sample(20, repo, fmt="parquet", seed=9)
+    (repo / "README.md").write_text(
+        "---\nconfigs:\n"
+        "- config_name: kimi\n  data_files:\n  - split: train\n    path: data/kimi/train.parquet\n"
+        "- config_name: glm-5.1\n  data_files:\n  - split: train\n    path: data/glm-5.1/train.parquet\n---\n",
+        encoding="utf-8",
+    )
+    db = tmp_path / "w.duckdb"
+    result = ingest(db, [f"hf:{repo}"])
+    assert result.loaded == 20
+    assert counts(db) == {"kimi": 10, "glm-5.1": 10}
+    assert {i.uri for i in result.inputs} == {f"hf://{repo}/kimi", f"hf://{repo}/glm-5.1"}
+
+
+def _seed_datasets_cache(home: Path, parquet: Path, config: str) -> None:
+    """Leave the datasets cache as an earlier online load_dataset of the hub repo would."""
+    from datasets.packaged_modules.parquet.parquet import Parquet
+
+    env_home = os.environ.get("HF_HOME")
+    cache = home / "datasets"
+    builder = Parquet(
+        data_files={"train": [str(parquet)]}, dataset_name="lambda___hermes-agent-reasoning-traces",
+        config_name=config, hash="0123456789abcdef", cache_dir=str(cache),
+    )
+    builder.download_and_prepare()
+    root = cache / "lambda___hermes-agent-reasoning-traces"
+    for built in root.glob(f"{config}-*"):
+        built.rename(root / config)
+    for arrow in (root / config).rglob("lambda___hermes-agent-reasoning-traces-*.arrow"):
+        arrow.rename(arrow.with_name(arrow.name.replace("lambda___", "")))
+    assert env_home is None or env_home != str(home)
+
+
+def test_hf_source_offline_from_the_datasets_cache(tmp_path):
+    """The real hub name, hub unreachable: datasets answers from its cache (HF_HUB_OFFLINE=1)."""
+    write_sample(12, tmp_path / "src", fmt="parquet", seed=13)
+    home = tmp_path / "hf_home"
+    for config in ("kimi", "glm-5.1"):
+        _seed_datasets_cache(home, tmp_path / "src" / "data" / config / "train.parquet", config)
+    db = tmp_path / "w.duckdb"
+    result = run_cli(
+        "ingest", "hf:lambda/hermes-agent-reasoning-traces", "--db", str(db),
+        env={"HF_HOME": str(home), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "read 12, loaded 12, rejected 0" in result.stdout
+    assert counts(db) == {"kimi": 6, "glm-5.1": 6}
+
+
+def test_reingesting_the_same_rows_replaces_them(tmp_path):
+    db = tmp_path / "w.duckdb"
+    first = ingest(db, ["sample"])
+    second = ingest(db, ["sample"])
+    assert counts(db) == {"kimi": 150, "glm-5.1": 150}
+    assert second.unchanged == first.loaded == 300
+
+
+def test_changed_rows_are_rewritten_and_unchanged_ones_are_not(tmp_path):
+    data = [r for _, r in rows(6)]
+    write_jsonl(tmp_path / "a.jsonl", data)
+    db = tmp_path / "w.duckdb"
+    ingest(db, [str(tmp_path / "a.jsonl")])
+    data[0] = dict(data[0], task="changed task")
+    write_jsonl(tmp_path / "a.jsonl", data)
+    result = ingest(db, [str(tmp_path / "a.jsonl")])
+    assert result.unchanged == 5
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("select task from raw.conversations where conversation_id = ?", [data[0]["id"]]).fetchone() == (
+        "changed task",
+    )
+    con.close()
+
+
+def test_missing_path_is_a_clear_error(tmp_path):
+    with pytest.raises(SourceError, match="no such file"):
+        ingest(tmp_path / "w.duckdb", [str(tmp_path / "nope.jsonl")])
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_warehouse_opens_in_duckdb_1_4(tmp_path):
+    db = tmp_path / "w.duckdb"
+    ingest(db, ["sample"])
+    con = connect(db, read_only=True)
+    assert storage_version(con).startswith(STORAGE_COMPATIBILITY_VERSION)
+    con.close()
+    old_duckdb = PROJECT / ".venv" / "duckdb-1.4"
+    assert old_duckdb.is_dir(), "make setup installs DuckDB 1.4 into .venv/duckdb-1.4"
+    script = (
+        "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
+        "print(duckdb.__version__, c.execute('select count(*) from raw.conversations').fetchone()[0])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(db)], capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(old_duckdb)},
+    )
+    assert out.returncode == 0, out.stderr
+    version, n = out.stdout.split()
+    assert version.startswith("1.4") and int(n) == 300
