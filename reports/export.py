@@ -36,15 +36,15 @@ _CONVERSATION_TEXT = ("texts.total_text", "texts.trainable_text")
 FORMATS: dict[str, ExportFormat] = {
     f.name: f
     for f in (
-        ExportFormat("trl-messages", "sft_trl_messages", ("messages", "tools"), "conversation", True, *_CONVERSATION_TEXT),
+        ExportFormat("trl-messages", "sft_trl_messages", ("id", "messages", "tools"), "conversation", True, *_CONVERSATION_TEXT),
         ExportFormat(
-            "trl-prompt-completion", "sft_trl_prompt_completion", ("prompt", "completion", "tools"), "turn", True,
+            "trl-prompt-completion", "sft_trl_prompt_completion", ("id", "prompt", "completion", "tools"), "turn", True,
             "sft.prompt::varchar || sft.completion::varchar", "sft.completion::varchar",
         ),
         ExportFormat(
-            "openai", "sft_openai", ("messages", "tools", "parallel_tool_calls"), "conversation", True, *_CONVERSATION_TEXT
+            "openai", "sft_openai", ("id", "messages", "tools", "parallel_tool_calls"), "conversation", True, *_CONVERSATION_TEXT
         ),
-        ExportFormat("sharegpt", "sft_sharegpt", ("conversations", "tools"), "conversation", False, *_CONVERSATION_TEXT),
+        ExportFormat("sharegpt", "sft_sharegpt", ("id", "conversations", "tools"), "conversation", False, *_CONVERSATION_TEXT),
         ExportFormat(
             "prompt-response", "sft_prompt_response", ("id", "conversation_id", "turn_index", "prompt", "response"),
             "turn", False, "sft.total_text", "sft.trainable_text",

@@ -25,6 +25,7 @@ conversations as (
 select
     filters.*,
     conversations.source_config || '/' || conversations.conversation_id as sample_id,
+    sample_id as id,
     conversations.conversations,
     tools.tools::varchar as tools
 from conversations

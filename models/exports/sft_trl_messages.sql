@@ -24,6 +24,7 @@ conversations as (
 select
     filters.*,
     conversations.source_config || '/' || conversations.conversation_id as sample_id,
+    sample_id as id,
     conversations.messages,
     tools.tools
 from conversations

@@ -31,6 +31,7 @@ select
     filters.* exclude (has_malformed_call),
     with_context.malformed_so_far as has_malformed_call,
     with_context.source_config || '/' || with_context.conversation_id || '/' || with_context.message_index as sample_id,
+    sample_id as id,
     to_json(coalesce(with_context.prompt_messages, []::json[])) as prompt,
     json_array(with_context.trl_message) as completion,
     tools.tools

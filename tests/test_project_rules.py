@@ -1,0 +1,87 @@
+"""Project rules checked over dbt's manifest: documented, tested, sources only in staging, contracts on marts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from trace_warehouse.warehouse import STORAGE_COMPATIBILITY_VERSION
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def manifest(sample_db) -> dict:
+    return json.loads((PROJECT / "target" / "manifest.json").read_text())
+
+
+def models(manifest: dict) -> list[dict]:
+    return [n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["package_name"] == "trace_warehouse"]
+
+
+def test_every_model_is_documented(manifest):
+    missing = [m["name"] for m in models(manifest) if not m["description"].strip()]
+    assert not missing
+
+
+def test_every_mart_column_is_documented(manifest):
+    undocumented = [
+        f"{m['name']}.{c['name']}"
+        for m in models(manifest)
+        if m["name"].startswith(("fct_", "dim_"))
+        for c in m["columns"].values()
+        if not c["description"].strip()
+    ]
+    assert not undocumented
+    for m in models(manifest):
+        if m["name"].startswith(("fct_", "dim_")):
+            assert m["columns"], f"{m['name']} lists no columns"
+
+
+def test_every_model_has_a_test(manifest):
+    tested = set()
+    for node in manifest["nodes"].values():
+        if node["resource_type"] in ("test", "unit_test"):
+            tested.update(node.get("depends_on", {}).get("nodes", []))
+    for node in manifest.get("unit_tests", {}).values():
+        tested.update(node.get("depends_on", {}).get("nodes", []))
+    untested = [m["name"] for m in models(manifest) if m["unique_id"] not in tested]
+    assert not untested
+
+
+def test_sources_appear_only_in_staging(manifest):
+    offenders = [
+        m["name"] for m in models(manifest)
+        if m["sources"] and not m["original_file_path"].startswith("models/staging/")
+    ]
+    assert not offenders
+
+
+def test_marts_have_enforced_contracts(manifest):
+    for m in models(manifest):
+        if m["original_file_path"].startswith("models/marts/"):
+            assert m["config"]["contract"]["enforced"], m["name"]
+
+
+def test_parsing_models_have_unit_tests(manifest):
+    unit_tested = {n["model"] for n in manifest.get("unit_tests", {}).values()}
+    assert {"int_tool_calls", "int_tool_responses", "int_thoughts", "int_tool_call_links", "stg_tool_definitions", "stg_messages"} <= unit_tested
+
+
+def test_warehouse_stays_readable_by_duckdb_1_4_after_dbt_build(sample_db):
+    con = duckdb.connect(str(sample_db), read_only=True)
+    version = con.execute(
+        "select tags['storage_version'] from duckdb_databases() where database_name = current_database()"
+    ).fetchone()[0]
+    con.close()
+    assert version.startswith(STORAGE_COMPATIBILITY_VERSION)
+
+
+def test_marts_are_in_the_default_schema(sample_db):
+    con = duckdb.connect(str(sample_db), read_only=True)
+    tables = {r[0] for r in con.execute("select table_name from information_schema.tables where table_schema = 'main'").fetchall()}
+    con.close()
+    assert {"fct_tool_calls", "fct_thoughts", "fct_assistant_turns", "fct_conversations", "dim_tools"} <= tables
