@@ -1,0 +1,57 @@
+"""The `traces` command: help everywhere, clear errors, the main job end to end."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from tests.conftest import run_cli
+
+
+@pytest.mark.parametrize("command", ["", "ingest", "build", "report", "export", "run", "sample"])
+def test_every_command_has_help(command):
+    result = run_cli(*([command] if command else []), "--help")
+    assert result.returncode == 0
+    assert "Usage" in result.stdout
+
+
+def test_missing_source_is_a_message_not_a_traceback(tmp_path):
+    result = run_cli("ingest", str(tmp_path / "nope.jsonl"), "--db", str(tmp_path / "w.duckdb"))
+    assert result.returncode == 1
+    assert "error:" in result.stderr and "no such file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_sample_command_writes_the_hub_layout(tmp_path):
+    run_cli("sample", "--rows", "10", "--out", str(tmp_path), "--format", "parquet", check=True)
+    assert (tmp_path / "data" / "kimi" / "train.parquet").exists()
+    assert (tmp_path / "data" / "glm-5.1" / "train.parquet").exists()
+
+
+def test_sample_is_deterministic(tmp_path):
+    run_cli("sample", "--rows", "20", "--out", str(tmp_path / "a"), "--seed", "3", check=True)
+    run_cli("sample", "--rows", "20", "--out", str(tmp_path / "b"), "--seed", "3", check=True)
+    for config in ("kimi", "glm-5.1"):
+        a = (tmp_path / "a" / "data" / config / "train.jsonl").read_bytes()
+        b = (tmp_path / "b" / "data" / config / "train.jsonl").read_bytes()
+        assert a == b
+
+
+def test_run_twice_gives_the_same_marts(tmp_path):
+    db, out = tmp_path / "w.duckdb", tmp_path / "out"
+    run_cli("sample", "--rows", "30", "--out", str(tmp_path / "src"), check=True)
+    snapshots = []
+    for _ in range(2):
+        result = run_cli("run", str(tmp_path / "src"), "--db", str(db), "--out", str(out), check=True)
+        assert "reports:" in result.stdout and "exports:" in result.stdout
+        con = duckdb.connect(str(db), read_only=True)
+        snapshots.append(
+            con.execute(
+                "select count(*), sum(n_tool_calls), sum(n_thoughts), sum(n_tool_errors) from fct_conversations"
+            ).fetchone()
+            + con.execute("select count(*) from raw.conversations").fetchone()
+        )
+        con.close()
+    assert snapshots[0] == snapshots[1] and snapshots[0][0] == 30
+    assert (out / "reports" / "index.md").exists()
+    assert (out / "exports" / "trl-messages.jsonl").exists()
