@@ -33,7 +33,7 @@ prompts as (
         on
             turns.source_config = rendered.source_config
             and turns.conversation_id = rendered.conversation_id
-            and rendered.message_index < turns.message_index
+            and turns.message_index > rendered.message_index
     group by all
 )
 
