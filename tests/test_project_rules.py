@@ -85,3 +85,16 @@ def test_marts_are_in_the_default_schema(sample_db):
     tables = {r[0] for r in con.execute("select table_name from information_schema.tables where table_schema = 'main'").fetchall()}
     con.close()
     assert {"fct_tool_calls", "fct_thoughts", "fct_assistant_turns", "fct_conversations", "dim_tools"} <= tables
+
+
+def test_every_analysis_compiles_and_answers(sample_db):
+    from trace_warehouse.build import run_dbt
+
+    run_dbt(sample_db, ["compile", "--select", "resource_type:analysis"], echo=False)
+    compiled = sorted((PROJECT / "target" / "compiled" / "trace_warehouse" / "analyses").glob("*.sql"))
+    assert len(compiled) == len(list((PROJECT / "analyses").glob("*.sql"))) >= 8
+    con = duckdb.connect(str(sample_db), read_only=True)
+    for path in compiled:
+        rows = con.execute(path.read_text()).fetchall()
+        assert rows, path.name
+    con.close()
