@@ -18,6 +18,8 @@ from trace_warehouse.errors import NothingLoaded, SourceError, StrictModeRejecti
 # Rows of one input are numbered seq_base + row; inputs are far apart so later rows sort later.
 _SEQ_STRIDE = 1 << 40
 _KNOWN_ROLES = ("system", "human", "gpt", "tool", "user", "assistant")
+_DUPLICATE_IN_INPUT = "duplicate id within the input"
+_SUPERSEDED = "duplicate id: superseded by a later row"
 
 
 @dataclass
@@ -29,6 +31,7 @@ class InputCounts:
     rejected: int = 0
     unchanged: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    examples: list[tuple[int | None, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -159,10 +162,10 @@ def _superseded_counts(con: duckdb.DuckDBPyConnection, ingest_id: str) -> dict[s
     return dict(rows)
 
 
-def _load_one(con: duckdb.DuckDBPyConnection, item: Input, index: int, ingest_id: str, limit: int | None,
-              on_bytes: Callable[[int], None] | None, counts_by_uri: dict[str, InputCounts]) -> InputCounts:
-    con.execute(STAGED_DDL)
-    stage_input(con, item, index * _SEQ_STRIDE, limit, on_bytes)
+def _merge_batch(
+    con: duckdb.DuckDBPyConnection, ingest_id: str, counts: InputCounts, counts_by_uri: dict[str, InputCounts]
+) -> None:
+    """Move the rows in ``staged`` into raw.*, update the counts, and empty ``staged``."""
     params = {"ingest_id": ingest_id}
     _run_script(con, _MERGE, params)
     superseded = _superseded_counts(con, ingest_id)
@@ -170,24 +173,48 @@ def _load_one(con: duckdb.DuckDBPyConnection, item: Input, index: int, ingest_id
     unchanged = con.execute(_UNCHANGED, params).fetchone()[0]
     _run_script(con, _REPLACE, params)
 
-    counts = InputCounts(uri=item.uri, config=item.config)
-    counts.read = con.execute("select count(*) from staged").fetchone()[0]
-    counts.loaded = con.execute("select count(*) from staged_good").fetchone()[0]
-    counts.rejected = counts.read - counts.loaded
-    counts.unchanged = unchanged
-    counts.reasons = dict(
-        con.execute(
-            "select reject_reason, count(*) from staged where reject_reason is not null group by 1 order by 2 desc"
-        ).fetchall()
+    read = con.execute("select count(*) from staged").fetchone()[0]
+    loaded = con.execute("select count(*) from staged_good").fetchone()[0]
+    counts.read += read
+    counts.loaded += loaded
+    counts.rejected += read - loaded
+    counts.unchanged += unchanged
+    batch_reasons = dict(
+        con.execute("select reject_reason, count(*) from staged where reject_reason is not null group by 1").fetchall()
     )
-    if counts.rejected - sum(counts.reasons.values()):
-        counts.reasons["duplicate id within the input"] = counts.rejected - sum(counts.reasons.values())
+    duplicates = read - loaded - sum(batch_reasons.values())
+    if duplicates:
+        batch_reasons[_DUPLICATE_IN_INPUT] = duplicates
+    for reason, n in batch_reasons.items():
+        counts.reasons[reason] = counts.reasons.get(reason, 0) + n
+    if len(counts.examples) < 5:
+        counts.examples += con.execute(
+            "select source_row, reject_reason from staged where reject_reason is not null order by source_row limit 5"
+        ).fetchall()[: 5 - len(counts.examples)]
     for uri, n in superseded.items():
         earlier = counts_by_uri[uri]
         earlier.loaded -= n
         earlier.rejected += n
-        earlier.reasons["duplicate id: superseded by a later input"] = earlier.reasons.get(
-            "duplicate id: superseded by a later input", 0) + n
+        earlier.reasons[_SUPERSEDED] = earlier.reasons.get(_SUPERSEDED, 0) + n
+    con.execute("delete from staged")
+
+
+def _load_one(
+    con: duckdb.DuckDBPyConnection,
+    item: Input,
+    index: int,
+    ingest_id: str,
+    limit: int | None,
+    on_bytes: Callable[[int], None] | None,
+    counts_by_uri: dict[str, InputCounts],
+) -> InputCounts:
+    counts = InputCounts(uri=item.uri, config=item.config)
+    counts_by_uri[item.uri] = counts
+    con.execute(STAGED_DDL)
+    stage_input(
+        con, item, index * _SEQ_STRIDE, limit,
+        on_batch=lambda: _merge_batch(con, ingest_id, counts, counts_by_uri), on_bytes=on_bytes,
+    )
     return counts
 
 
@@ -228,7 +255,7 @@ def ingest(
         for index, item in enumerate(inputs):
             if on_input:
                 on_input(item)
-            counts_by_uri[item.uri] = _load_one(con, item, index, ingest_id, limit, on_bytes, counts_by_uri)
+            _load_one(con, item, index, ingest_id, limit, on_bytes, counts_by_uri)
         result = IngestResult(ingest_id=ingest_id, inputs=list(counts_by_uri.values()))
         if strict and result.rejected:
             con.execute("rollback")

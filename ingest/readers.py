@@ -20,7 +20,11 @@ import pyarrow.parquet as pq
 from ingest.sources import Input
 
 KNOWN_FIELDS = ("id", "conversations", "tools", "category", "subcategory", "task")
-BATCH_BYTES = 64 * 1024 * 1024
+BATCH_BYTES = 16 * 1024 * 1024
+ARROW_BATCH_ROWS = 512
+# DuckDB's JSON reader needs several times a document's size; a line this long is parsed
+# alone, with the memory limit raised for just that statement.
+HUGE_LINE_BYTES = 8 * 1024 * 1024
 
 # The first problem found in a list of typed turns, or null when every turn is usable.
 _TURN_PROBLEM = """
@@ -45,8 +49,8 @@ list_filter(
             when t."from" is null and t."value" is null then 'turn ' || (i - 1) || ': not an object with "from" and "value"'
             when t."from" is null then 'turn ' || (i - 1) || ': missing "from"'
             when t."value" is null or json_type(t."value") = 'NULL' then 'turn ' || (i - 1) || ': missing "value"'
-            when json_type(t."from") <> 'VARCHAR' then 'turn ' || (i - 1) || ': "from" is ' || lower(json_type(t."from")) || ', not a string'
-            when json_type(t."value") <> 'VARCHAR' then 'turn ' || (i - 1) || ': "value" is ' || lower(json_type(t."value")) || ', not a string'
+            when json_type(t."from") <> 'VARCHAR' then 'turn ' || (i - 1) || ': "from" is ' || replace(replace(replace(lower(json_type(t."from")), 'varchar', 'a string'), 'bigint', 'a number'), 'array', 'an array') || ', not a string'
+            when json_type(t."value") <> 'VARCHAR' then 'turn ' || (i - 1) || ': "value" is ' || replace(replace(replace(lower(json_type(t."value")), 'varchar', 'a string'), 'bigint', 'a number'), 'array', 'an array') || ', not a string'
         end
     ),
     lambda p: p is not null
@@ -67,7 +71,7 @@ checked as (
         case
             when decode_error is not null then decode_error
             when not json_valid(line) then 'invalid JSON (truncated or not JSON)'
-            when json_type(line) <> 'OBJECT' then 'expected a JSON object, got ' || lower(json_type(line))
+            when json_type(line) <> 'OBJECT' then 'expected a JSON object, got ' || replace(replace(replace(lower(json_type(line)), 'varchar', 'a string'), 'bigint', 'a number'), 'array', 'an array')
         end as early_reason
     from lines
 ),
@@ -91,9 +95,9 @@ judged as (
             early_reason,
             case
                 when j.id is null or json_type(j.id) = 'NULL' then 'missing field "id"'
-                when json_type(j.id) not in ('VARCHAR', 'BIGINT', 'UBIGINT') then '"id" is ' || lower(json_type(j.id)) || ', not a string'
+                when json_type(j.id) not in ('VARCHAR', 'BIGINT', 'UBIGINT') then '"id" is ' || replace(replace(replace(lower(json_type(j.id)), 'varchar', 'a string'), 'bigint', 'a number'), 'array', 'an array') || ', not a string'
                 when j.conversations is null and json_type(line, '$.conversations') is null then 'missing field "conversations"'
-                when j.conversations is null then '"conversations" is ' || lower(json_type(line, '$.conversations')) || ', not a list of turns'
+                when j.conversations is null then '"conversations" is ' || replace(replace(replace(lower(json_type(line, '$.conversations')), 'varchar', 'a string'), 'bigint', 'a number'), 'array', 'an array') || ', not a list of turns'
                 when len(j.conversations) = 0 then '"conversations" is empty'
             end,
             {_JSON_TURN_PROBLEM.format(turns="j.conversations")}
@@ -210,35 +214,56 @@ def _stage_typed(con: duckdb.DuckDBPyConnection, relation: str, schema: pa.Schem
     con.execute(_typed_to_staged(relation, set(schema.names)), params)
 
 
-def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, params: dict, limit: int | None) -> None:
+def _stage_arrow_batches(
+    con: duckdb.DuckDBPyConnection,
+    batches: Iterator[pa.RecordBatch],
+    schema: pa.Schema,
+    params: dict,
+    limit: int | None,
+    on_batch: Callable[[], None],
+) -> None:
+    """Stage Arrow batches one at a time so memory stays bounded by the batch, not the input."""
+    offset = 0
+    for batch in batches:
+        if limit is not None and offset >= limit:
+            break
+        if limit is not None:
+            batch = batch.slice(0, limit - offset)
+        table = pa.Table.from_batches([batch], schema=schema)
+        table = table.append_column("__row", pa.array(range(offset + 1, offset + table.num_rows + 1), pa.int64()))
+        offset += table.num_rows
+        con.register("arrow_input", table)
+        try:
+            _stage_typed(con, "arrow_input", table.schema, params)
+        finally:
+            con.unregister("arrow_input")
+        on_batch()
+
+
+def stage_parquet(
+    con: duckdb.DuckDBPyConnection, path: Path, params: dict, limit: int | None, on_batch: Callable[[], None]
+) -> None:
     try:
-        schema = pq.read_schema(path)
+        parquet = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises ArrowInvalid / OSError for non-parquet bytes
         con.execute(
             "insert into staged (seq, source_uri, source_config, source_row, reject_reason, raw_text) "
             "values ($seq_base, $uri, $config, null, $reason, null)",
             {**params, "reason": f"unreadable parquet file: {exc}"},
         )
+        on_batch()
         return
-    limit_clause = f"where __row <= {int(limit)}" if limit else ""
-    relation = (
-        f"(select * exclude (file_row_number), file_row_number + 1 as __row "
-        f"from read_parquet('{_sql_str(path)}', file_row_number = true)) {limit_clause}"
-    )
-    relation = f"(select * from {relation})"
-    _stage_typed(con, relation, schema, params)
+    batches = parquet.iter_batches(batch_size=ARROW_BATCH_ROWS)
+    _stage_arrow_batches(con, batches, parquet.schema_arrow, params, limit, on_batch)
 
 
-def stage_arrow(con: duckdb.DuckDBPyConnection, load: Callable[[], pa.Table], params: dict, limit: int | None) -> None:
+def stage_arrow(
+    con: duckdb.DuckDBPyConnection, load: Callable[[], pa.Table], params: dict, limit: int | None,
+    on_batch: Callable[[], None],
+) -> None:
     table = load()
-    if limit:
-        table = table.slice(0, limit)
-    table = table.append_column("__row", pa.array(range(1, table.num_rows + 1), pa.int64()))
-    con.register("arrow_input", table)
-    try:
-        _stage_typed(con, "arrow_input", table.schema, params)
-    finally:
-        con.unregister("arrow_input")
+    batches = iter(table.to_batches(max_chunksize=ARROW_BATCH_ROWS))
+    _stage_arrow_batches(con, batches, table.schema, params, limit, on_batch)
 
 
 def _sql_str(path: Path) -> str:
@@ -274,14 +299,19 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
 
 
 def stage_text(
-    con: duckdb.DuckDBPyConnection, path: Path, params: dict, limit: int | None, on_bytes: Callable[[int], None] | None
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    params: dict,
+    limit: int | None,
+    on_bytes: Callable[[int], None] | None,
+    on_batch: Callable[[], None],
 ) -> None:
     rows: list[int] = []
     texts: list[str | None] = []
     errors: list[str | None] = []
     size = 0
 
-    def flush() -> None:
+    def flush(extra_memory: int = 0) -> None:
         nonlocal rows, texts, errors, size
         if not rows:
             return
@@ -293,13 +323,19 @@ def stage_text(
             }
         )
         con.register("text_batch", batch)
+        limit_before = con.execute("select current_setting('memory_limit')").fetchone()[0] if extra_memory else None
         try:
+            if extra_memory:
+                con.execute(f"set memory_limit = '{extra_memory // (1024 * 1024)}MB'")
             con.execute(_TEXT_TO_STAGED, params)
         finally:
             con.unregister("text_batch")
+            if limit_before:
+                con.execute(f"set memory_limit = '{limit_before}'")
         if on_bytes:
             on_bytes(size)
         rows, texts, errors, size = [], [], [], 0
+        on_batch()
 
     seen = 0
     for number, raw in _lines(path):
@@ -314,11 +350,15 @@ def stage_text(
         except UnicodeDecodeError as exc:
             text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
             error = f"not valid UTF-8 (byte {exc.start}: {raw[exc.start:exc.start + 1]!r})"
+        if len(raw) >= HUGE_LINE_BYTES:
+            flush()
         rows.append(number)
         texts.append(text)
         errors.append(error)
         size += len(raw)
-        if size >= BATCH_BYTES:
+        if len(raw) >= HUGE_LINE_BYTES:
+            flush(extra_memory=1024 * 1024 * 1024 + 24 * len(raw))
+        elif size >= BATCH_BYTES:
             flush()
     flush()
 
@@ -328,12 +368,14 @@ def stage_input(
     item: Input,
     seq_base: int,
     limit: int | None,
+    on_batch: Callable[[], None],
     on_bytes: Callable[[int], None] | None = None,
 ) -> None:
+    """Fill ``staged`` batch by batch; ``on_batch`` consumes (and empties) it after each one."""
     params = {"seq_base": seq_base, "uri": item.uri, "config": item.config}
     if item.kind == "text":
-        stage_text(con, item.path, params, limit, on_bytes)
+        stage_text(con, item.path, params, limit, on_bytes, on_batch)
     elif item.kind == "parquet":
-        stage_parquet(con, item.path, params, limit)
+        stage_parquet(con, item.path, params, limit, on_batch)
     else:
-        stage_arrow(con, item.arrow, params, limit)
+        stage_arrow(con, item.arrow, params, limit, on_batch)

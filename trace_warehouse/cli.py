@@ -55,6 +55,9 @@ def _ingest(sources: list[str], config: str | None, limit: int | None, db: Path,
         _print(line)
         for reason, n in list(item.reasons.items())[:5]:
             _print(f"      rejected {n} × {reason}")
+        for row, reason in item.examples:
+            where = f"line/row {row}" if row is not None else "whole file"
+            typer.secho(f"      {item.uri}: {where}: {reason}", fg=typer.colors.YELLOW, err=True)
     _print(f"{result.summary()} → {db}")
 
 

@@ -1,0 +1,247 @@
+"""Bad input gets a clear reason and loses nothing; the warehouse never ends half-written."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ingest.generator import generate
+from ingest.loader import ingest
+from tests.conftest import BIN, run_cli, write_jsonl
+from trace_warehouse.errors import NothingLoaded, SourceError, StrictModeRejection, WarehouseInUse
+
+GOOD = [row for _, row in generate(6, seed=21)]
+
+
+def good_line(i: int = 0) -> str:
+    return json.dumps(GOOD[i])
+
+
+def one_turn(**turn) -> str:
+    return json.dumps({"id": "x", "conversations": [turn], "tools": "[]"})
+
+
+# (case, line, reason fragment or None when the row loads flagged)
+BAD_LINES = [
+    ("truncated_json", good_line()[: len(good_line()) // 2], "invalid JSON"),
+    ("not_json", "this is not json", "invalid JSON"),
+    ("array", "[1, 2, 3]", "got an array"),
+    ("scalar", "42", "got"),
+    ("missing_conversations", json.dumps({"id": "a", "tools": "[]"}), 'missing field "conversations"'),
+    ("missing_id", json.dumps({"conversations": [{"from": "human", "value": "hi"}]}), 'missing field "id"'),
+    ("conversations_not_list", json.dumps({"id": "a", "conversations": "hello"}), "not a list of turns"),
+    ("turn_without_value", one_turn(**{"from": "human"}), 'missing "value"'),
+    ("turn_without_from", one_turn(value="hi"), 'missing "from"'),
+    ("value_not_string", one_turn(**{"from": "human", "value": 3}), "not a string"),
+]
+FLAGGED_LINES = [
+    ("unknown_role", json.dumps({"id": "r1", "conversations": [{"from": "observer", "value": "hi"}], "tools": "[]"}), "unknown_role:observer"),
+    ("extra_field", json.dumps({"id": "r2", "conversations": [{"from": "human", "value": "hi"}], "tools": "[]", "source": "x"}), "extra_fields:source"),
+    ("missing_tools", json.dumps({"id": "r3", "conversations": [{"from": "human", "value": "hi"}]}), "missing_tools"),
+    ("tools_not_json", json.dumps({"id": "r4", "conversations": [{"from": "human", "value": "hi"}], "tools": "[{"}), "invalid_tools_json"),
+]
+
+
+def rejected(db: Path) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("select source_row, reason, raw_text from raw.rejected_rows order by source_row").fetchall()
+    finally:
+        con.close()
+
+
+def loaded_ids(db: Path) -> set[str]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {r[0] for r in con.execute("select conversation_id from raw.conversations").fetchall()}
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("case,line,reason", BAD_LINES, ids=[c[0] for c in BAD_LINES])
+def test_each_bad_line_alone_is_rejected_with_its_reason(tmp_path, case, line, reason):
+    path = tmp_path / f"{case}.jsonl"
+    path.write_text(line + "\n", encoding="utf-8")
+    with pytest.raises(NothingLoaded, match="rejected"):
+        ingest(tmp_path / "w.duckdb", [str(path)])
+    rows = rejected(tmp_path / "w.duckdb")
+    assert len(rows) == 1
+    assert rows[0][0] == 1 and reason in rows[0][1] and rows[0][2] == line
+
+
+def test_bad_lines_mixed_with_good_rows(tmp_path):
+    lines = [good_line(0)]
+    for _, line, _ in BAD_LINES:
+        lines += [line, good_line(1)]
+    lines += [line for _, line, _ in FLAGGED_LINES]
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = ingest(tmp_path / "w.duckdb", [str(path)])
+    assert result.read == len(lines) == result.loaded + result.rejected
+    # GOOD[1] repeats: the last copy wins and the earlier ones are rejected as duplicates.
+    assert result.rejected == len(BAD_LINES) + len(BAD_LINES) - 1
+    reasons = [r[1] for r in rejected(tmp_path / "w.duckdb")]
+    assert sum("duplicate id" in r for r in reasons) == len(BAD_LINES) - 1
+    assert {GOOD[0]["id"], GOOD[1]["id"], "r1", "r2", "r3", "r4"} == loaded_ids(tmp_path / "w.duckdb")
+
+
+def test_representable_oddities_load_flagged(tmp_path):
+    path = write_jsonl(tmp_path / "flagged.jsonl", [json.loads(line) for _, line, _ in FLAGGED_LINES])
+    ingest(tmp_path / "w.duckdb", [str(path)])
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    flags = dict(con.execute("select conversation_id, ingest_flags from raw.conversations").fetchall())
+    con.close()
+    for (case, line, flag) in FLAGGED_LINES:
+        assert flag in flags[json.loads(line)["id"]], case
+
+
+def test_non_utf8_bytes_are_rejected_and_good_rows_load(tmp_path):
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes(good_line(0).encode() + b"\n" + b'{"id": "bad", "conversations": "\xff\xfe"}\n' + good_line(1).encode() + b"\n")
+    result = ingest(tmp_path / "w.duckdb", [str(path)])
+    assert (result.read, result.loaded, result.rejected) == (3, 2, 1)
+    row, reason, raw = rejected(tmp_path / "w.duckdb")[0]
+    assert row == 2 and "UTF-8" in reason and '"id": "bad"' in raw
+
+
+def test_empty_file_alone_says_nothing_could_be_read(tmp_path):
+    (tmp_path / "empty.jsonl").write_text("", encoding="utf-8")
+    result = run_cli("ingest", str(tmp_path / "empty.jsonl"), "--db", str(tmp_path / "w.duckdb"))
+    assert result.returncode == 1
+    assert "nothing could be read" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_empty_file_next_to_a_good_one_is_fine(tmp_path):
+    (tmp_path / "empty.jsonl").write_text("", encoding="utf-8")
+    write_jsonl(tmp_path / "good.jsonl", GOOD[:2])
+    result = ingest(tmp_path / "w.duckdb", [str(tmp_path / "empty.jsonl"), str(tmp_path / "good.jsonl")])
+    assert (result.read, result.loaded) == (2, 2)
+
+
+def test_a_50_mb_message_loads(tmp_path):
+    row = dict(GOOD[0], id="huge")
+    row["conversations"] = row["conversations"] + [{"from": "tool", "value": "x" * (50 * 1024 * 1024)}]
+    write_jsonl(tmp_path / "huge.jsonl", [row, GOOD[1]])
+    result = ingest(tmp_path / "w.duckdb", [str(tmp_path / "huge.jsonl")])
+    assert (result.read, result.loaded) == (2, 2)
+
+
+def test_duplicate_ids_across_files_keep_the_last_and_record_the_first(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", [GOOD[0]])
+    write_jsonl(tmp_path / "b.jsonl", [dict(GOOD[0], task="second copy")])
+    result = ingest(tmp_path / "w.duckdb", [str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")])
+    assert (result.read, result.loaded, result.rejected) == (2, 1, 1)
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    assert con.execute("select task from raw.conversations").fetchall() == [("second copy",)]
+    assert "superseded by" in con.execute("select reason from raw.rejected_rows").fetchone()[0]
+    con.close()
+
+
+def test_the_same_id_in_two_configs_is_kept_twice(tmp_path):
+    write_jsonl(tmp_path / "data" / "kimi" / "train.jsonl", [GOOD[0]])
+    write_jsonl(tmp_path / "data" / "glm-5.1" / "train.jsonl", [GOOD[0]])
+    result = ingest(tmp_path / "w.duckdb", [str(tmp_path)])
+    assert result.loaded == 2
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    assert con.execute("select count(distinct source_config) from raw.conversations").fetchone()[0] == 2
+    con.close()
+
+
+def test_parquet_with_another_schema_is_rejected_whole(tmp_path):
+    pq.write_table(pa.table({"prompt": ["a", "b"], "answer": ["c", "d"]}), tmp_path / "other.parquet")
+    with pytest.raises(NothingLoaded):
+        ingest(tmp_path / "w.duckdb", [str(tmp_path / "other.parquet")])
+    rows = rejected(tmp_path / "w.duckdb")
+    assert len(rows) == 2 and all('schema mismatch: no column "id"' in r[1] for r in rows)
+    assert json.loads(rows[0][2])["prompt"] == "a"
+
+
+def test_missing_path_and_empty_directory_are_clear_errors(tmp_path):
+    with pytest.raises(SourceError, match="no such file"):
+        ingest(tmp_path / "w.duckdb", [str(tmp_path / "missing.jsonl")])
+    (tmp_path / "empty_dir").mkdir()
+    with pytest.raises(SourceError, match="no data files"):
+        ingest(tmp_path / "w.duckdb", [str(tmp_path / "empty_dir")])
+
+
+def test_gzip_jsonl_simply_loads(tmp_path):
+    with gzip.open(tmp_path / "rows.jsonl.gz", "wt", encoding="utf-8") as f:
+        f.write("\n".join(json.dumps(r) for r in GOOD) + "\n")
+    assert ingest(tmp_path / "w.duckdb", [str(tmp_path / "rows.jsonl.gz")]).loaded == len(GOOD)
+
+
+def test_strict_fails_on_any_rejection_and_loads_nothing(tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    path.write_text(good_line(0) + "\nnot json\n", encoding="utf-8")
+    with pytest.raises(StrictModeRejection):
+        ingest(tmp_path / "w.duckdb", [str(path)], strict=True)
+    assert loaded_ids(tmp_path / "w.duckdb") == set()
+    result = run_cli("ingest", str(path), "--db", str(tmp_path / "w.duckdb"), "--strict")
+    assert result.returncode == 1 and "--strict" in result.stderr
+
+
+def test_cli_names_the_file_line_and_reason(tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    path.write_text(good_line(0) + "\nnot json\n", encoding="utf-8")
+    result = run_cli("ingest", str(path), "--db", str(tmp_path / "w.duckdb"))
+    assert result.returncode == 0
+    assert "read 2, loaded 1, rejected 1" in result.stdout
+    assert f"{path}: line/row 2: invalid JSON" in result.stderr
+
+
+def test_reingesting_bad_input_is_idempotent(tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    path.write_text(good_line(0) + "\nnot json\n[1]\n", encoding="utf-8")
+    for _ in range(2):
+        ingest(tmp_path / "w.duckdb", [str(path)])
+    assert len(rejected(tmp_path / "w.duckdb")) == 2
+    assert len(loaded_ids(tmp_path / "w.duckdb")) == 1
+
+
+def test_killed_ingest_leaves_the_warehouse_as_it_was(tmp_path):
+    db = tmp_path / "w.duckdb"
+    ingest(db, ["sample"])
+    run_cli("sample", "--rows", "3000", "--out", str(tmp_path / "big"), "--seed", "99", check=True)
+    process = subprocess.Popen(
+        [str(BIN / "traces"), "ingest", str(tmp_path / "big"), "--db", str(db)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    # The ingest takes about 5 s here; kill it in the middle, after it has staged and merged batches.
+    time.sleep(2.5)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL, "the ingest finished before it could be killed"
+    assert loaded_ids(db) == {row["id"] for _, row in generate(300)}
+    result = run_cli("ingest", "sample", "--db", str(db))
+    assert result.returncode == 0 and "read 300, loaded 300" in result.stdout
+
+
+HOLD = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(30)"
+
+
+def test_a_second_writer_gets_warehouse_in_use(tmp_path):
+    db = tmp_path / "w.duckdb"
+    ingest(db, ["sample"])
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        for command in (["ingest", "sample"], ["build"]):
+            result = run_cli(*command, "--db", str(db))
+            assert result.returncode == 1, command
+            assert "warehouse is in use" in result.stderr and "Traceback" not in result.stderr
+        with pytest.raises(WarehouseInUse):
+            ingest(db, ["sample"])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert len(loaded_ids(db)) == 300
