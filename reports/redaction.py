@@ -7,6 +7,12 @@ outputs, call arguments and anything the assistant echoed. Each match becomes
 
 from __future__ import annotations
 
+import re
+import threading
+
+import duckdb
+import pyarrow as pa
+
 REDACTION_PATTERNS: tuple[tuple[str, str], ...] = (
     ("private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
     ("bearer_token", r"(?i)bearer\s+[A-Za-z0-9._~+/=-]{16,}"),
@@ -24,3 +30,39 @@ REDACTION_PATTERNS: tuple[tuple[str, str], ...] = (
 
 def placeholder(kind: str) -> str:
     return f"[REDACTED:{kind}]"
+
+
+class Redactor:
+    """A DuckDB scalar function ``redact(varchar) -> varchar`` that counts what it replaces.
+
+    Python's re runs the same patterns as the table above; DuckDB calls it on Arrow
+    batches while COPY streams the export, so no export row is held in memory twice.
+    """
+
+    def __init__(self) -> None:
+        self._patterns = [(kind, re.compile(pattern)) for kind, pattern in REDACTION_PATTERNS]
+        self._lock = threading.Lock()
+        self.counts: dict[str, int] = {kind: 0 for kind, _ in REDACTION_PATTERNS}
+
+    def redact(self, text: str) -> str:
+        found: dict[str, int] = {}
+        for kind, pattern in self._patterns:
+            text, n = pattern.subn(placeholder(kind), text)
+            found[kind] = n
+        with self._lock:
+            for kind, n in found.items():
+                self.counts[kind] += n
+        return text
+
+    def register(self, con: duckdb.DuckDBPyConnection) -> None:
+        def redact_batch(texts: pa.Array) -> pa.Array:
+            return pa.array([None if t is None else self.redact(t) for t in texts.to_pylist()], pa.large_string())
+
+        try:
+            con.remove_function("redact")
+        except Exception:  # not registered yet
+            pass
+        con.create_function(
+            "redact", redact_batch, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.VARCHAR, type="arrow",
+            null_handling="special",
+        )

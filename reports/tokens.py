@@ -13,6 +13,9 @@ import pyarrow as pa
 from trace_warehouse.errors import ExportError
 
 
+_GROUP = 16
+
+
 def load_encoding(name: str):
     import tiktoken
 
@@ -31,8 +34,13 @@ def register_token_counter(con: duckdb.DuckDBPyConnection, name: str) -> None:
     def count_tokens(texts: pa.Array) -> pa.Array:
         values = texts.to_pylist()
         present = [v for v in values if v is not None]
-        counts = iter(len(tokens) for tokens in encoding.encode_ordinary_batch(present, num_threads=2))
-        return pa.array([None if v is None else next(counts) for v in values], pa.int64())
+        counts: list[int] = []
+        # Small groups: token lists are Python ints (~36 bytes each), so a whole vector at once
+        # would cost gigabytes for long conversations.
+        for start in range(0, len(present), _GROUP):
+            counts.extend(len(t) for t in encoding.encode_ordinary_batch(present[start : start + _GROUP], num_threads=2))
+        found = iter(counts)
+        return pa.array([None if v is None else next(found) for v in values], pa.int64())
 
     con.create_function(
         "count_tokens", count_tokens, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.BIGINT, type="arrow",

@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import run_cli
 
 
-@pytest.mark.parametrize("command", ["", "ingest", "build", "report", "export", "run", "sample"])
+@pytest.mark.parametrize("command", ["", "ingest", "build", "report", "export", "run", "sample", "bench"])
 def test_every_command_has_help(command):
     result = run_cli(*([command] if command else []), "--help")
     assert result.returncode == 0

@@ -177,8 +177,9 @@ def run(
     out: Annotated[Optional[Path], typer.Option("--out", help="Root for outputs: <out>/reports and <out>/exports.")] = None,
     format: Annotated[list[str], typer.Option("--format", help="Export formats (default trl-messages; all for every format).")] = [],
     config: Annotated[Optional[str], typer.Option(help="Config name for every ingested row.")] = None,
+    tokenizer: Annotated[str, typer.Option(help="Token statistics in the manifests (slow on big data): a tiktoken encoding, or none.")] = "none",
 ) -> None:
-    """The main job: ingest, dbt build, report, export; then print where everything is."""
+    """The main job: ingest, dbt build, export, report; then print where everything is."""
     from reports.export import ExportOptions
     from trace_warehouse.build import build as run_build
 
@@ -194,7 +195,8 @@ def run(
         run_build(path, echo=False)
         timings["build"] = time.perf_counter() - started
         started = time.perf_counter()
-        _export(path, exports_dir, format, ExportOptions(), force=True)
+        options = ExportOptions(tokenizer=None if tokenizer.lower() == "none" else tokenizer)
+        _export(path, exports_dir, format, options, force=True)
         timings["export"] = time.perf_counter() - started
         started = time.perf_counter()
         _report(path, reports_dir, exports_dir)
@@ -206,6 +208,21 @@ def run(
     _print(f"reports:   {reports_dir / 'index.md'}")
     _print(f"exports:   {exports_dir}")
     _print("timings:   " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
+
+
+@app.command()
+def bench(
+    rows: Annotated[int, typer.Option(help="Rows to generate (both configs together).")] = 15000,
+    workdir: Annotated[Path, typer.Option(help="Where inputs, warehouses and results go.")] = Path("bench_out"),
+    repeats: Annotated[int, typer.Option(help="Baseline/project alternations.")] = 2,
+    incremental: Annotated[bool, typer.Option(help="Also time adding 10% new rows.")] = True,
+    parquet: Annotated[bool, typer.Option(help="Also time the hub's parquet layout.")] = True,
+) -> None:
+    """Benchmark the main job against the tutorial-style plain-Python baseline (ratios, stages, peak RSS)."""
+    from bench.run import bench as run_bench, render_table
+
+    results = run_bench(rows, workdir / f"rows-{rows}", repeats=repeats, incremental=incremental, parquet=parquet)
+    _print(render_table(results))
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -16,7 +16,9 @@ conversations as (
     select
         source_config,
         conversation_id,
-        to_json(list(openai_message order by message_index, part_index)) as messages
+        to_json(list(openai_message order by message_index, part_index)) as messages,
+        coalesce(string_agg(openai_message::varchar, chr(10) order by message_index, part_index) filter (where role = 'assistant'), '')
+            as trainable_text
     from message_rows
     group by all
 )
@@ -26,6 +28,7 @@ select
     conversations.source_config || '/' || conversations.conversation_id as sample_id,
     sample_id as id,
     conversations.messages,
+    conversations.trainable_text,
     tools.tools,
     filters.max_parallel_width > 1 as parallel_tool_calls
 from conversations

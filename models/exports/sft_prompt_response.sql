@@ -45,9 +45,7 @@ select
     turns.conversation_id,
     turns.turn_index,
     coalesce(prompts.prompt_so_far, '') || '<|assistant|>' || chr(10) as prompt,
-    turns.source_text as response,
-    coalesce(prompts.prompt_so_far, '') || turns.source_text as total_text,
-    turns.source_text as trainable_text
+    turns.source_text as response
 from turns
 left join prompts
     on

@@ -17,7 +17,8 @@ conversations as (
     select
         source_config,
         conversation_id,
-        to_json(list(json_object('from', raw_role, 'value', content) order by message_index)) as conversations
+        to_json(list(json_object('from', raw_role, 'value', content) order by message_index)) as conversations,
+        coalesce(string_agg(content, chr(10) order by message_index) filter (where role = 'assistant'), '') as trainable_text
     from messages
     group by all
 )
@@ -27,6 +28,7 @@ select
     conversations.source_config || '/' || conversations.conversation_id as sample_id,
     sample_id as id,
     conversations.conversations,
+    conversations.trainable_text,
     tools.tools::varchar as tools
 from conversations
 inner join filters

@@ -1,0 +1,139 @@
+"""`traces bench`: the whole main job against the tutorial-style baseline, in one run.
+
+Figures are ratios against the baseline measured in the same invocation, alternating
+the two so that machine noise hits both.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import statistics
+import sys
+from pathlib import Path
+
+from bench.measure import Measurement, measure
+from ingest.sample import write_sample
+
+TIMINGS = re.compile(r"timings:\s+(.*)")
+
+
+def _stages(output: str) -> dict[str, float]:
+    match = TIMINGS.search(output)
+    if not match:
+        return {}
+    return {name: float(value.rstrip("s")) for name, value in (part.split() for part in match.group(1).split(", "))}
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def _data_files(root: Path, suffix: str) -> list[Path]:
+    return sorted(root.glob(f"data/*/train.{suffix}"))
+
+
+def _size_mb(paths: list[Path]) -> float:
+    return sum(p.stat().st_size for p in paths) / 1e6
+
+
+def _check(m: Measurement, what: str) -> Measurement:
+    if m.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{m.stdout[-3000:]}")
+    return m
+
+
+def run_project(source: Path, work: Path, tag: str) -> tuple[Measurement, dict[str, float]]:
+    db = work / f"warehouse-{tag}.duckdb"
+    for leftover in (db, db.with_name(db.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    m = _check(measure([_bin("traces"), "run", str(source), "--db", str(db), "--out", str(work / f"out-{tag}")]), tag)
+    return m, _stages(m.stdout)
+
+
+def run_baseline(files: list[Path], work: Path, tag: str) -> Measurement:
+    return _check(measure([sys.executable, "-m", "bench.baseline", str(work / f"baseline-{tag}"), *map(str, files)]), tag)
+
+
+def bench(rows: int, work: Path, repeats: int = 2, seed: int = 7, incremental: bool = True, parquet: bool = True) -> dict:
+    work.mkdir(parents=True, exist_ok=True)
+    jsonl_dir, parquet_dir = work / "jsonl", work / "parquet"
+    if not _data_files(jsonl_dir, "jsonl"):
+        write_sample(rows, jsonl_dir, fmt="jsonl", seed=seed)
+    jsonl_files = _data_files(jsonl_dir, "jsonl")
+    results: dict = {"rows": rows, "input_mb_jsonl": round(_size_mb(jsonl_files), 1), "runs": []}
+    for rep in range(repeats):
+        base = run_baseline(jsonl_files, work, f"{rep}")
+        proj, stages = run_project(jsonl_dir, work, f"jsonl-{rep}")
+        results["runs"].append(
+            {
+                "baseline_s": round(base.wall_seconds, 2), "baseline_rss_mb": round(base.peak_rss_mb),
+                "project_s": round(proj.wall_seconds, 2), "project_rss_mb": round(proj.peak_rss_mb),
+                "stages_s": stages, "ratio": round(proj.wall_seconds / base.wall_seconds, 3),
+            }
+        )
+        print(f"  run {rep + 1}: baseline {base.wall_seconds:.1f}s, project {proj.wall_seconds:.1f}s {stages}", flush=True)
+    results["median_ratio"] = statistics.median(r["ratio"] for r in results["runs"])
+    if parquet:
+        if not _data_files(parquet_dir, "parquet"):
+            write_sample(rows, parquet_dir, fmt="parquet", seed=seed)
+        results["input_mb_parquet"] = round(_size_mb(_data_files(parquet_dir, "parquet")), 1)
+        proj, stages = run_project(parquet_dir, work, "parquet")
+        jsonl_median = statistics.median(r["project_s"] for r in results["runs"])
+        results["parquet"] = {
+            "project_s": round(proj.wall_seconds, 2), "project_rss_mb": round(proj.peak_rss_mb), "stages_s": stages,
+            "ratio_to_jsonl": round(proj.wall_seconds / jsonl_median, 3),
+        }
+    if incremental:
+        results["incremental"] = _incremental(rows, work, seed, results["runs"][-1]["stages_s"])
+    shutil.rmtree(work / "baseline-0", ignore_errors=True)
+    (work / "bench.json").write_text(json.dumps(results, indent=2))
+    return results
+
+
+def _incremental(rows: int, work: Path, seed: int, full_stages: dict[str, float]) -> dict:
+    """Add 10% new rows to the last full warehouse: ingest + build, against the full ingest + build."""
+    new_dir = work / "increment"
+    if not _data_files(new_dir, "jsonl"):
+        write_sample(max(rows // 10, 2), new_dir, fmt="jsonl", seed=seed + 1000)
+    db = work / f"warehouse-jsonl-{len(list(work.glob('warehouse-jsonl-*.duckdb'))) - 1}.duckdb"
+    ingest = _check(measure([_bin("traces"), "ingest", str(new_dir), "--db", str(db)]), "incremental ingest")
+    build = _check(measure([_bin("traces"), "build", "--db", str(db)]), "incremental build")
+    full = full_stages.get("ingest", 0) + full_stages.get("build", 0)
+    spent = ingest.wall_seconds + build.wall_seconds
+    return {
+        "new_rows": max(rows // 10, 2), "ingest_s": round(ingest.wall_seconds, 2), "build_s": round(build.wall_seconds, 2),
+        "full_ingest_build_s": round(full, 2), "ratio_to_full": round(spent / full, 3) if full else None,
+    }
+
+
+def render_table(results: dict) -> str:
+    lines = [
+        f"rows {results['rows']}, JSONL {results['input_mb_jsonl']} MB"
+        + (f", parquet {results['input_mb_parquet']} MB" if "input_mb_parquet" in results else ""),
+        "",
+        "| run | baseline s | project s | ingest s | build s | export s | report s | ratio | project peak RSS MB | baseline peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for i, r in enumerate(results["runs"], start=1):
+        s = r["stages_s"]
+        lines.append(
+            f"| jsonl {i} | {r['baseline_s']} | {r['project_s']} | {s.get('ingest')} | {s.get('build')} | "
+            f"{s.get('export')} | {s.get('report')} | {r['ratio']} | {r['project_rss_mb']} | {r['baseline_rss_mb']} |"
+        )
+    if "parquet" in results:
+        p, s = results["parquet"], results["parquet"]["stages_s"]
+        lines.append(
+            f"| parquet | | {p['project_s']} | {s.get('ingest')} | {s.get('build')} | {s.get('export')} | "
+            f"{s.get('report')} | {p['ratio_to_jsonl']} (vs JSONL) | {p['project_rss_mb']} | |"
+        )
+    lines.append("")
+    lines.append(f"median ratio project/baseline: {results['median_ratio']}")
+    if "incremental" in results:
+        inc = results["incremental"]
+        lines.append(
+            f"incremental: +{inc['new_rows']} rows: ingest {inc['ingest_s']} s + build {inc['build_s']} s = "
+            f"{inc['ratio_to_full']} of the full ingest + build ({inc['full_ingest_build_s']} s)"
+        )
+    return "\n".join(lines)
