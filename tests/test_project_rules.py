@@ -41,6 +41,11 @@ def test_every_mart_column_is_documented(manifest):
             assert m["columns"], f"{m['name']} lists no columns"
 
 
+# Turn-level export views build every prompt from scratch on any query; a dbt test on them would
+# cost minutes at full scale. tests/test_exports.py checks the files they produce instead.
+UNTESTED_IN_DBT = {"sft_prompt_response", "sft_trl_prompt_completion"}
+
+
 def test_every_model_has_a_test(manifest):
     tested = set()
     for node in manifest["nodes"].values():
@@ -48,8 +53,8 @@ def test_every_model_has_a_test(manifest):
             tested.update(node.get("depends_on", {}).get("nodes", []))
     for node in manifest.get("unit_tests", {}).values():
         tested.update(node.get("depends_on", {}).get("nodes", []))
-    untested = [m["name"] for m in models(manifest) if m["unique_id"] not in tested]
-    assert not untested
+    untested = {m["name"] for m in models(manifest) if m["unique_id"] not in tested}
+    assert untested == UNTESTED_IN_DBT
 
 
 def test_sources_appear_only_in_staging(manifest):

@@ -1,3 +1,13 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['source_config', 'conversation_id'],
+        incremental_strategy='delete+insert',
+        pre_hook="{{ delete_reingested() }}",
+    )
+}}
+
+-- depends_on: {{ ref('stg_conversations') }}
 with
 
 assistant_messages as (
@@ -5,9 +15,10 @@ assistant_messages as (
         source_config,
         conversation_id,
         message_index,
-        content
+        content,
+        ingested_at
     from {{ ref('stg_messages') }}
-    where role = 'assistant'
+    where role = 'assistant' {{ only_new_rows() }}
 ),
 
 blocks as (
@@ -15,6 +26,7 @@ blocks as (
         source_config,
         conversation_id,
         message_index,
+        ingested_at,
         {{ tag_blocks('content', 'think') }} as think_blocks,
         {{ count_opening_tags("split_part(content, '<tool_call>', 1)", 'think') }} as n_thoughts_before_first_call,
         {{ count_opening_tags(without_think('content'), 'tool_call') }} as n_calls
@@ -26,6 +38,7 @@ unnested as (
         source_config,
         conversation_id,
         message_index,
+        ingested_at,
         n_thoughts_before_first_call,
         n_calls,
         unnest(think_blocks) as block,
@@ -38,6 +51,7 @@ described as (
         source_config,
         conversation_id,
         message_index,
+        ingested_at,
         thought_index::integer as thought_index,
         block.body as thought_raw,
         {{ strip('block.body') }} as thought,

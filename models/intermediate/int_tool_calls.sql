@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['source_config', 'conversation_id'],
+        incremental_strategy='delete+insert',
+        pre_hook="{{ delete_reingested() }}",
+    )
+}}
+
 with
 
 assistant_messages as (
@@ -5,9 +14,10 @@ assistant_messages as (
         source_config,
         conversation_id,
         message_index,
-        content
+        content,
+        ingested_at
     from {{ ref('stg_messages') }}
-    where role = 'assistant'
+    where role = 'assistant' {{ only_new_rows() }}
 ),
 
 conversations as (
@@ -39,6 +49,7 @@ blocks as (
         source_config,
         conversation_id,
         message_index,
+        ingested_at,
         {{ tag_blocks(without_think('content'), 'tool_call') }} as call_blocks
     from assistant_messages
 ),
@@ -48,6 +59,7 @@ unnested as (
         source_config,
         conversation_id,
         message_index,
+        ingested_at,
         unnest(call_blocks) as block,
         generate_subscripts(call_blocks, 1) - 1 as call_index
     from blocks
@@ -58,6 +70,7 @@ validated as (
         source_config,
         conversation_id,
         message_index,
+        ingested_at,
         call_index::integer as call_index,
         {{ strip('block.body') }} as call_text,
         block.is_closed,
@@ -129,6 +142,7 @@ select
     conversation_id,
     message_index,
     call_index,
+    ingested_at,
     call_text,
     is_closed,
     is_valid_json,

@@ -1,3 +1,13 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['source_config', 'conversation_id'],
+        incremental_strategy='delete+insert',
+        pre_hook="{{ delete_reingested() }}",
+    )
+}}
+
+-- depends_on: {{ ref('stg_conversations') }}
 with
 
 tool_messages as (
@@ -5,9 +15,10 @@ tool_messages as (
         source_config,
         conversation_id,
         message_index,
-        content
+        content,
+        ingested_at
     from {{ ref('stg_messages') }}
-    where role = 'tool'
+    where role = 'tool' {{ only_new_rows() }}
 ),
 
 blocks as (
@@ -15,6 +26,7 @@ blocks as (
         source_config,
         conversation_id,
         message_index,
+        ingested_at,
         {{ tag_blocks('content', 'tool_response') }} as response_blocks
     from tool_messages
 ),
@@ -24,6 +36,7 @@ unnested as (
         source_config,
         conversation_id,
         message_index,
+        ingested_at,
         unnest(response_blocks) as block,
         generate_subscripts(response_blocks, 1) - 1 as response_index
     from blocks
@@ -34,6 +47,7 @@ validated as (
         source_config,
         conversation_id,
         message_index,
+        ingested_at,
         response_index::integer as response_index,
         {{ strip('block.body') }} as response_text,
         block.is_closed,
@@ -96,7 +110,7 @@ select
     conversation_id,
     message_index,
     response_index,
-    response_text,
+    ingested_at,
     is_closed,
     is_valid_json,
     tool_call_id,

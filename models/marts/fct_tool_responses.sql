@@ -17,7 +17,6 @@ joined as (
         responses.response_index,
         responses.tool_call_id,
         responses.response_name as tool_name,
-        responses.content,
         responses.is_text_content,
         responses.is_valid_json,
         responses.is_closed,

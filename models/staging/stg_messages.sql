@@ -5,7 +5,8 @@ source as (
     select
         source_config,
         conversation_id,
-        conversations
+        conversations,
+        ingested_at
     from {{ source('raw', 'conversations') }}
 ),
 
@@ -14,7 +15,8 @@ unnested as (
         source_config,
         conversation_id,
         unnest(conversations) as message,
-        generate_subscripts(conversations, 1) - 1 as message_index
+        generate_subscripts(conversations, 1) - 1 as message_index,
+        ingested_at
     from source
 ),
 
@@ -25,7 +27,8 @@ renamed as (
         message_index::integer as message_index,
         {{ role_of('message."from"') }} as role,
         message."from" as raw_role,
-        message."value" as content
+        message."value" as content,
+        ingested_at
     from unnested
 )
 

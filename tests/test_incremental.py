@@ -1,0 +1,46 @@
+"""Incremental builds: new rows are parsed, changed rows rebuilt (stale rows removed), unchanged ones kept."""
+
+from __future__ import annotations
+
+import duckdb
+
+from ingest.generator import generate
+from ingest.loader import ingest
+from tests.conftest import write_jsonl
+from tests.reference_parser import summarise
+from trace_warehouse.build import build
+
+
+def test_incremental_build_matches_a_full_reading(tmp_path):
+    rows = [row for config, row in generate(60, seed=31) if config == "kimi"]
+    first, later = rows[:20], rows[20:]
+    write_jsonl(tmp_path / "first.jsonl", first)
+    db = tmp_path / "w.duckdb"
+    ingest(db, [str(tmp_path / "first.jsonl")], config="kimi")
+    build(db, echo=False)
+
+    changed = dict(first[0], conversations=first[0]["conversations"][:2] + [{"from": "gpt", "value": "<think> done</think>\nNo tools needed."}])
+    write_jsonl(tmp_path / "second.jsonl", [changed] + first[1:] + later)
+    result = ingest(db, [str(tmp_path / "second.jsonl")], config="kimi")
+    assert result.unchanged == len(first) - 1
+    build(db, echo=False)
+
+    final = {row["id"]: row for row in [changed] + first[1:] + later}
+    con = duckdb.connect(str(db), read_only=True)
+    marts = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "select conversation_id, n_tool_calls, n_thoughts, n_tool_errors, has_final_answer from fct_conversations"
+        ).fetchall()
+    }
+    stale = con.execute(
+        "select count(*) from intermediate.int_tool_calls where conversation_id = ?", [changed["id"]]
+    ).fetchone()[0]
+    con.close()
+    assert stale == 0
+    assert set(marts) == set(final)
+    for conversation_id, row in final.items():
+        expected = summarise(row)
+        assert marts[conversation_id] == (
+            expected["n_tool_calls"], expected["n_thoughts"], expected["n_tool_errors"], expected["has_final_answer"]
+        ), conversation_id
