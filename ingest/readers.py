@@ -57,6 +57,8 @@ list_filter(
 )[1]
 """
 
+_TYPED_TURNS = """json_transform(line, '{"conversations": [{"from": "JSON", "value": "JSON"}]}').conversations"""
+
 _TEXT_TO_STAGED = f"""
 insert into staged
 with lines as (
@@ -82,7 +84,7 @@ parsed as (
         early_reason,
         case when early_reason is null then json_transform(
             line,
-            '{{"id": "JSON", "conversations": [{{"from": "JSON", "value": "JSON"}}],
+            '{{"id": "JSON", "conversations": [{{"from": "VARCHAR", "value": "VARCHAR"}}],
               "tools": "JSON", "category": "VARCHAR", "subcategory": "VARCHAR", "task": "VARCHAR"}}'
         ) end as j,
         case when early_reason is null then json_keys(line) end as keys
@@ -100,7 +102,12 @@ judged as (
                 when j.conversations is null then '"conversations" is ' || replace(replace(replace(lower(json_type(line, '$.conversations')), 'varchar', 'a string'), 'bigint', 'a number'), 'array', 'an array') || ', not a list of turns'
                 when len(j.conversations) = 0 then '"conversations" is empty'
             end,
-            {_JSON_TURN_PROBLEM.format(turns="j.conversations")}
+            {_TURN_PROBLEM.format(turns="j.conversations")},
+            -- A non-string "from"/"value" reads as text above; only lines where one may occur
+            -- (a key followed by something other than a quote) pay for a second, typed parse.
+            case when regexp_matches(line, '"(from|value)"\\s*:\\s*[^"\\s]') then
+                {_JSON_TURN_PROBLEM.format(turns=_TYPED_TURNS)}
+            end
         ) as reason
     from parsed
 )
@@ -118,9 +125,7 @@ select
         when json_type(j.tools) = 'VARCHAR' then j.tools ->> '$'
         else j.tools::varchar
     end,
-    case when reason is null then list_transform(
-        j.conversations, lambda t: {{'from': t."from" ->> '$', 'value': t."value" ->> '$'}}
-    ) end,
+    case when reason is null then j.conversations end,
     case when reason is null then list_concat(
         case when j.tools is null then ['missing_tools'] else [] end,
         case when j.tools is not null and json_type(j.tools) not in ('VARCHAR', 'NULL') then ['tools_not_a_string'] else [] end,

@@ -1,40 +1,14 @@
+{#- OpenAI chat fine-tuning rows: one per conversation, per-assistant weights, parallel_tool_calls. -#}
 with
 
-filters as (
-    select * from {{ ref('sft_conversation_filters') }}
-),
-
-message_rows as (
-    select * from {{ ref('sft_message_rows') }}
-),
-
-tools as (
-    select * from {{ ref('sft_tools') }}
-),
-
 conversations as (
-    select
-        source_config,
-        conversation_id,
-        to_json(list(openai_message order by message_index, part_index)) as messages,
-        coalesce(string_agg(openai_message::varchar, chr(10) order by message_index, part_index) filter (where role = 'assistant'), '')
-            as trainable_text
-    from message_rows
-    group by all
+    select * from {{ ref('sft_conversation_messages') }}
 )
 
 select
-    filters.*,
-    conversations.source_config || '/' || conversations.conversation_id as sample_id,
+    * exclude (trl_messages, openai_messages, trl_trainable_text, openai_trainable_text),
     sample_id as id,
-    conversations.messages,
-    conversations.trainable_text,
-    tools.tools,
-    filters.max_parallel_width > 1 as parallel_tool_calls
+    openai_messages as messages,
+    openai_trainable_text as trainable_text,
+    max_parallel_width > 1 as parallel_tool_calls
 from conversations
-inner join filters
-    on
-        conversations.source_config = filters.source_config
-        and conversations.conversation_id = filters.conversation_id
-inner join tools
-    on filters.tools_hash = tools.tools_hash
