@@ -1,12 +1,3 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key=['source_config', 'conversation_id'],
-        incremental_strategy='delete+insert',
-        pre_hook="{{ delete_reingested() }}",
-    )
-}}
-
 with
 
 assistant_messages as (

@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key=['source_config', 'conversation_id'],
-        incremental_strategy='delete+insert',
-        pre_hook="{{ delete_reingested() }}",
-    )
-}}
-
+-- The delete_reingested pre-hook (dbt_project.yml) reads stg_conversations.
 -- depends_on: {{ ref('stg_conversations') }}
 with
 
