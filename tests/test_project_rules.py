@@ -85,6 +85,24 @@ def test_warehouse_stays_readable_by_duckdb_1_4_after_dbt_build(sample_db):
     assert version.startswith(STORAGE_COMPATIBILITY_VERSION)
 
 
+def test_built_warehouse_opens_in_duckdb_1_4(sample_db):
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
+        "print(duckdb.__version__, c.execute('select count(*) from fct_conversations').fetchone()[0])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(sample_db)], capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT / ".venv" / "duckdb-1.4")},
+    )
+    assert out.returncode == 0, out.stderr
+    version, n = out.stdout.split()
+    assert version.startswith("1.4") and int(n) == 300
+
+
 def test_marts_are_in_the_default_schema(sample_db):
     con = duckdb.connect(str(sample_db), read_only=True)
     tables = {r[0] for r in con.execute("select table_name from information_schema.tables where table_schema = 'main'").fetchall()}
