@@ -271,10 +271,6 @@ def stage_arrow(
     _stage_arrow_batches(con, batches, table.schema, params, limit, on_batch)
 
 
-def _sql_str(path: Path) -> str:
-    return str(path).replace("'", "''")
-
-
 def _open_binary(path: Path):
     return gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
 

@@ -18,6 +18,7 @@ import duckdb
 from reports.redaction import Redactor
 from reports.tokens import register_token_counter
 from trace_warehouse import warehouse
+from trace_warehouse.warehouse import sql_literal
 from trace_warehouse.errors import ExportError
 
 
@@ -96,7 +97,7 @@ def resolve_formats(names: list[str]) -> list[ExportFormat]:
 
 
 def _literal_list(values: list[str]) -> str:
-    return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
+    return "[" + ", ".join(sql_literal(v) for v in values) + "]"
 
 
 def _exclusion_case(fmt: ExportFormat, options: ExportOptions) -> str:
@@ -131,10 +132,6 @@ def _kept(alias: str = "sft") -> str:
     return f"{alias}.sample_id in (select sample_id from scratch.export_rows where exclusion_reason is null)"
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _batches(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Filters selecting consecutive key ranges of the rows still kept, in output order."""
     ranges = con.execute(
@@ -151,7 +148,7 @@ def _batches(con: duckdb.DuckDBPyConnection) -> list[str]:
         """
     ).fetchall()
     return [
-        f"sft.source_config = {_literal(c)} and sft.conversation_id between {_literal(lo)} and {_literal(hi)}"
+        f"sft.source_config = {sql_literal(c)} and sft.conversation_id between {sql_literal(lo)} and {sql_literal(hi)}"
         for c, lo, hi in ranges
     ]
 
@@ -240,7 +237,7 @@ def _write_jsonl(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, line: str, p
             con.execute(
                 f"copy (select {line} as line from {fmt.model} as sft where {batch} and {_kept()} "
                 f"order by sft.source_config, sft.conversation_id, sft.sample_id) "
-                f"to '{_sql_path(part)}' (format csv, header false, quote '', escape '', delimiter E'\\x01')"
+                f"to {sql_literal(part)} (format csv, header false, quote '', escape '', delimiter E'\\x01')"
             )
             parts.append(part)
         with path.open("wb") as sink:
@@ -375,10 +372,6 @@ def _json_line(con: duckdb.DuckDBPyConnection, fmt: ExportFormat) -> str:
         value = f"sft.{column}::varchar" if types[column] == "JSON" else f"to_json(sft.{column})::varchar"
         parts.append(f"'{key}' || coalesce({value}, 'null')")
     return " || ".join(parts) + " || '}'"
-
-
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def export(

@@ -225,9 +225,5 @@ def bench(
     _print(render_table(results))
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
-
-
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

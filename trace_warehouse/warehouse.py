@@ -79,16 +79,17 @@ def connect_with_scratch(path: Path, scratch: Path) -> duckdb.DuckDBPyConnection
     con.execute("set enable_progress_bar = false")
     alias = path.stem
     try:
-        con.execute(f"attach '{_sql_str(path)}' as \"{alias}\" (read_only)")
+        con.execute(f"attach {sql_literal(path)} as \"{alias}\" (read_only)")
     except duckdb.IOException as exc:
         con.close()
         if "lock" in str(exc).lower():
             raise WarehouseInUse(f"warehouse is in use: {path} is held by another process for writing") from exc
         raise
-    con.execute(f"attach '{_sql_str(scratch)}' as scratch")
+    con.execute(f"attach {sql_literal(scratch)} as scratch")
     con.execute(f'use "{alias}"')
     return con
 
 
-def _sql_str(value: Path | str) -> str:
-    return str(value).replace("'", "''")
+def sql_literal(value: Path | str) -> str:
+    """A quoted SQL string literal, for the statements DuckDB cannot take parameters in (ATTACH, COPY)."""
+    return "'" + str(value).replace("'", "''") + "'"
