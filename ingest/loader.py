@@ -17,7 +17,6 @@ from trace_warehouse.errors import NothingLoaded, SourceError, StrictModeRejecti
 
 # Rows of one input are numbered seq_base + row; inputs are far apart so later rows sort later.
 _SEQ_STRIDE = 1 << 40
-_KNOWN_ROLES = ("system", "human", "gpt", "tool", "user", "assistant")
 _DUPLICATE_IN_INPUT = "duplicate id within the input"
 _SUPERSEDED = "duplicate id: superseded by a later row"
 
@@ -74,7 +73,7 @@ inner join staged_good as s
 where r.ingest_id = $ingest_id
 """
 
-_MERGE = f"""
+_MERGE = """
 create or replace temp table staged_ranked as
 select
     *,
@@ -88,34 +87,24 @@ select source_uri, source_row, source_config, reject_reason, raw_text, now(), $i
 from staged
 where reject_reason is not null;
 
-insert into raw.rejected_rows
-select
-    source_uri, source_row, source_config,
-    'duplicate id: superseded by row ' || kept_row || ' of the same input',
-    to_json({{'id': conversation_id, 'conversations': conversations, 'tools': tools,
-              'category': category, 'subcategory': subcategory, 'task': task}})::varchar,
-    now(), $ingest_id
-from staged_ranked
-where dup_rank > 1;
-
 create or replace temp table staged_good as
-select
-    * exclude (dup_rank, kept_row, ingest_flags),
-    list_concat(
-        ingest_flags,
-        case when tools is not null and not json_valid(tools) then ['invalid_tools_json'] else [] end,
-        case
-            when len(list_filter(conversations, lambda t: t."from" not in {_KNOWN_ROLES!r})) > 0
-            then ['unknown_role:' || array_to_string(list_sort(list_distinct(list_transform(
-                list_filter(conversations, lambda t: t."from" not in {_KNOWN_ROLES!r}), lambda t: t."from"))), ',')]
-            else []
-        end
-    ) as ingest_flags,
-    -- DuckDB's 64-bit hash: an md5 of the rendered struct costs 10x more; after a DuckDB upgrade
-    -- changes it, rows are rewritten once.
-    printf('%016x', hash(category, subcategory, task, tools, conversations)) as content_hash
+select * exclude (dup_rank, kept_row)
 from staged_ranked
 where dup_rank = 1;
+"""
+
+# Rows of this batch superseded by a later row of the same input, with their text as read.
+_DUPLICATES_TO_REJECTED = """
+insert into raw.rejected_rows
+select
+    d.source_uri, d.source_row, d.source_config,
+    'duplicate id: superseded by row ' || d.kept_row || ' of the same input',
+    to_json({{'id': d.conversation_id, 'conversations': b.conversations, 'tools': b.tools,
+              'category': d.category, 'subcategory': d.subcategory, 'task': d.task}})::varchar,
+    now(), $ingest_id
+from staged_ranked as d
+inner join ({payload}) as b on d.source_row = b.source_row
+where d.dup_rank > 1
 """
 
 _UNCHANGED = """
@@ -126,20 +115,30 @@ inner join raw.conversations as r
 where r.content_hash = s.content_hash and r.ingest_id <> $ingest_id
 """
 
-_REPLACE = """
+_DELETE_REPLACED = """
 delete from raw.conversations as r
 using staged_good as s
 where r.source_config = s.source_config
   and r.conversation_id = s.conversation_id
-  and (r.content_hash <> s.content_hash or r.ingest_id = $ingest_id);
+  and (r.content_hash <> s.content_hash or r.ingest_id = $ingest_id)
+"""
 
-insert into raw.conversations
-select
-    s.conversation_id, s.source_config, s.category, s.subcategory, s.task, s.tools, s.conversations,
-    s.source_uri, s.source_row, now(), $ingest_id, s.content_hash, s.ingest_flags
+_NEW_OR_CHANGED = """
+create or replace temp table to_load as
+select s.source_row
 from staged_good as s
 anti join raw.conversations as r
-    on r.source_config = s.source_config and r.conversation_id = s.conversation_id;
+    on r.source_config = s.source_config and r.conversation_id = s.conversation_id
+"""
+
+# The only statement that writes conversation text: straight from the batch being read.
+_INSERT = """
+insert into raw.conversations
+select
+    s.conversation_id, s.source_config, s.category, s.subcategory, s.task, b.tools, b.conversations,
+    s.source_uri, s.source_row, now(), $ingest_id, s.content_hash, s.ingest_flags
+from staged_good as s
+inner join ({payload}) as b on s.source_row = b.source_row
 """
 
 
@@ -165,15 +164,25 @@ def _superseded_counts(con: duckdb.DuckDBPyConnection, ingest_id: str) -> dict[s
 
 
 def _merge_batch(
-    con: duckdb.DuckDBPyConnection, ingest_id: str, counts: InputCounts, counts_by_uri: dict[str, InputCounts]
+    con: duckdb.DuckDBPyConnection,
+    ingest_id: str,
+    payload: str | None,
+    counts: InputCounts,
+    counts_by_uri: dict[str, InputCounts],
 ) -> None:
-    """Move the rows in ``staged`` into raw.*, update the counts, and empty ``staged``."""
+    """Move the rows judged in ``staged`` into raw.*, update the counts, and empty ``staged``."""
     params = {"ingest_id": ingest_id}
     _run_script(con, _MERGE, params)
     superseded = _superseded_counts(con, ingest_id)
     con.execute(_SUPERSEDED_TO_REJECTED, params)
     unchanged = con.execute(_UNCHANGED, params).fetchone()[0]
-    _run_script(con, _REPLACE, params)
+    if payload is not None:
+        con.execute("create or replace temp table to_load as select source_row from staged_ranked where dup_rank > 1")
+        if con.execute("select count(*) from to_load").fetchone()[0]:
+            con.execute(_DUPLICATES_TO_REJECTED.format(payload=payload), params)
+        con.execute(_DELETE_REPLACED, params)
+        con.execute(_NEW_OR_CHANGED)
+        con.execute(_INSERT.format(payload=payload), params)
 
     read = con.execute("select count(*) from staged").fetchone()[0]
     loaded = con.execute("select count(*) from staged_good").fetchone()[0]
@@ -215,7 +224,7 @@ def _load_one(
     con.execute(STAGED_DDL)
     stage_input(
         con, item, index * _SEQ_STRIDE, limit,
-        on_batch=lambda: _merge_batch(con, ingest_id, counts, counts_by_uri), on_bytes=on_bytes,
+        on_batch=lambda payload: _merge_batch(con, ingest_id, payload, counts, counts_by_uri), on_bytes=on_bytes,
     )
     return counts
 

@@ -1,9 +1,11 @@
-"""Read one input into the ``staged`` temp table, row by row validated in SQL.
+"""Judge one input batch by batch: each row gets a verdict in the ``staged`` temp table.
 
 Text files are split into lines in Python (exact line numbers, gzip, bad UTF-8)
 and parsed by DuckDB's JSON functions; parquet files and Arrow tables are read
-by DuckDB directly. Either way each row ends up in ``staged`` with either a
-typed conversation or a ``reject_reason`` and its raw text.
+by DuckDB directly. ``staged`` holds only the small columns (key, flags, content
+hash, or a ``reject_reason`` and the raw text): the conversation text is written
+once, straight from the batch into raw, by the ``on_batch`` callback, which gets
+the SQL that yields each row's typed payload while the batch is still registered.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from ingest.sources import Input
 KNOWN_FIELDS = ("id", "conversations", "tools", "category", "subcategory", "task")
 BATCH_BYTES = 16 * 1024 * 1024
 ARROW_BATCH_ROWS = 512
+SCAN_CHUNK_ROWS = 64
 # DuckDB's JSON reader needs several times a document's size; a line this long is parsed
 # alone, with the memory limit raised for just that statement.
 HUGE_LINE_BYTES = 8 * 1024 * 1024
+
+OnBatch = Callable[[str | None], None]
 
 # The first problem found in a list of typed turns, or null when every turn is usable.
 _TURN_PROBLEM = """
@@ -56,6 +61,27 @@ list_filter(
     lambda p: p is not null
 )[1]
 """
+
+_KNOWN_ROLES = ("system", "human", "gpt", "tool", "user", "assistant")
+
+# Flags a loadable row carries, computed from its typed tools text and turns.
+_VALUE_FLAGS = """list_concat(
+    case when {tools} is not null and not json_valid({tools}) then ['invalid_tools_json'] else [] end,
+    case
+        when len(list_filter({turns}, lambda t: t."from" not in """ + repr(_KNOWN_ROLES) + """)) > 0
+        then ['unknown_role:' || array_to_string(list_sort(list_distinct(list_transform(
+            list_filter({turns}, lambda t: t."from" not in """ + repr(_KNOWN_ROLES) + """), lambda t: t."from"))), ',')]
+        else []
+    end
+)"""
+
+# DuckDB's 64-bit hash of the typed values (the same for a row read from JSONL or parquet): an
+# md5 of the rendered struct costs 10x more; after a DuckDB upgrade changes it, rows are
+# rewritten once.
+_CONTENT_HASH = "printf('%016x', hash({category}, {subcategory}, {task}, {tools}, {turns}))"
+
+# A JSON string's text; any other JSON value's serialisation.
+_TOOLS_TEXT = "case when {tools} is null then null when json_type({tools}) = 'VARCHAR' then {tools} ->> '$' else {tools}::varchar end"
 
 _TYPED_TURNS = """json_transform(line, '{"conversations": [{"from": "JSON", "value": "JSON"}]}').conversations"""
 
@@ -110,6 +136,13 @@ judged as (
             end
         ) as reason
     from parsed
+),
+
+typed as (
+    select
+        *,
+        case when reason is null then {_TOOLS_TEXT.format(tools="j.tools")} end as tools_text
+    from judged
 )
 select
     $seq_base + source_row,
@@ -120,12 +153,6 @@ select
     case when reason is null then j.category end,
     case when reason is null then j.subcategory end,
     case when reason is null then j.task end,
-    case
-        when reason is not null or j.tools is null then null
-        when json_type(j.tools) = 'VARCHAR' then j.tools ->> '$'
-        else j.tools::varchar
-    end,
-    case when reason is null then j.conversations end,
     case when reason is null then list_concat(
         case when j.tools is null then ['missing_tools'] else [] end,
         case when j.tools is not null and json_type(j.tools) not in ('VARCHAR', 'NULL') then ['tools_not_a_string'] else [] end,
@@ -133,11 +160,30 @@ select
             when len(list_filter(keys, lambda k: k not in {KNOWN_FIELDS!r})) > 0
             then ['extra_fields:' || array_to_string(list_sort(list_filter(keys, lambda k: k not in {KNOWN_FIELDS!r})), ',')]
             else []
-        end
+        end,
+        {_VALUE_FLAGS.format(tools="tools_text", turns="j.conversations")}
     ) end,
+    case when reason is null then {_CONTENT_HASH.format(
+        category="j.category", subcategory="j.subcategory", task="j.task", tools="tools_text", turns="j.conversations")} end,
     reason,
     case when reason is not null then line end
-from judged
+from typed
+"""
+
+# The typed payload of the rows the loader chose to write (temp table ``to_load``): parsed a
+# second time, which costs less than carrying the conversation text through ``staged``.
+_TEXT_PAYLOAD = f"""
+select
+    source_row,
+    {_TOOLS_TEXT.format(tools="j.tools")} as tools,
+    j.conversations as conversations
+from (
+    select
+        source_row,
+        json_transform(line, '{{"conversations": [{{"from": "VARCHAR", "value": "VARCHAR"}}], "tools": "JSON"}}') as j
+    from text_batch
+    where source_row in (select source_row from to_load)
+)
 """
 
 
@@ -174,12 +220,24 @@ select
     case when reason is null then {col("category")} end,
     case when reason is null then {col("subcategory")} end,
     case when reason is null then {col("task")} end,
-    case when reason is null then {col("tools")} end,
-    case when reason is null then conversations end,
-    case when reason is null then list_concat({missing_tools}, {extra_flag}) end,
+    case when reason is null then list_concat(
+        {missing_tools}, {extra_flag}, {_VALUE_FLAGS.format(tools=col("tools"), turns="conversations")}
+    ) end,
+    case when reason is null then {_CONTENT_HASH.format(
+        category=col("category"), subcategory=col("subcategory"), task=col("task"), tools=col("tools"),
+        turns="conversations")} end,
     reason,
     case when reason is not null then to_json(judged)::varchar end
 from judged
+"""
+
+
+def _typed_payload(relation: str, columns: set[str]) -> str:
+    tools = '"tools"::varchar' if "tools" in columns else "null::varchar"
+    return f"""
+select __row as source_row, {tools} as tools, conversations
+from {relation}
+where __row in (select source_row from to_load)
 """
 
 
@@ -211,12 +269,14 @@ def _reject_all(con: duckdb.DuckDBPyConnection, relation: str, reason: str, para
     )
 
 
-def _stage_typed(con: duckdb.DuckDBPyConnection, relation: str, schema: pa.Schema, params: dict) -> None:
+def _stage_typed(con: duckdb.DuckDBPyConnection, relation: str, schema: pa.Schema, params: dict) -> str | None:
+    """Judge the rows of ``relation``; the SQL of their payload, or None if none can load."""
     problem = _schema_problem(schema)
     if problem:
         _reject_all(con, relation, problem, params)
-        return
+        return None
     con.execute(_typed_to_staged(relation, set(schema.names)), params)
+    return _typed_payload(relation, set(schema.names))
 
 
 def _stage_arrow_batches(
@@ -225,7 +285,7 @@ def _stage_arrow_batches(
     schema: pa.Schema,
     params: dict,
     limit: int | None,
-    on_batch: Callable[[], None],
+    on_batch: OnBatch,
 ) -> None:
     """Stage Arrow batches one at a time so memory stays bounded by the batch, not the input."""
     offset = 0
@@ -237,17 +297,15 @@ def _stage_arrow_batches(
         table = pa.Table.from_batches([batch], schema=schema)
         table = table.append_column("__row", pa.array(range(offset + 1, offset + table.num_rows + 1), pa.int64()))
         offset += table.num_rows
+        table = pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_CHUNK_ROWS), schema=table.schema)
         con.register("arrow_input", table)
         try:
-            _stage_typed(con, "arrow_input", table.schema, params)
+            on_batch(_stage_typed(con, "arrow_input", table.schema, params))
         finally:
             con.unregister("arrow_input")
-        on_batch()
 
 
-def stage_parquet(
-    con: duckdb.DuckDBPyConnection, path: Path, params: dict, limit: int | None, on_batch: Callable[[], None]
-) -> None:
+def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, params: dict, limit: int | None, on_batch: OnBatch) -> None:
     try:
         parquet = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises ArrowInvalid / OSError for non-parquet bytes
@@ -256,15 +314,14 @@ def stage_parquet(
             "values ($seq_base, $uri, $config, null, $reason, null)",
             {**params, "reason": f"unreadable parquet file: {exc}"},
         )
-        on_batch()
+        on_batch(None)
         return
     batches = parquet.iter_batches(batch_size=ARROW_BATCH_ROWS)
     _stage_arrow_batches(con, batches, parquet.schema_arrow, params, limit, on_batch)
 
 
 def stage_arrow(
-    con: duckdb.DuckDBPyConnection, load: Callable[[], pa.Table], params: dict, limit: int | None,
-    on_batch: Callable[[], None],
+    con: duckdb.DuckDBPyConnection, load: Callable[[], pa.Table], params: dict, limit: int | None, on_batch: OnBatch
 ) -> None:
     table = load()
     batches = iter(table.to_batches(max_chunksize=ARROW_BATCH_ROWS))
@@ -305,7 +362,7 @@ def stage_text(
     params: dict,
     limit: int | None,
     on_bytes: Callable[[int], None] | None,
-    on_batch: Callable[[], None],
+    on_batch: OnBatch,
 ) -> None:
     rows: list[int] = []
     texts: list[str | None] = []
@@ -316,19 +373,22 @@ def stage_text(
         nonlocal rows, texts, errors, size
         if not rows:
             return
-        batch = pa.table(
+        table = pa.table(
             {
                 "source_row": pa.array(rows, pa.int64()),
                 "line": pa.array(texts, pa.large_string()),
                 "decode_error": pa.array(errors, pa.string()),
             }
         )
+        # Zero-copy slices: DuckDB scans an Arrow table one record batch per thread.
+        batch = pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_CHUNK_ROWS), schema=table.schema)
         con.register("text_batch", batch)
         limit_before = con.execute("select current_setting('memory_limit')").fetchone()[0] if extra_memory else None
         try:
             if extra_memory:
                 con.execute(f"set memory_limit = '{extra_memory // (1024 * 1024)}MB'")
             con.execute(_TEXT_TO_STAGED, params)
+            on_batch(_TEXT_PAYLOAD)
         finally:
             con.unregister("text_batch")
             if limit_before:
@@ -336,7 +396,6 @@ def stage_text(
         if on_bytes:
             on_bytes(size)
         rows, texts, errors, size = [], [], [], 0
-        on_batch()
 
     seen = 0
     for number, raw in _lines(path):
@@ -369,10 +428,15 @@ def stage_input(
     item: Input,
     seq_base: int,
     limit: int | None,
-    on_batch: Callable[[], None],
+    on_batch: OnBatch,
     on_bytes: Callable[[int], None] | None = None,
 ) -> None:
-    """Fill ``staged`` batch by batch; ``on_batch`` consumes (and empties) it after each one."""
+    """Fill ``staged`` batch by batch; ``on_batch`` consumes (and empties) it after each one.
+
+    ``on_batch`` gets the SQL yielding ``(source_row, tools, conversations)`` for the rows listed
+    in temp table ``to_load`` (None when no row of the batch can load); it is valid only
+    during the call.
+    """
     params = {"seq_base": seq_base, "uri": item.uri, "config": item.config}
     if item.kind == "text":
         stage_text(con, item.path, params, limit, on_bytes, on_batch)

@@ -45,7 +45,7 @@ create table if not exists raw.ingest_runs (
 );
 """
 
-# Columns every reader produces into the per-input staging table.
+# A verdict per row read: the key, flags and content hash, or why it was rejected (with its text).
 STAGED_DDL = """
 create or replace temp table staged (
     seq bigint,
@@ -56,9 +56,8 @@ create or replace temp table staged (
     category varchar,
     subcategory varchar,
     task varchar,
-    tools varchar,
-    conversations struct("from" varchar, "value" varchar)[],
     ingest_flags varchar[],
+    content_hash varchar,
     reject_reason varchar,
     raw_text varchar
 )
