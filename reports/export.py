@@ -125,7 +125,7 @@ def _exclusion_case(fmt: ExportFormat, options: ExportOptions) -> str:
 
 # Conversations per batch: aggregating whole conversations holds them in memory, so every
 # pass over an sft_ view runs on one key range at a time (filters reach the table scans).
-BATCH_CONVERSATIONS = 250
+BATCH_CONVERSATIONS = 500
 
 
 def _kept(alias: str = "sft") -> str:
