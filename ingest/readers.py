@@ -279,6 +279,11 @@ def _stage_typed(con: duckdb.DuckDBPyConnection, relation: str, schema: pa.Schem
     return _typed_payload(relation, set(schema.names))
 
 
+def _in_scan_chunks(table: pa.Table) -> pa.Table:
+    """The same rows as zero-copy record batches of SCAN_CHUNK_ROWS: DuckDB scans one batch per thread."""
+    return pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_CHUNK_ROWS), schema=table.schema)
+
+
 def _stage_arrow_batches(
     con: duckdb.DuckDBPyConnection,
     batches: Iterator[pa.RecordBatch],
@@ -297,8 +302,7 @@ def _stage_arrow_batches(
         table = pa.Table.from_batches([batch], schema=schema)
         table = table.append_column("__row", pa.array(range(offset + 1, offset + table.num_rows + 1), pa.int64()))
         offset += table.num_rows
-        table = pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_CHUNK_ROWS), schema=table.schema)
-        con.register("arrow_input", table)
+        con.register("arrow_input", _in_scan_chunks(table))
         try:
             on_batch(_stage_typed(con, "arrow_input", table.schema, params))
         finally:
@@ -373,16 +377,14 @@ def stage_text(
         nonlocal rows, texts, errors, size
         if not rows:
             return
-        table = pa.table(
+        batch = pa.table(
             {
                 "source_row": pa.array(rows, pa.int64()),
                 "line": pa.array(texts, pa.large_string()),
                 "decode_error": pa.array(errors, pa.string()),
             }
         )
-        # Zero-copy slices: DuckDB scans an Arrow table one record batch per thread.
-        batch = pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_CHUNK_ROWS), schema=table.schema)
-        con.register("text_batch", batch)
+        con.register("text_batch", _in_scan_chunks(batch))
         limit_before = con.execute("select current_setting('memory_limit')").fetchone()[0] if extra_memory else None
         try:
             if extra_memory:
