@@ -10,7 +10,16 @@ from pathlib import Path
 import duckdb
 
 from ingest.readers import stage_input
-from ingest.schema import STAGED_DDL, ensure_raw_schema
+from ingest.schema import (
+    JOIN_STORED_ONCE,
+    STAGED_DDL,
+    SYSTEM_PROMPT,
+    SYSTEM_PROMPT_HASH,
+    TOOLS_HASH,
+    TURNS_AS_GIVEN,
+    TURNS_WITHOUT_SYSTEM_PROMPT,
+    ensure_raw_schema,
+)
 from ingest.sources import Input, resolve
 from trace_warehouse import warehouse
 from trace_warehouse.errors import NothingLoaded, SourceError, StrictModeRejection
@@ -59,17 +68,18 @@ class IngestResult:
 
 
 # Rows superseded within this ingest (same key seen earlier) become rejections.
-_SUPERSEDED_TO_REJECTED = """
+_SUPERSEDED_TO_REJECTED = f"""
 insert into raw.rejected_rows
 select
     r.source_uri, r.source_row, r.source_config,
     'duplicate id: superseded by ' || s.source_uri || ' row ' || s.source_row,
-    to_json({'id': r.conversation_id, 'conversations': r.conversations, 'tools': r.tools,
-             'category': r.category, 'subcategory': r.subcategory, 'task': r.task})::varchar,
+    to_json({{'id': r.conversation_id, 'conversations': {TURNS_AS_GIVEN}, 'tools': t.tools,
+              'category': r.category, 'subcategory': r.subcategory, 'task': r.task}})::varchar,
     now(), $ingest_id
 from raw.conversations as r
 inner join staged_good as s
     on r.source_config = s.source_config and r.conversation_id = s.conversation_id
+{JOIN_STORED_ONCE}
 where r.ingest_id = $ingest_id
 """
 
@@ -131,14 +141,41 @@ anti join raw.conversations as r
     on r.source_config = s.source_config and r.conversation_id = s.conversation_id
 """
 
-# The only statement that writes conversation text: straight from the batch being read.
-_INSERT = """
-insert into raw.conversations
+# The batch's rows to write, with their repeated texts split off.
+_TO_WRITE = f"""
+create or replace temp table to_write as
 select
-    s.conversation_id, s.source_config, s.category, s.subcategory, s.task, b.tools, b.conversations,
-    s.source_uri, s.source_row, now(), $ingest_id, s.content_hash, s.ingest_flags
+    source_row,
+    tools,
+    {TOOLS_HASH.format(tools="tools")} as tools_hash,
+    {SYSTEM_PROMPT.format(turns="conversations")} as system_prompt,
+    {SYSTEM_PROMPT_HASH.format(turns="conversations")} as system_prompt_hash,
+    {TURNS_WITHOUT_SYSTEM_PROMPT.format(turns="conversations")} as conversations
+from ($payload)
+"""
+
+# The only statements that write conversation text: each distinct tools text and system
+# prompt once, then the rows.
+_WRITE = """
+insert into raw.toolsets
+select tools_hash, any_value(tools)
+from to_write
+where tools_hash not in (select tools_hash from raw.toolsets)
+group by tools_hash;
+
+insert into raw.system_prompts
+select system_prompt_hash, any_value(system_prompt)
+from to_write
+where system_prompt_hash is not null and system_prompt_hash not in (select system_prompt_hash from raw.system_prompts)
+group by system_prompt_hash;
+
+insert into raw.conversations by name
+select
+    s.conversation_id, s.source_config, s.category, s.subcategory, s.task,
+    w.tools_hash, w.system_prompt_hash, w.conversations,
+    s.source_uri, s.source_row, now() as ingested_at, $ingest_id as ingest_id, s.content_hash, s.ingest_flags
 from staged_good as s
-inner join ({payload}) as b on s.source_row = b.source_row
+inner join to_write as w on s.source_row = w.source_row
 """
 
 
@@ -182,7 +219,8 @@ def _merge_batch(
             con.execute(_DUPLICATES_TO_REJECTED.format(payload=payload), params)
         con.execute(_DELETE_REPLACED, params)
         con.execute(_NEW_OR_CHANGED)
-        con.execute(_INSERT.format(payload=payload), params)
+        con.execute(_TO_WRITE.replace("$payload", payload))
+        _run_script(con, _WRITE, params)
 
     read = con.execute("select count(*) from staged").fetchone()[0]
     loaded = con.execute("select count(*) from staged_good").fetchone()[0]

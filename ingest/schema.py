@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import duckdb
 
-RAW_DDL = """
-create schema if not exists raw;
-
+CONVERSATIONS_DDL = """
 create table if not exists raw.conversations (
     conversation_id varchar not null,
     source_config varchar not null,
     category varchar,
     subcategory varchar,
     task varchar,
-    tools varchar,
+    -- The tools text and the leading system prompt repeat on nearly every row: each distinct
+    -- text is stored once (raw.toolsets, raw.system_prompts) and rows carry its md5.
+    tools_hash varchar not null,
+    system_prompt_hash varchar,
+    -- The turns as given, except that a leading system turn's value is null (see system_prompt_hash).
     conversations struct("from" varchar, "value" varchar)[] not null,
     source_uri varchar not null,
     source_row bigint,
@@ -21,6 +23,21 @@ create table if not exists raw.conversations (
     ingest_id varchar not null,
     content_hash varchar not null,
     ingest_flags varchar[] not null
+)"""
+
+RAW_DDL = f"""
+create schema if not exists raw;
+
+{CONVERSATIONS_DDL};
+
+create table if not exists raw.toolsets (
+    tools_hash varchar primary key,
+    tools varchar
+);
+
+create table if not exists raw.system_prompts (
+    system_prompt_hash varchar primary key,
+    system_prompt varchar not null
 );
 
 create table if not exists raw.rejected_rows (
@@ -64,5 +81,53 @@ create or replace temp table staged (
 """
 
 
+# How a row's repeated texts are split off ({tools}: its tools text, {turns}: its turns) ...
+TOOLS_HASH = "md5(coalesce({tools}, ''))"
+SYSTEM_PROMPT = """case when {turns}[1]."from" = 'system' then {turns}[1]."value" end"""
+SYSTEM_PROMPT_HASH = "md5(" + SYSTEM_PROMPT + ")"
+TURNS_WITHOUT_SYSTEM_PROMPT = """case
+    when {turns}[1]."from" = 'system'
+        then list_concat([{{'from': 'system', 'value': null::varchar}}], {turns}[2:])
+    else {turns}
+end"""
+
+# ... and put back: the row as given, from raw.conversations as r left-joined to
+# raw.toolsets as t and raw.system_prompts as p.
+JOIN_STORED_ONCE = """
+left join raw.toolsets as t on r.tools_hash = t.tools_hash
+left join raw.system_prompts as p on r.system_prompt_hash = p.system_prompt_hash"""
+TURNS_AS_GIVEN = """case
+    when r.system_prompt_hash is null then r.conversations
+    else list_concat([{'from': 'system', 'value': p.system_prompt}], r.conversations[2:])
+end"""
+
+# Warehouses written before the repeated texts were stored once kept them on every row.
+_MIGRATE_TO_STORED_ONCE = f"""
+alter table raw.conversations rename to conversations_before_stored_once;
+{CONVERSATIONS_DDL};
+insert or ignore into raw.toolsets
+select {TOOLS_HASH.format(tools="tools")}, tools from raw.conversations_before_stored_once;
+insert or ignore into raw.system_prompts
+select {SYSTEM_PROMPT_HASH.format(turns="conversations")}, {SYSTEM_PROMPT.format(turns="conversations")}
+from raw.conversations_before_stored_once
+where {SYSTEM_PROMPT.format(turns="conversations")} is not null;
+insert into raw.conversations by name
+select
+    * exclude (tools, conversations),
+    {TOOLS_HASH.format(tools="tools")} as tools_hash,
+    {SYSTEM_PROMPT_HASH.format(turns="conversations")} as system_prompt_hash,
+    {TURNS_WITHOUT_SYSTEM_PROMPT.format(turns="conversations")} as conversations
+from raw.conversations_before_stored_once;
+drop table raw.conversations_before_stored_once
+"""
+
+
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(RAW_DDL)
+    old_layout = con.execute(
+        "select count(*) from information_schema.columns "
+        "where table_schema = 'raw' and table_name = 'conversations' and column_name = 'tools'"
+    ).fetchone()[0]
+    if old_layout:
+        for statement in filter(str.strip, _MIGRATE_TO_STORED_ONCE.split(";\n")):
+            con.execute(statement)

@@ -16,6 +16,7 @@ import pytest
 
 from ingest.generator import generate
 from ingest.loader import ingest
+from ingest.schema import JOIN_STORED_ONCE, TURNS_AS_GIVEN
 from ingest.sample import rows_to_table, write_sample
 from trace_warehouse.errors import SourceError
 from trace_warehouse.warehouse import STORAGE_COMPATIBILITY_VERSION, connect, storage_version
@@ -192,3 +193,59 @@ def test_warehouse_opens_in_duckdb_1_4(tmp_path):
     assert out.returncode == 0, out.stderr
     version, n = out.stdout.split()
     assert version.startswith("1.4") and int(n) == 300
+
+
+def _rows_as_given(db: Path) -> dict[str, tuple]:
+    """Each loaded row's turns and tools text, put back together from the stored-once tables."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        found = con.execute(
+            f"select r.conversation_id, {TURNS_AS_GIVEN}, t.tools from raw.conversations as r {JOIN_STORED_ONCE}"
+        ).fetchall()
+    finally:
+        con.close()
+    return {cid: ([(t["from"], t["value"]) for t in turns], tools) for cid, turns, tools in found}
+
+
+def _expected(data: list[dict]) -> dict[str, tuple]:
+    return {r["id"]: ([(t["from"], t["value"]) for t in r["conversations"]], r["tools"]) for r in data}
+
+
+def test_repeated_texts_are_stored_once_and_rows_come_back_as_given(tmp_path):
+    data = [r for _, r in rows(40)]
+    write_jsonl(tmp_path / "a.jsonl", data)
+    db = tmp_path / "w.duckdb"
+    ingest(db, [str(tmp_path / "a.jsonl")])
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("select count(*) from raw.toolsets").fetchone()[0] == len({r["tools"] for r in data})
+        prompts = {r["conversations"][0]["value"] for r in data if r["conversations"][0]["from"] == "system"}
+        assert con.execute("select count(*) from raw.system_prompts").fetchone()[0] == len(prompts) > 0
+        assert con.execute(
+            "select count(*) from raw.conversations where system_prompt_hash is not null and conversations[1].value is not null"
+        ).fetchone()[0] == 0
+    finally:
+        con.close()
+    assert _rows_as_given(db) == _expected(data)
+
+
+def test_a_warehouse_in_the_earlier_layout_is_migrated_on_ingest(tmp_path):
+    old, new = [r for _, r in rows(8)][:5], [r for _, r in rows(8, seed=4)][:3]
+    db = tmp_path / "w.duckdb"
+    con = connect(db)
+    try:
+        # raw.conversations as ingest wrote it before the repeated texts were stored once.
+        con.execute("""create schema raw; create table raw.conversations (conversation_id varchar not null, source_config varchar not null, category varchar,
+            subcategory varchar, task varchar, tools varchar, conversations struct("from" varchar, "value" varchar)[] not null,
+            source_uri varchar not null, source_row bigint, ingested_at timestamp not null, ingest_id varchar not null,
+            content_hash varchar not null, ingest_flags varchar[] not null)""")
+        for n, r in enumerate(old, start=1):
+            con.execute(
+                "insert into raw.conversations values (?, 'kimi', ?, ?, ?, ?, ?, 'old.jsonl', ?, now(), 'old', 'h', [])",
+                [r["id"], r["category"], r["subcategory"], r["task"], r["tools"], r["conversations"], n],
+            )
+    finally:
+        con.close()
+    write_jsonl(tmp_path / "b.jsonl", new)
+    ingest(db, [str(tmp_path / "b.jsonl")], config="kimi")
+    assert _rows_as_given(db) == _expected(old + new)

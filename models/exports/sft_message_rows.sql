@@ -5,7 +5,7 @@
 with
 
 messages as (
-    select * from {{ ref('stg_messages') }}
+    select * from {{ ref('sft_messages_as_given') }}
     where role in ('system', 'user')
 ),
 

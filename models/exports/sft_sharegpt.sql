@@ -6,7 +6,7 @@ filters as (
 ),
 
 messages as (
-    select * from {{ ref('stg_messages') }}
+    select * from {{ ref('sft_messages_as_given') }}
 ),
 
 tools as (

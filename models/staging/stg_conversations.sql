@@ -11,10 +11,8 @@ renamed as (
         category,
         subcategory,
         task,
-        md5(coalesce(tools, '')) as tools_hash,
-        case
-            when conversations[1]."from" = 'system' then md5(conversations[1]."value")
-        end as system_prompt_hash,
+        tools_hash,
+        system_prompt_hash,
         len(conversations) as n_messages,
         content_hash,
         ingest_flags,

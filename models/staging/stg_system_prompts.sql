@@ -1,21 +1,16 @@
-{#- The system prompt repeats on every row; keep each distinct text once, keyed by its hash. -#}
+{#- Each distinct system prompt, stored once at ingest; rows point to it by hash. -#}
 with
 
 source as (
-    select conversations[1] as first_message
-    from {{ source('raw', 'conversations') }}
+    select * from {{ source('raw', 'system_prompts') }}
 ),
 
-system_prompts as (
-    select distinct
-        md5(first_message."value") as system_prompt_hash,
-        first_message."value" as system_prompt
+renamed as (
+    select
+        system_prompt_hash,
+        system_prompt,
+        length(system_prompt) as n_chars
     from source
-    where first_message."from" = 'system'
 )
 
-select
-    system_prompt_hash,
-    system_prompt,
-    length(system_prompt) as n_chars
-from system_prompts
+select * from renamed

@@ -1,13 +1,13 @@
-{#- The tools JSON repeats on every row; keep each distinct text once, keyed by its hash. -#}
+{#- Each distinct tools JSON text, stored once at ingest; rows point to it by hash. -#}
 with
 
 source as (
-    select tools from {{ source('raw', 'conversations') }}
+    select * from {{ source('raw', 'toolsets') }}
 ),
 
-distinct_toolsets as (
-    select distinct
-        md5(coalesce(tools, '')) as tools_hash,
+renamed as (
+    select
+        tools_hash,
         tools as tools_json
     from source
 ),
@@ -26,7 +26,7 @@ described as (
                 then 'wrapped'
             else 'flat'
         end as tools_shape
-    from distinct_toolsets
+    from renamed
 )
 
 select * from described
