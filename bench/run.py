@@ -44,11 +44,22 @@ def _check(m: Measurement, what: str) -> Measurement:
     return m
 
 
+def _warehouse(work: Path) -> Path:
+    """Every run builds at the same path, as a user's warehouse is: dbt's parse cache (partial
+    parsing) stays valid across runs, as it does across a user's runs."""
+    return work / "warehouse.duckdb"
+
+
+def _kept_warehouse(work: Path, tag: str) -> Path:
+    return work / f"warehouse-{tag}.duckdb"
+
+
 def run_project(source: Path, work: Path, tag: str) -> tuple[Measurement, dict[str, float]]:
-    db = work / f"warehouse-{tag}.duckdb"
-    for leftover in (db, db.with_name(db.name + ".wal")):
+    db = _warehouse(work)
+    for leftover in (db, db.with_name(db.name + ".wal"), _kept_warehouse(work, tag)):
         leftover.unlink(missing_ok=True)
     m = _check(measure([_bin("traces"), "run", str(source), "--db", str(db), "--out", str(work / f"out-{tag}")]), tag)
+    db.rename(_kept_warehouse(work, tag))
     return m, _stages(m.stdout)
 
 
@@ -97,7 +108,10 @@ def _incremental(rows: int, work: Path, seed: int, full_stages: dict[str, float]
     new_dir = work / "increment"
     if not _data_files(new_dir, "jsonl"):
         write_sample(max(rows // 10, 2), new_dir, fmt="jsonl", seed=seed + 1000)
-    db = work / f"warehouse-jsonl-{len(list(work.glob('warehouse-jsonl-*.duckdb'))) - 1}.duckdb"
+    db = _warehouse(work)
+    db.unlink(missing_ok=True)
+    last_full = max(work.glob("warehouse-jsonl-*.duckdb"), key=lambda p: p.stat().st_mtime)
+    last_full.rename(db)
     ingest = _check(measure([_bin("traces"), "ingest", str(new_dir), "--db", str(db)]), "incremental ingest")
     build = _check(measure([_bin("traces"), "build", "--db", str(db)]), "incremental build")
     full = full_stages.get("ingest", 0) + full_stages.get("build", 0)

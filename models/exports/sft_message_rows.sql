@@ -72,8 +72,8 @@ answered as (
         coalesce(responses.tool_name, calls.tool_name) as tool_name,
         coalesce(responses.tool_call_id, 'call_' || calls.message_index || '_' || calls.call_index) as tool_call_id,
         case
-            when json_type(calls.response_content) = 'VARCHAR' then calls.response_content ->> '$'
-            else calls.response_content::varchar
+            when json_type(responses.content) = 'VARCHAR' then responses.content ->> '$'
+            else responses.content::varchar
         end as content_text
     from responses
     inner join calls

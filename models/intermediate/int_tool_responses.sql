@@ -50,10 +50,11 @@ validated as (
 envelopes as (
     select
         *,
-        -- One parse of the envelope yields every field we need.
+        -- One parse of the envelope yields every field we need; valid JSON starting with a
+        -- brace is an object.
         case
-            when is_valid_json and json_type(response_text) = 'OBJECT'
-                then json_extract(response_text, ['$.tool_call_id', '$.name', '$.content'])
+            when is_valid_json and starts_with(response_text, '{')
+                then json_transform(response_text, '{"tool_call_id": "JSON", "name": "JSON", "content": "JSON"}')
         end as envelope
     from validated
 ),
@@ -61,12 +62,14 @@ envelopes as (
 unwrapped as (
     select
         * exclude (envelope),
-        envelope[1] ->> '$' as tool_call_id,
-        envelope[2] ->> '$' as response_name,
+        envelope.tool_call_id ->> '$' as tool_call_id,
+        envelope.name ->> '$' as response_name,
         case
             when envelope is null then to_json(response_text)
-            when envelope[3] is null then response_text::json
-            else envelope[3]
+            when envelope.content is not null then envelope.content
+            -- json_transform reads "content": null as SQL null; keep it apart from a missing key.
+            when regexp_matches(response_text, '"content"\s*:\s*null') then 'null'::json
+            else response_text::json
         end as raw_content
     from envelopes
 ),
@@ -74,13 +77,14 @@ unwrapped as (
 decoded as (
     select
         * exclude (raw_content),
-        -- Content that is a JSON object encoded as a string is read as that object.
+        -- Content that is a JSON object encoded as a string is read as that object. Serialised
+        -- JSON is compact, so its first character tells its type without another parse.
         case
             when
-                json_type(raw_content) = 'VARCHAR'
+                starts_with(raw_content::varchar, '"')
+                and starts_with(ltrim(raw_content ->> '$'), '{')
                 and json_valid(raw_content ->> '$')
-                and json_type(raw_content ->> '$') = 'OBJECT'
-                then (raw_content ->> '$')::json
+                then json(raw_content ->> '$')
             else raw_content
         end as content
     from unwrapped
@@ -90,9 +94,10 @@ probed as (
     select
         *,
         case
-            when json_type(content) = 'OBJECT'
-                then json_extract(content, ['$.success', '$.error', '$.exit_code', '$._budget_warning'])
-            else [null, null, null, null]::json[]
+            when starts_with(content::varchar, '{')
+                then json_transform(
+                    content, '{"success": "JSON", "error": "JSON", "exit_code": "JSON", "_budget_warning": "JSON"}'
+                )
         end as probe
     from decoded
 )
@@ -108,10 +113,10 @@ select
     tool_call_id,
     response_name,
     content,
-    json_type(content) = 'VARCHAR' as is_text_content,
-    {{ error_type('probe[1]', 'probe[2]', 'probe[3]', 'content::varchar') }} as error_type,
+    starts_with(content::varchar, '"') as is_text_content,
+    {{ error_type('probe.success', 'probe.error', 'probe.exit_code', 'content::varchar') }} as error_type,
     case
-        when json_type(probe[4]) = 'VARCHAR' then probe[4] ->> '$'
-        else probe[4]::varchar
+        when json_type(probe._budget_warning) = 'VARCHAR' then probe._budget_warning ->> '$'
+        else probe._budget_warning::varchar
     end as budget_warning
 from probed

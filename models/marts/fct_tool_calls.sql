@@ -41,7 +41,6 @@ joined as (
         responses.message_index as response_message_index,
         responses.response_name,
         coalesce(links.is_name_mismatch, false) as is_name_mismatch,
-        responses.content as response_content,
         coalesce(responses.error_type is not null, false) as is_error,
         responses.error_type,
         responses.budget_warning

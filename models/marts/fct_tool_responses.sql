@@ -1,3 +1,9 @@
+{#-
+    A view: the response content (tool output, the bulk of a trace's text) is stored once, in
+    int_tool_responses, and read from there; its other columns are cheap to join on each query.
+-#}
+{{ config(materialized='view') }}
+
 with
 
 responses as (
@@ -23,6 +29,7 @@ joined as (
         responses.error_type is not null as is_error,
         responses.error_type,
         responses.budget_warning,
+        responses.content,
         links.call_message_index,
         links.call_index,
         links.is_orphan_response as is_orphan,
