@@ -141,41 +141,54 @@ anti join raw.conversations as r
     on r.source_config = s.source_config and r.conversation_id = s.conversation_id
 """
 
-# The batch's rows to write, with their repeated texts split off.
-_TO_WRITE = f"""
-create or replace temp table to_write as
-select
-    source_row,
-    tools,
-    {TOOLS_HASH.format(tools="tools")} as tools_hash,
-    {SYSTEM_PROMPT.format(turns="conversations")} as system_prompt,
-    {SYSTEM_PROMPT_HASH.format(turns="conversations")} as system_prompt_hash,
-    {TURNS_WITHOUT_SYSTEM_PROMPT.format(turns="conversations")} as conversations
-from ($payload)
-"""
-
-# The only statements that write conversation text: each distinct tools text and system
-# prompt once, then the rows.
-_WRITE = """
-insert into raw.toolsets
-select tools_hash, any_value(tools)
-from to_write
-where tools_hash not in (select tools_hash from raw.toolsets)
-group by tools_hash;
-
-insert into raw.system_prompts
-select system_prompt_hash, any_value(system_prompt)
-from to_write
-where system_prompt_hash is not null and system_prompt_hash not in (select system_prompt_hash from raw.system_prompts)
-group by system_prompt_hash;
-
+# The only statement that writes conversation text: straight from the batch being read, with
+# the repeated texts (tools, leading system prompt) replaced by their md5.
+_INSERT = f"""
 insert into raw.conversations by name
 select
     s.conversation_id, s.source_config, s.category, s.subcategory, s.task,
-    w.tools_hash, w.system_prompt_hash, w.conversations,
+    {TOOLS_HASH.format(tools="b.tools")} as tools_hash,
+    {SYSTEM_PROMPT_HASH.format(turns="b.conversations")} as system_prompt_hash,
+    {TURNS_WITHOUT_SYSTEM_PROMPT.format(turns="b.conversations")} as conversations,
     s.source_uri, s.source_row, now() as ingested_at, $ingest_id as ingest_id, s.content_hash, s.ingest_flags
 from staged_good as s
-inner join to_write as w on s.source_row = w.source_row
+inner join ($payload) as b on s.source_row = b.source_row
+"""
+
+# Rows just written whose tools text or system prompt is not stored yet (rare after the first batch).
+_NEW_TEXTS = """
+create or replace temp table to_load as
+select r.source_row
+from raw.conversations as r
+where
+    r.ingest_id = $ingest_id
+    and r.source_uri = $uri
+    and r.source_row in (select source_row from to_load)
+    and (
+        r.tools_hash not in (select tools_hash from raw.toolsets)
+        or r.system_prompt_hash not in (select system_prompt_hash from raw.system_prompts)
+    )
+"""
+
+# Each new text once, read again from the batch for just those rows. They are copied out first:
+# a filter on the parsed values must not be merged with (and run before) the payload's row filter.
+_INSERT_TEXTS = f"""
+create or replace temp table new_texts as
+select tools, conversations from ($payload);
+
+insert into raw.toolsets
+select {TOOLS_HASH.format(tools="tools")} as tools_hash, any_value(tools)
+from new_texts
+where tools_hash not in (select tools_hash from raw.toolsets)
+group by all;
+
+insert into raw.system_prompts
+select
+    {SYSTEM_PROMPT_HASH.format(turns="conversations")} as system_prompt_hash,
+    any_value({SYSTEM_PROMPT.format(turns="conversations")})
+from new_texts
+where system_prompt_hash is not null and system_prompt_hash not in (select system_prompt_hash from raw.system_prompts)
+group by all
 """
 
 
@@ -219,8 +232,10 @@ def _merge_batch(
             con.execute(_DUPLICATES_TO_REJECTED.format(payload=payload), params)
         con.execute(_DELETE_REPLACED, params)
         con.execute(_NEW_OR_CHANGED)
-        con.execute(_TO_WRITE.replace("$payload", payload))
-        _run_script(con, _WRITE, params)
+        con.execute(_INSERT.replace("$payload", payload), params)
+        con.execute(_NEW_TEXTS, {**params, "uri": counts.uri})
+        if con.execute("select count(*) from to_load").fetchone()[0]:
+            _run_script(con, _INSERT_TEXTS.replace("$payload", payload), params)
 
     read = con.execute("select count(*) from staged").fetchone()[0]
     loaded = con.execute("select count(*) from staged_good").fetchone()[0]

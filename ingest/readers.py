@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -90,7 +91,8 @@ insert into staged
 with lines as (
     select source_row, line, decode_error
     from text_batch
-    where decode_error is not null or trim(line) <> ''
+    -- Lines arrive with their newline; a blank line is not a row.
+    where decode_error is not null or trim(line, chr(32) || chr(9) || chr(10) || chr(13)) <> ''
 ),
 checked as (
     select
@@ -166,7 +168,7 @@ select
     case when reason is null then {_CONTENT_HASH.format(
         category="j.category", subcategory="j.subcategory", task="j.task", tools="tools_text", turns="j.conversations")} end,
     reason,
-    case when reason is not null then line end
+    case when reason is not null then rtrim(line, chr(10) || chr(13)) end
 from typed
 """
 
@@ -336,11 +338,16 @@ def _open_binary(path: Path):
     return gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
 
 
+def _starts_json_array(path: Path) -> bool:
+    if not path.name.endswith((".json", ".json.gz")):
+        return False
+    with _open_binary(path) as f:
+        return f.read(4096).lstrip().startswith(b"[")
+
+
 def _json_array_lines(path: Path) -> Iterator[tuple[int, bytes]] | None:
     """A ``.json`` file holding one JSON array: its elements as lines; else None."""
-    with _open_binary(path) as f:
-        head = f.read(4096).lstrip()
-    if not head.startswith(b"["):
+    if not _starts_json_array(path):
         return None
     with _open_binary(path) as f:
         try:
@@ -351,23 +358,39 @@ def _json_array_lines(path: Path) -> Iterator[tuple[int, bytes]] | None:
 
 
 def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    if path.name.endswith((".json", ".json.gz")):
-        array_lines = _json_array_lines(path)
-        if array_lines is not None:
-            yield from array_lines
-            return
+    array_lines = _json_array_lines(path)
+    if array_lines is not None:
+        yield from array_lines
+        return
     with _open_binary(path) as f:
         yield from enumerate(f, start=1)
 
 
-def stage_text(
+def _stage_text_batch(
+    con: duckdb.DuckDBPyConnection, batch: pa.Table, params: dict, on_batch: OnBatch, extra_memory: int = 0
+) -> None:
+    con.register("text_batch", _in_scan_chunks(batch))
+    limit_before = con.execute("select current_setting('memory_limit')").fetchone()[0] if extra_memory else None
+    try:
+        if extra_memory:
+            con.execute(f"set memory_limit = '{extra_memory // (1024 * 1024)}MB'")
+        con.execute(_TEXT_TO_STAGED, params)
+        on_batch(_TEXT_PAYLOAD)
+    finally:
+        con.unregister("text_batch")
+        if limit_before:
+            con.execute(f"set memory_limit = '{limit_before}'")
+
+
+def _stage_lines(
     con: duckdb.DuckDBPyConnection,
-    path: Path,
+    lines: Iterator[tuple[int, bytes]],
     params: dict,
     limit: int | None,
     on_bytes: Callable[[int], None] | None,
     on_batch: OnBatch,
 ) -> None:
+    """The careful path: line by line in Python (bad UTF-8 gets a reason, huge lines go alone)."""
     rows: list[int] = []
     texts: list[str | None] = []
     errors: list[str | None] = []
@@ -384,23 +407,13 @@ def stage_text(
                 "decode_error": pa.array(errors, pa.string()),
             }
         )
-        con.register("text_batch", _in_scan_chunks(batch))
-        limit_before = con.execute("select current_setting('memory_limit')").fetchone()[0] if extra_memory else None
-        try:
-            if extra_memory:
-                con.execute(f"set memory_limit = '{extra_memory // (1024 * 1024)}MB'")
-            con.execute(_TEXT_TO_STAGED, params)
-            on_batch(_TEXT_PAYLOAD)
-        finally:
-            con.unregister("text_batch")
-            if limit_before:
-                con.execute(f"set memory_limit = '{limit_before}'")
+        _stage_text_batch(con, batch, params, on_batch, extra_memory)
         if on_bytes:
             on_bytes(size)
         rows, texts, errors, size = [], [], [], 0
 
     seen = 0
-    for number, raw in _lines(path):
+    for number, raw in lines:
         if not raw.strip():
             continue
         seen += 1
@@ -423,6 +436,77 @@ def stage_text(
         elif size >= BATCH_BYTES:
             flush()
     flush()
+
+
+def _line_blocks(path: Path) -> Iterator[tuple[int, bytes]]:
+    """The file in blocks of whole lines, about BATCH_BYTES each: (number of the first line, bytes)."""
+    number, rest = 1, b""
+    with _open_binary(path) as f:
+        while chunk := f.read(BATCH_BYTES):
+            data = rest + chunk
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                rest = data
+                continue
+            block, rest = data[:cut], data[cut:]
+            yield number, block
+            number += block.count(b"\n")
+    if rest:
+        yield number, rest
+
+
+def _block_lines(first: int, block: bytes) -> Iterator[tuple[int, bytes]]:
+    pieces = block.split(b"\n")
+    if block.endswith(b"\n"):
+        pieces.pop()
+    return enumerate(pieces, start=first)
+
+
+def _lines_table(first: int, block: bytes) -> pa.Table | None:
+    """The block's lines as Arrow strings over the block's own bytes (no copy, newline kept: JSON
+    ignores it); None when a line needs the careful path (not UTF-8, or huge)."""
+    data = np.frombuffer(block, dtype=np.uint8)
+    starts = np.concatenate(([0], np.flatnonzero(data == 10) + 1))
+    if starts[-1] == len(data):
+        starts = starts[:-1]
+    offsets = np.append(starts, len(data)).astype(np.int64)
+    if np.diff(offsets).max() >= HUGE_LINE_BYTES:
+        return None
+    lines = pa.LargeStringArray.from_buffers(len(starts), pa.py_buffer(offsets), pa.py_buffer(block))
+    try:
+        lines.validate(full=True)
+    except pa.ArrowInvalid:
+        return None
+    return pa.table(
+        {
+            "source_row": pa.array(np.arange(first, first + len(starts), dtype=np.int64)),
+            "line": lines,
+            "decode_error": pa.nulls(len(starts), pa.string()),
+        }
+    )
+
+
+def stage_text(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    params: dict,
+    limit: int | None,
+    on_bytes: Callable[[int], None] | None,
+    on_batch: OnBatch,
+) -> None:
+    if limit is not None or _starts_json_array(path):
+        _stage_lines(con, _lines(path), params, limit, on_bytes, on_batch)
+        return
+    # The fast path: whole blocks handed to DuckDB as they were read; a block with a line that
+    # is not UTF-8 or is huge takes the careful path.
+    for first, block in _line_blocks(path):
+        table = _lines_table(first, block)
+        if table is None:
+            _stage_lines(con, _block_lines(first, block), params, None, on_bytes, on_batch)
+            continue
+        _stage_text_batch(con, table, params, on_batch)
+        if on_bytes:
+            on_bytes(len(block))
 
 
 def stage_input(

@@ -245,3 +245,29 @@ def test_a_second_writer_gets_warehouse_in_use(tmp_path):
         holder.kill()
         holder.wait()
     assert len(loaded_ids(db)) == 300
+
+
+def test_line_numbers_survive_blank_lines_crlf_and_a_missing_final_newline(tmp_path):
+    path = tmp_path / "crlf.jsonl"
+    body = "\r\n".join([good_line(0), "", "   ", "not json", good_line(1), "", good_line(2)])  # no final newline
+    path.write_bytes(body.encode())
+    result = ingest(tmp_path / "w.duckdb", [str(path)])
+    assert (result.read, result.loaded, result.rejected) == (4, 3, 1)
+    assert [(row, text) for row, _, text in rejected(tmp_path / "w.duckdb")] == [(4, "not json")]
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    try:
+        assert con.execute("select source_row from raw.conversations order by 1").fetchall() == [(1,), (5,), (7,)]
+    finally:
+        con.close()
+
+
+def test_a_bad_byte_deep_in_a_big_file_costs_only_its_own_row(tmp_path):
+    # Several read blocks: the block holding the bad line takes the careful path, the others the fast one.
+    lines = [good_line(i % 6).replace('"id": "', f'"id": "n{i}-', 1).encode() for i in range(800)]
+    lines[500] = b'{"id": "bad", "conversations": "\xff"}'
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    result = ingest(tmp_path / "w.duckdb", [str(path)])
+    assert (result.read, result.loaded, result.rejected) == (800, 799, 1)
+    [(row, reason, _)] = rejected(tmp_path / "w.duckdb")
+    assert row == 501 and "UTF-8" in reason
