@@ -101,7 +101,8 @@ checked as (
         case
             when decode_error is not null then decode_error
             when not json_valid(line) then 'invalid JSON (truncated or not JSON)'
-            when json_type(line) <> 'OBJECT' then 'expected a JSON object, got ' || replace(replace(replace(lower(json_type(line)), 'varchar', 'a string'), 'bigint', 'a number'), 'array', 'an array')
+            -- Valid JSON opening with a brace is an object: no second parse to ask its type.
+            when not regexp_matches(line, '^\\s*[{{]') then 'expected a JSON object, got ' || replace(replace(replace(lower(json_type(line)), 'varchar', 'a string'), 'bigint', 'a number'), 'array', 'an array')
         end as early_reason
     from lines
 ),
