@@ -121,3 +121,21 @@ def test_every_analysis_compiles_and_answers(sample_db):
         rows = con.execute(path.read_text()).fetchall()
         assert rows, path.name
     con.close()
+
+
+def test_tables_are_written_in_small_row_groups_so_scans_use_every_core(sample_db, tmp_path):
+    from trace_warehouse.warehouse import ROW_GROUP_SIZE, connect
+
+    # A table dbt built (profiles.yml attaches the file with the option) ...
+    con = duckdb.connect(str(sample_db), read_only=True)
+    n_rows, n_groups = con.execute(
+        "select (select count(*) from intermediate.int_tool_responses), "
+        "count(distinct row_group_id) from pragma_storage_info('intermediate.int_tool_responses')"
+    ).fetchone()
+    con.close()
+    assert n_rows > ROW_GROUP_SIZE and n_groups > 1
+    # ... and one written through the CLI's own connections.
+    con = connect(tmp_path / "w.duckdb")
+    con.execute("create table t as select range as i from range(3 * $n)", {"n": ROW_GROUP_SIZE})
+    assert con.execute("select count(distinct row_group_id) from pragma_storage_info('t')").fetchone()[0] >= 3
+    con.close()

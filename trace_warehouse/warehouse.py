@@ -33,26 +33,43 @@ def create_if_missing(path: Path) -> None:
     con.close()
 
 
-def connect(path: Path, read_only: bool = False, create: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse; raise ``WarehouseInUse`` when another process holds it."""
-    config: dict[str, str | int] = dict(_resource_config())
-    # Spill next to the warehouse, read-only sessions included (exports stage large temp tables).
-    config["temp_directory"] = str(path.with_name(path.name + ".tmp"))
-    if create:
-        config["storage_compatibility_version"] = STORAGE_COMPATIBILITY_VERSION
-    elif not path.exists() and not read_only:
-        create_if_missing(path)
+# DuckDB scans a table one row group per thread; at the default 122,880 rows a table of
+# conversations is a single group, read by one core. The size is an ATTACH option (not stored
+# in the file), so every writer attaches the file this way; dbt does too (profiles.yml).
+ROW_GROUP_SIZE = 2048
+
+
+def catalog_name(path: Path) -> str:
+    """The catalog DuckDB names a file after when opening it directly (dbt-compiled views use it)."""
+    return path.name.lstrip(".").split(".")[0]
+
+
+def _attach(con: duckdb.DuckDBPyConnection, path: Path, options: list[str]) -> None:
     try:
-        con = duckdb.connect(str(path), read_only=read_only, config=config)
-        con.execute("set enable_progress_bar = false")
-        return con
+        con.execute(f'attach {sql_literal(path)} as "{catalog_name(path)}" ({", ".join(options)})')
     except duckdb.IOException as exc:
+        con.close()
         if "lock" in str(exc).lower():
             raise WarehouseInUse(
                 f"warehouse is in use: {path} is held by another process "
                 "(a running ingest, build or an open DuckDB session); try again when it finishes"
             ) from exc
         raise
+    con.execute(f'use "{catalog_name(path)}"')
+
+
+def connect(path: Path, read_only: bool = False, create: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse; raise ``WarehouseInUse`` when another process holds it."""
+    if not create and not path.exists() and not read_only:
+        create_if_missing(path)
+    # Spill next to the warehouse, read-only sessions included (exports stage large temp tables).
+    con = duckdb.connect(config={**_resource_config(), "temp_directory": str(path.with_name(path.name + ".tmp"))})
+    con.execute("set enable_progress_bar = false")
+    options = ["read_only"] if read_only else [f"row_group_size {ROW_GROUP_SIZE}"]
+    if create:
+        options.append(f"storage_version '{STORAGE_COMPATIBILITY_VERSION}'")
+    _attach(con, path, options)
+    return con
 
 
 def storage_version(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -77,16 +94,11 @@ def connect_with_scratch(path: Path, scratch: Path) -> duckdb.DuckDBPyConnection
     """
     con = duckdb.connect(config={**_resource_config(), "temp_directory": str(scratch.with_name(scratch.name + ".tmp"))})
     con.execute("set enable_progress_bar = false")
-    alias = path.stem
     try:
-        con.execute(f"attach {sql_literal(path)} as \"{alias}\" (read_only)")
-    except duckdb.IOException as exc:
-        con.close()
-        if "lock" in str(exc).lower():
-            raise WarehouseInUse(f"warehouse is in use: {path} is held by another process for writing") from exc
-        raise
+        _attach(con, path, ["read_only"])
+    except WarehouseInUse as exc:
+        raise WarehouseInUse(f"warehouse is in use: {path} is held by another process for writing") from exc
     con.execute(f"attach {sql_literal(scratch)} as scratch")
-    con.execute(f'use "{alias}"')
     return con
 
 
