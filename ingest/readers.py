@@ -91,8 +91,9 @@ insert into staged
 with lines as (
     select source_row, line, decode_error
     from text_batch
-    -- Lines arrive with their newline; a blank line is not a row.
-    where decode_error is not null or trim(line, chr(32) || chr(9) || chr(10) || chr(13)) <> ''
+    -- Lines arrive with their newline; a blank line is not a row. (A regex, not trim(): trim
+    -- copies every 50 KB line and cost half the judging.)
+    where decode_error is not null or regexp_matches(line, '\\S')
 ),
 checked as (
     select

@@ -217,8 +217,11 @@ def test_killed_ingest_leaves_the_warehouse_as_it_was(tmp_path):
         [str(BIN / "traces"), "ingest", str(tmp_path / "big"), "--db", str(db)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
-    # Start-up takes ~1.5 s and the ingest ~4 s more here: kill it in the middle, with batches merged.
-    time.sleep(2.2)
+    # Kill it in the middle, with batches merged: once rows of the open transaction have reached
+    # the file (DuckDB writes full row groups before the commit), and long before it commits.
+    size_before, deadline = db.stat().st_size, time.time() + 60
+    while process.poll() is None and db.stat().st_size <= size_before and time.time() < deadline:
+        time.sleep(0.01)
     process.send_signal(signal.SIGKILL)
     assert process.wait() == -signal.SIGKILL, "the ingest finished before it could be killed"
     assert loaded_ids(db) == {row["id"] for _, row in generate(300)}

@@ -41,19 +41,20 @@ validated as (
         message_index,
         ingested_at,
         response_index::integer as response_index,
-        {{ strip('block.body') }} as response_text,
+        -- Not stripped: JSON ignores surrounding whitespace, and stripping copies every output.
+        block.body as response_text,
         block.is_closed,
-        json_valid({{ strip('block.body') }}) as is_valid_json
+        json_valid(block.body) as is_valid_json
     from unnested
 ),
 
 envelopes as (
     select
         *,
-        -- One parse of the envelope yields every field we need; valid JSON starting with a
+        -- One parse of the envelope yields every field we need; valid JSON opening with a
         -- brace is an object.
         case
-            when is_valid_json and starts_with(response_text, '{')
+            when is_valid_json and regexp_matches(response_text, '^\s*[{]')
                 then json_transform(response_text, '{"tool_call_id": "JSON", "name": "JSON", "content": "JSON"}')
         end as envelope
     from validated
@@ -65,11 +66,11 @@ unwrapped as (
         envelope.tool_call_id ->> '$' as tool_call_id,
         envelope.name ->> '$' as response_name,
         case
-            when envelope is null then to_json(response_text)
+            when envelope is null then to_json({{ strip('response_text') }})
             when envelope.content is not null then envelope.content
             -- json_transform reads "content": null as SQL null; keep it apart from a missing key.
             when regexp_matches(response_text, '"content"\s*:\s*null') then 'null'::json
-            else response_text::json
+            else json(response_text)
         end as raw_content
     from envelopes
 ),
