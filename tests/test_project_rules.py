@@ -139,3 +139,15 @@ def test_tables_are_written_in_small_row_groups_so_scans_use_every_core(sample_d
     con.execute("create table t as select range as i from range(3 * $n)", {"n": ROW_GROUP_SIZE})
     assert con.execute("select count(distinct row_group_id) from pragma_storage_info('t')").fetchone()[0] >= 3
     con.close()
+
+
+def test_spill_directory_is_set_once_per_dbt_session():
+    # dbt-duckdb re-applies `settings` on every connection it opens, and DuckDB refuses to move a
+    # temp directory it has already spilled to: a build large enough to spill then failed
+    # ("Cannot switch temporary directory") until the directory moved to config_options.
+    import yaml
+
+    output = yaml.safe_load((Path(__file__).resolve().parent.parent / "profiles.yml").read_text())
+    dev = output["trace_warehouse"]["outputs"]["dev"]
+    assert "temp_directory" in dev["config_options"]
+    assert "temp_directory" not in dev["settings"]
