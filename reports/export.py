@@ -402,6 +402,11 @@ def export(
         return [export_one(con, db, fmt, out, options, force) for fmt in chosen]
     except duckdb.CatalogException as exc:
         raise ExportError(f"the warehouse has no export models yet; run `traces build` first ({exc})") from exc
+    except duckdb.OutOfMemoryException as exc:
+        raise ExportError(
+            f"DuckDB ran out of memory (memory_limit {warehouse.DEFAULT_MEMORY_LIMIT}) writing the export; "
+            "raise TRACES_MEMORY_LIMIT, e.g. TRACES_MEMORY_LIMIT=4GB"
+        ) from exc
     finally:
         con.close()
         scratch.unlink(missing_ok=True)

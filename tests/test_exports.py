@@ -13,6 +13,7 @@ import pytest
 from reports.export import FORMATS, ExportOptions, export
 from trace_warehouse.errors import ExportError
 from ingest.catalog import SECRETS
+from tests.conftest import run_cli
 
 THINK = re.compile(r"<think>(.*?)(?:</think>|$)", re.S)
 CALL = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.S)
@@ -232,3 +233,13 @@ def test_exports_never_overwrite_without_force(sample_db, tmp_path):
 def test_unknown_format_is_a_clear_error(sample_db, tmp_path):
     with pytest.raises(ExportError, match="unknown format"):
         export(sample_db, tmp_path, ["alpaca"])
+
+
+def test_running_out_of_memory_is_a_clear_error_not_a_traceback(sample_db, tmp_path):
+    result = run_cli(
+        "export", "--db", str(sample_db), "--out", str(tmp_path / "out"), "--tokenizer", "none",
+        env={"TRACES_MEMORY_LIMIT": "8MB"},
+    )
+    assert result.returncode != 0
+    assert "ran out of memory" in result.stderr and "TRACES_MEMORY_LIMIT" in result.stderr
+    assert "Traceback" not in result.stderr
