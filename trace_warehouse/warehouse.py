@@ -44,6 +44,13 @@ def catalog_name(path: Path) -> str:
     return path.name.lstrip(".").split(".")[0]
 
 
+def _session(temp_directory: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB session with the resource limits; the warehouse is attached to it."""
+    con = duckdb.connect(config={**_resource_config(), "temp_directory": str(temp_directory)})
+    con.execute("set enable_progress_bar = false")
+    return con
+
+
 def _attach(con: duckdb.DuckDBPyConnection, path: Path, options: list[str]) -> None:
     try:
         con.execute(f'attach {sql_literal(path)} as "{catalog_name(path)}" ({", ".join(options)})')
@@ -63,8 +70,7 @@ def connect(path: Path, read_only: bool = False, create: bool = False) -> duckdb
     if not create and not path.exists() and not read_only:
         create_if_missing(path)
     # Spill next to the warehouse, read-only sessions included (exports stage large temp tables).
-    con = duckdb.connect(config={**_resource_config(), "temp_directory": str(path.with_name(path.name + ".tmp"))})
-    con.execute("set enable_progress_bar = false")
+    con = _session(path.with_name(path.name + ".tmp"))
     options = ["read_only"] if read_only else [f"row_group_size {ROW_GROUP_SIZE}"]
     if create:
         options.append(f"storage_version '{STORAGE_COMPATIBILITY_VERSION}'")
@@ -92,8 +98,7 @@ def connect_with_scratch(path: Path, scratch: Path) -> duckdb.DuckDBPyConnection
     Staged rows spill to disk instead of failing on large exports; the warehouse itself
     is never written, so exports can run while nothing else holds the file for writing.
     """
-    con = duckdb.connect(config={**_resource_config(), "temp_directory": str(scratch.with_name(scratch.name + ".tmp"))})
-    con.execute("set enable_progress_bar = false")
+    con = _session(scratch.with_name(scratch.name + ".tmp"))
     try:
         _attach(con, path, ["read_only"])
     except WarehouseInUse as exc:
