@@ -1,7 +1,8 @@
-"""Load resolved inputs into ``raw.*`` in one transaction, reconciling every row read."""
+"""Load resolved inputs into ``raw.*`` batch by batch, visible all at once, reconciling every row read."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,14 +70,14 @@ class IngestResult:
 
 # Rows superseded within this ingest (same key seen earlier) become rejections.
 _SUPERSEDED_TO_REJECTED = f"""
-insert into raw.rejected_rows
+insert into raw.rejected_rows_written
 select
     r.source_uri, r.source_row, r.source_config,
     'duplicate id: superseded by ' || s.source_uri || ' row ' || s.source_row,
     to_json({{'id': r.conversation_id, 'conversations': {TURNS_AS_GIVEN}, 'tools': t.tools,
               'category': r.category, 'subcategory': r.subcategory, 'task': r.task}})::varchar,
     now(), $ingest_id
-from raw.conversations as r
+from raw.conversations_written as r
 inner join staged_good as s
     on r.source_config = s.source_config and r.conversation_id = s.conversation_id
 {JOIN_STORED_ONCE}
@@ -92,7 +93,7 @@ select
 from staged
 where reject_reason is null;
 
-insert into raw.rejected_rows
+insert into raw.rejected_rows_written
 select source_uri, source_row, source_config, reject_reason, raw_text, now(), $ingest_id
 from staged
 where reject_reason is not null;
@@ -105,7 +106,7 @@ where dup_rank = 1;
 
 # Rows of this batch superseded by a later row of the same input, with their text as read.
 _DUPLICATES_TO_REJECTED = """
-insert into raw.rejected_rows
+insert into raw.rejected_rows_written
 select
     d.source_uri, d.source_row, d.source_config,
     'duplicate id: superseded by row ' || d.kept_row || ' of the same input',
@@ -120,31 +121,75 @@ where d.dup_rank > 1
 _UNCHANGED = """
 select count(*)
 from staged_good as s
-inner join raw.conversations as r
+inner join raw.conversations_written as r
     on r.source_config = s.source_config and r.conversation_id = s.conversation_id
 where r.content_hash = s.content_hash and r.ingest_id <> $ingest_id
 """
 
-_DELETE_REPLACED = """
-delete from raw.conversations as r
+# A row this ingest wrote earlier and a later row of it supersedes. Rows of earlier ingests it
+# changes stay visible until it finishes (_FINISH).
+_DELETE_SUPERSEDED = """
+delete from raw.conversations_written as r
 using staged_good as s
 where r.source_config = s.source_config
   and r.conversation_id = s.conversation_id
-  and (r.content_hash <> s.content_hash or r.ingest_id = $ingest_id)
+  and r.ingest_id = $ingest_id
 """
 
 _NEW_OR_CHANGED = """
 create or replace temp table to_load as
 select s.source_row
 from staged_good as s
-anti join raw.conversations as r
-    on r.source_config = s.source_config and r.conversation_id = s.conversation_id
+anti join raw.conversations_written as r
+    on r.source_config = s.source_config
+    and r.conversation_id = s.conversation_id
+    and r.content_hash = s.content_hash
+"""
+
+# One short transaction makes the ingest visible: the rows it changed replace their earlier
+# versions, and its rejections replace earlier ones of the same inputs.
+_FINISH = """
+delete from raw.conversations_written as r
+using raw.conversations_written as n
+where n.ingest_id = $ingest_id
+  and r.ingest_id <> $ingest_id
+  and r.source_config = n.source_config
+  and r.conversation_id = n.conversation_id;
+
+delete from raw.rejected_rows_written
+where source_uri in (select unnest($uris)) and ingest_id <> $ingest_id;
+
+update raw.ingest_runs
+set finished_at = now(), rows_read = $read, rows_loaded = $loaded,
+    rows_rejected = $rejected, rows_unchanged = $unchanged
+where ingest_id = $ingest_id
+"""
+
+# What an unfinished ingest wrote: discarded on --strict, on an error, or by the next ingest
+# after a kill (only one process writes at a time, so an unfinished run found there is dead).
+_DISCARD_UNFINISHED = """
+create or replace temp table unfinished as
+select ingest_id from raw.ingest_runs where finished_at is null;
+
+delete from raw.conversations_written where ingest_id in (select ingest_id from unfinished);
+
+delete from raw.rejected_rows_written where ingest_id in (select ingest_id from unfinished);
+
+delete from raw.ingest_runs where ingest_id in (select ingest_id from unfinished);
+
+delete from raw.toolsets
+where tools_hash not in (select tools_hash from raw.conversations_written);
+
+delete from raw.system_prompts
+where system_prompt_hash not in (
+    select system_prompt_hash from raw.conversations_written where system_prompt_hash is not null
+)
 """
 
 # The only statement that writes conversation text: straight from the batch being read, with
 # the repeated texts (tools, leading system prompt) replaced by their md5.
 _INSERT = f"""
-insert into raw.conversations by name
+insert into raw.conversations_written by name
 select
     s.conversation_id, s.source_config, s.category, s.subcategory, s.task,
     {TOOLS_HASH.format(tools="b.tools")} as tools_hash,
@@ -159,7 +204,7 @@ inner join ($payload) as b on s.source_row = b.source_row
 _NEW_TEXTS = """
 create or replace temp table to_load as
 select r.source_row
-from raw.conversations as r
+from raw.conversations_written as r
 where
     r.ingest_id = $ingest_id
     and r.source_uri = $uri
@@ -202,7 +247,7 @@ def _superseded_counts(con: duckdb.DuckDBPyConnection, ingest_id: str) -> dict[s
     rows = con.execute(
         """
         select r.source_uri, count(*)
-        from raw.conversations as r
+        from raw.conversations_written as r
         inner join staged_good as s
             on r.source_config = s.source_config and r.conversation_id = s.conversation_id
         where r.ingest_id = $ingest_id
@@ -230,7 +275,7 @@ def _merge_batch(
         con.execute("create or replace temp table to_load as select source_row from staged_ranked where dup_rank > 1")
         if con.execute("select count(*) from to_load").fetchone()[0]:
             con.execute(_DUPLICATES_TO_REJECTED.format(payload=payload), params)
-        con.execute(_DELETE_REPLACED, params)
+        con.execute(_DELETE_SUPERSEDED, params)
         con.execute(_NEW_OR_CHANGED)
         con.execute(_INSERT.replace("$payload", payload), params)
         con.execute(_NEW_TEXTS, {**params, "uri": counts.uri})
@@ -263,6 +308,25 @@ def _merge_batch(
     con.execute("delete from staged")
 
 
+class _Commits:
+    """Commit whenever a row group's worth of rows has been merged since the last commit.
+
+    A transaction's appended rows stay in memory until it commits, so one transaction per
+    ingest grows with the input; a commit per batch writes each partial row group twice.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.pending = 0
+
+    def merged(self, rows: int) -> None:
+        self.pending += rows
+        if self.pending >= warehouse.ROW_GROUP_SIZE:
+            self.con.execute("commit")
+            self.con.execute("begin transaction")
+            self.pending = 0
+
+
 def _load_one(
     con: duckdb.DuckDBPyConnection,
     item: Input,
@@ -271,14 +335,18 @@ def _load_one(
     limit: int | None,
     on_bytes: Callable[[int], None] | None,
     counts_by_uri: dict[str, InputCounts],
+    commits: _Commits,
 ) -> InputCounts:
     counts = InputCounts(uri=item.uri, config=item.config)
     counts_by_uri[item.uri] = counts
     con.execute(STAGED_DDL)
-    stage_input(
-        con, item, index * _SEQ_STRIDE, limit,
-        on_batch=lambda payload: _merge_batch(con, ingest_id, payload, counts, counts_by_uri), on_bytes=on_bytes,
-    )
+
+    def on_batch(payload: str | None) -> None:
+        read_before = counts.read
+        _merge_batch(con, ingest_id, payload, counts, counts_by_uri)
+        commits.merged(counts.read - read_before)
+
+    stage_input(con, item, index * _SEQ_STRIDE, limit, on_batch=on_batch, on_bytes=on_bytes)
     return counts
 
 
@@ -293,7 +361,8 @@ def ingest(
 ) -> IngestResult:
     """Load every SOURCE into ``raw.conversations``; rejected rows go to ``raw.rejected_rows``.
 
-    All inputs load in one transaction: a crash or kill leaves the warehouse as it was.
+    Batches are committed as they are merged, but readers see the ingest all at once when it
+    finishes; one that fails, is refused (--strict) or killed leaves what they see as it was.
     """
     inputs: list[Input] = []
     for source in sources:
@@ -305,38 +374,28 @@ def ingest(
     con = warehouse.connect(db)
     try:
         ensure_raw_schema(con)
-        con.execute("begin transaction")
+        _run_script(con, _DISCARD_UNFINISHED, {})
         con.execute(
             "insert into raw.ingest_runs (ingest_id, started_at, sources) values ($id, now(), $sources)",
             {"id": ingest_id, "sources": sources},
         )
-        # Earlier rejections of the same inputs are replaced, so re-ingesting is idempotent.
-        con.execute(
-            "delete from raw.rejected_rows where source_uri in (select unnest($uris))",
-            {"uris": [i.uri for i in inputs]},
-        )
-        counts_by_uri: dict[str, InputCounts] = {}
-        for index, item in enumerate(inputs):
-            if on_input:
-                on_input(item)
-            _load_one(con, item, index, ingest_id, limit, on_bytes, counts_by_uri)
-        result = IngestResult(ingest_id=ingest_id, inputs=list(counts_by_uri.values()))
-        if strict and result.rejected:
-            con.execute("rollback")
-            raise StrictModeRejection(
-                f"--strict: {result.rejected} of {result.read} rows rejected; nothing was loaded. "
-                + _reason_digest(result)
-            )
-        con.execute(
-            """
-            update raw.ingest_runs
-            set finished_at = now(), rows_read = $read, rows_loaded = $loaded,
-                rows_rejected = $rejected, rows_unchanged = $unchanged
-            where ingest_id = $id
-            """,
-            {"id": ingest_id, "read": result.read, "loaded": result.loaded,
-             "rejected": result.rejected, "unchanged": result.unchanged},
-        )
+        con.execute("begin transaction")
+        try:
+            result = _load_all(con, inputs, ingest_id, limit, on_input, on_bytes)
+            if strict and result.rejected:
+                raise StrictModeRejection(
+                    f"--strict: {result.rejected} of {result.read} rows rejected; nothing was loaded. "
+                    + _reason_digest(result)
+                )
+        except BaseException:
+            with contextlib.suppress(duckdb.TransactionException):  # none open if a commit failed
+                con.execute("rollback")
+            _run_script(con, _DISCARD_UNFINISHED, {})
+            raise
+        _run_script(con, _FINISH, {
+            "ingest_id": ingest_id, "uris": [i.uri for i in inputs], "read": result.read,
+            "loaded": result.loaded, "rejected": result.rejected, "unchanged": result.unchanged,
+        })
         con.execute("commit")
     finally:
         con.close()
@@ -347,6 +406,23 @@ def ingest(
             f"nothing loaded: all {result.read} rows were rejected (see raw.rejected_rows). " + _reason_digest(result)
         )
     return result
+
+
+def _load_all(
+    con: duckdb.DuckDBPyConnection,
+    inputs: list[Input],
+    ingest_id: str,
+    limit: int | None,
+    on_input: Callable[[Input], None] | None,
+    on_bytes: Callable[[int], None] | None,
+) -> IngestResult:
+    counts_by_uri: dict[str, InputCounts] = {}
+    commits = _Commits(con)
+    for index, item in enumerate(inputs):
+        if on_input:
+            on_input(item)
+        _load_one(con, item, index, ingest_id, limit, on_bytes, counts_by_uri, commits)
+    return IngestResult(ingest_id=ingest_id, inputs=list(counts_by_uri.values()))
 
 
 def _reason_digest(result: IngestResult, top: int = 3) -> str:

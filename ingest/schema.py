@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import duckdb
 
+# Ingest commits batch by batch (a transaction's appended rows stay in memory until it commits),
+# into the *_written tables. Their rows become visible in raw.conversations and raw.rejected_rows
+# only once their ingest has finished: a killed ingest leaves what readers see as it was.
 CONVERSATIONS_DDL = """
-create table if not exists raw.conversations (
+create table if not exists raw.conversations_written (
     conversation_id varchar not null,
     source_config varchar not null,
     category varchar,
@@ -40,7 +43,7 @@ create table if not exists raw.system_prompts (
     system_prompt varchar not null
 );
 
-create table if not exists raw.rejected_rows (
+create table if not exists raw.rejected_rows_written (
     source_uri varchar not null,
     source_row bigint,
     source_config varchar,
@@ -60,6 +63,16 @@ create table if not exists raw.ingest_runs (
     rows_rejected bigint,
     rows_unchanged bigint
 );
+"""
+
+RAW_VIEWS_DDL = """
+create or replace view raw.conversations as
+select * from raw.conversations_written
+where ingest_id not in (select ingest_id from raw.ingest_runs where finished_at is null);
+
+create or replace view raw.rejected_rows as
+select * from raw.rejected_rows_written
+where ingest_id not in (select ingest_id from raw.ingest_runs where finished_at is null);
 """
 
 # A verdict per row read: the key, flags and content hash, or why it was rejected (with its text).
@@ -103,7 +116,7 @@ end"""
 
 # Warehouses written before the repeated texts were stored once kept them on every row.
 _MIGRATE_TO_STORED_ONCE = f"""
-alter table raw.conversations rename to conversations_before_stored_once;
+alter table raw.conversations_written rename to conversations_before_stored_once;
 {CONVERSATIONS_DDL};
 insert or ignore into raw.toolsets
 select {TOOLS_HASH.format(tools="tools")}, tools from raw.conversations_before_stored_once;
@@ -111,7 +124,7 @@ insert or ignore into raw.system_prompts
 select {SYSTEM_PROMPT_HASH.format(turns="conversations")}, {SYSTEM_PROMPT.format(turns="conversations")}
 from raw.conversations_before_stored_once
 where {SYSTEM_PROMPT.format(turns="conversations")} is not null;
-insert into raw.conversations by name
+insert into raw.conversations_written by name
 select
     * exclude (tools, conversations),
     {TOOLS_HASH.format(tools="tools")} as tools_hash,
@@ -123,11 +136,29 @@ drop table raw.conversations_before_stored_once
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists raw")
+    # Warehouses written before ingest committed batch by batch had the tables under the views' names.
+    for name in ("conversations", "rejected_rows"):
+        if _columns(con, name) and not _is_view(con, name):
+            con.execute(f"alter table raw.{name} rename to {name}_written")
     con.execute(RAW_DDL)
-    old_layout = con.execute(
-        "select count(*) from information_schema.columns "
-        "where table_schema = 'raw' and table_name = 'conversations' and column_name = 'tools'"
-    ).fetchone()[0]
-    if old_layout:
+    if "tools" in _columns(con, "conversations_written"):
         for statement in filter(str.strip, _MIGRATE_TO_STORED_ONCE.split(";\n")):
             con.execute(statement)
+    con.execute(RAW_VIEWS_DDL)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    rows = con.execute(
+        "select column_name from information_schema.columns where table_schema = 'raw' and table_name = $table",
+        {"table": table},
+    ).fetchall()
+    return {name for (name,) in rows}
+
+
+def _is_view(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute(
+        "select count(*) from duckdb_views() where schema_name = 'raw' and view_name = $table "
+        "and database_name = current_database()",
+        {"table": table},
+    ).fetchone()[0])

@@ -151,3 +151,18 @@ def test_spill_directory_is_set_once_per_dbt_session():
     dev = output["trace_warehouse"]["outputs"]["dev"]
     assert "temp_directory" in dev["config_options"]
     assert "temp_directory" not in dev["settings"]
+
+
+def test_primary_key_test_fails_on_a_null_and_on_a_repeat(manifest):
+    # The compiled primary_key test on a view, pointed at a table with one of each fault.
+    compiled = PROJECT / "target" / "compiled" / "trace_warehouse" / "models" / "exports" / "_exports__models.yml"
+    [path] = compiled.glob("primary_key_sft_trl_messages_sample_id*.sql")
+    model = next(n["relation_name"] for n in manifest["nodes"].values() if n["name"] == "sft_trl_messages")
+    sql = path.read_text()
+    assert model in sql
+    con = duckdb.connect()
+    con.execute("create table ids as select * from (values ('a'), ('b'), ('b'), (null), ('c')) as t(sample_id)")
+    failures = con.execute(sql.replace(model, "ids")).fetchall()
+    con.close()
+    assert sorted(failures, key=str) == sorted([("b", 2), (None, 1)], key=str)
+

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import duckdb
@@ -17,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingest.generator import generate
+from ingest import loader
 from ingest.loader import ingest
 from tests.conftest import BIN, run_cli, write_jsonl
 from trace_warehouse.errors import NothingLoaded, SourceError, StrictModeRejection, WarehouseInUse
@@ -209,24 +208,67 @@ def test_reingesting_bad_input_is_idempotent(tmp_path):
     assert len(loaded_ids(tmp_path / "w.duckdb")) == 1
 
 
+KILLED_AT_SECOND_INPUT = """
+import os, signal, sys
+from pathlib import Path
+from ingest.loader import ingest
+
+def on_input(item):
+    if item.uri.endswith("second.jsonl"):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+ingest(Path(sys.argv[1]), sys.argv[2:], on_input=on_input)
+"""
+
+
 def test_killed_ingest_leaves_the_warehouse_as_it_was(tmp_path):
     db = tmp_path / "w.duckdb"
     ingest(db, ["sample"])
-    run_cli("sample", "--rows", "3000", "--out", str(tmp_path / "big"), "--seed", "99", check=True)
-    process = subprocess.Popen(
-        [str(BIN / "traces"), "ingest", str(tmp_path / "big"), "--db", str(db)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    # Kill it in the middle, with batches merged: once rows of the open transaction have reached
-    # the file (DuckDB writes full row groups before the commit), and long before it commits.
-    size_before, deadline = db.stat().st_size, time.time() + 60
-    while process.poll() is None and db.stat().st_size <= size_before and time.time() < deadline:
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    assert process.wait() == -signal.SIGKILL, "the ingest finished before it could be killed"
+    first = write_jsonl(tmp_path / "first.jsonl", [row for _, row in generate(2500, seed=99)])
+    second = write_jsonl(tmp_path / "second.jsonl", [row for _, row in generate(10, seed=98)])
+    # Killed for real (SIGKILL, no cleanup) at a known point: when it starts on the second input,
+    # after the first one's 2,500 rows have been merged and partly committed.
+    process = subprocess.run([sys.executable, "-c", KILLED_AT_SECOND_INPUT, str(db), str(first), str(second)])
+    assert process.returncode == -signal.SIGKILL
     assert loaded_ids(db) == {row["id"] for _, row in generate(300)}
+    assert written_rows(db) > 300, "no batch of the killed ingest had been committed"
     result = run_cli("ingest", "sample", "--db", str(db))
     assert result.returncode == 0 and "read 300, loaded 300" in result.stdout
+    # The next ingest discards what the killed one wrote, its run record included.
+    assert written_rows(db) == 300
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("select count(*) from raw.ingest_runs where finished_at is null").fetchone()[0] == 0
+    finally:
+        con.close()
+
+
+def test_an_ingest_failing_midway_leaves_the_warehouse_as_it_was(tmp_path, monkeypatch):
+    db = tmp_path / "w.duckdb"
+    ingest(db, ["sample"])
+    first = tmp_path / "first.jsonl"
+    write_jsonl(first, [row for _, row in generate(40, seed=5)])
+    real_stage_input = loader.stage_input
+
+    def fail_on_the_second_input(con, item, *args, **kwargs):
+        if item.uri.endswith("second.jsonl"):
+            raise OSError("disk went away")
+        real_stage_input(con, item, *args, **kwargs)
+
+    monkeypatch.setattr(loader, "stage_input", fail_on_the_second_input)
+    write_jsonl(tmp_path / "second.jsonl", [row for _, row in generate(3, seed=6)])
+    with pytest.raises(OSError, match="disk went away"):
+        ingest(db, [str(first), str(tmp_path / "second.jsonl")])
+    assert loaded_ids(db) == {row["id"] for _, row in generate(300)}
+    assert written_rows(db) == 300
+
+
+def written_rows(db: Path) -> int:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("select count(*) from raw.conversations_written").fetchone()[0]
+    finally:
+        con.close()
 
 
 HOLD = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(30)"

@@ -21,6 +21,8 @@ def _resource_config() -> dict[str, str | int]:
         "threads": DEFAULT_THREADS,
         "memory_limit": DEFAULT_MEMORY_LIMIT,
         "preserve_insertion_order": "false",
+        # Same reason as in profiles.yml: it would materialise whole conversations.
+        "disabled_optimizers": "common_subplan",
     }
 
 

@@ -16,19 +16,31 @@ responses as (
     select * from {{ ref('int_tool_responses') }}
 ),
 
+-- Text is reduced to a flag before the window, which would otherwise hold every conversation's
+-- text in memory at once.
+flagged as (
+    select
+        source_config,
+        conversation_id,
+        message_index,
+        role,
+        case when role = 'assistant' then {{ outside_blocks('content') }} <> '' end as has_text
+    from messages
+),
+
 sequenced as (
     select
         source_config,
         conversation_id,
         message_index,
         role,
-        content,
+        has_text,
         lag(role) over conversation_order as previous_role,
         count(*) filter (where role = 'assistant') over (
             partition by source_config, conversation_id order by message_index
             rows between unbounded preceding and 1 preceding
         ) as n_earlier_assistant_turns
-    from messages
+    from flagged
     window conversation_order as (partition by source_config, conversation_id order by message_index)
 ),
 
@@ -90,7 +102,7 @@ turns as (
         coalesce(thought_stats.has_reasoning, false) as has_reasoning,
         coalesce(call_stats.n_tool_calls, 0) as n_tool_calls,
         coalesce(call_stats.n_malformed_calls, 0) as n_malformed_calls,
-        {{ outside_blocks('assistant_messages.content') }} <> '' as has_text,
+        assistant_messages.has_text,
         coalesce(
             assistant_messages.previous_role = 'tool' and tool_message_errors.has_error, false
         ) as follows_tool_error
