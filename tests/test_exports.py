@@ -243,3 +243,16 @@ def test_running_out_of_memory_is_a_clear_error_not_a_traceback(sample_db, tmp_p
     assert result.returncode != 0
     assert "ran out of memory" in result.stderr and "TRACES_MEMORY_LIMIT" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("name", ["trl-messages", "trl-prompt-completion"])
+def test_many_batches_written_concurrently_give_the_same_file_as_one(sample_db, tmp_path, monkeypatch, name):
+    from reports import export as export_module
+
+    one = export(sample_db, tmp_path / "one", [name], ExportOptions(tokenizer=None))[0]
+    monkeypatch.setattr(export_module, "BATCH_CONVERSATIONS", 7)  # about 45 batches, two at a time
+    many = export(sample_db, tmp_path / "many", [name], ExportOptions(tokenizer=None))[0]
+    assert many.path.read_bytes() == one.path.read_bytes()
+    assert many.manifest["sha256"] == one.manifest["sha256"] == hashlib.sha256(one.path.read_bytes()).hexdigest()
+    ids = [row["id"] for row in read_jsonl(many.path)]
+    assert len(ids) == one.manifest["rows_out"] > 7 and ids == sorted(ids)
