@@ -166,3 +166,12 @@ def test_primary_key_test_fails_on_a_null_and_on_a_repeat(manifest):
     con.close()
     assert sorted(failures, key=str) == sorted([("b", 2), (None, 1)], key=str)
 
+
+
+def test_dbt_unit_tests_pass(sample_db, manifest):
+    # `traces build` leaves them out (they test the SQL, not the data); the suite runs every one.
+    from trace_warehouse.build import run_dbt
+
+    output = run_dbt(sample_db, ["test", "--select", "test_type:unit"], echo=False)
+    n_unit_tests = len(manifest["unit_tests"])
+    assert n_unit_tests >= 8 and f"PASS={n_unit_tests} " in output

@@ -43,8 +43,10 @@ def run_dbt(db: Path, args: list[str], echo: bool = True) -> str:
     return "".join(lines)
 
 
-def build(db: Path, echo: bool = True, select: str | None = None) -> str:
-    args = ["build"]
+def build(db: Path, echo: bool = True, select: str | None = None, unit_tests: bool = False) -> str:
+    """``dbt build``: models and data tests. Unit tests check the SQL, not the data, so like dbt's
+    own advice for production they run only when asked (``make test`` runs them)."""
+    args = ["build"] if unit_tests else ["build", "--exclude-resource-type", "unit_test"]
     if select:
         args += ["--select", select]
     return run_dbt(db, args, echo=echo)

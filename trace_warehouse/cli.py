@@ -80,12 +80,13 @@ def ingest(
 def build(
     db: DbOption = None,
     select: Annotated[Optional[str], typer.Option(help="dbt node selection, e.g. marts or +fct_tool_calls.")] = None,
+    unit_tests: Annotated[bool, typer.Option(help="Also run the dbt unit tests (they test the SQL, not the data).")] = False,
 ) -> None:
-    """Run `dbt build` (models and tests) on the warehouse."""
+    """Run `dbt build` (models and data tests) on the warehouse."""
     from trace_warehouse.build import build as run_build
 
     try:
-        run_build(warehouse_path(db), echo=True, select=select)
+        run_build(warehouse_path(db), echo=True, select=select, unit_tests=unit_tests)
     except TraceWarehouseError as exc:
         _fail(exc)
 
