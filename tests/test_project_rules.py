@@ -175,3 +175,22 @@ def test_dbt_unit_tests_pass(sample_db, manifest):
     output = run_dbt(sample_db, ["test", "--select", "test_type:unit"], echo=False)
     n_unit_tests = len(manifest["unit_tests"])
     assert n_unit_tests >= 8 and f"PASS={n_unit_tests} " in output
+
+
+def test_not_null_constraints_of_marts_are_enforced_by_duckdb(sample_db, manifest):
+    # Marts declare not_null as contract constraints instead of data tests: DuckDB refuses a
+    # null at build time, with no query afterwards. Check the built tables carry them.
+    declared = {
+        (node["name"], column["name"])
+        for node in models(manifest)
+        if node["config"].get("contract", {}).get("enforced") and node["config"]["materialized"] == "table"
+        for column in node["columns"].values()
+        if any(c["type"] == "not_null" for c in column.get("constraints", []))
+    }
+    con = duckdb.connect(str(sample_db), read_only=True)
+    enforced = set(con.execute(
+        "select table_name, column_name from information_schema.columns "
+        "where table_schema = 'main' and is_nullable = 'NO'"
+    ).fetchall())
+    con.close()
+    assert len(declared) >= 20 and declared <= enforced
