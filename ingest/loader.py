@@ -68,20 +68,47 @@ class IngestResult:
         return f"read {self.read}, loaded {self.loaded}, rejected {self.rejected}"
 
 
-# Rows superseded within this ingest (same key seen earlier) become rejections.
+# Every row this ingest has loaded so far, written or unchanged (an unchanged row is not
+# rewritten, so the written rows alone would not show it).
+_RUN_ROWS_DDL = """
+create or replace temp table run_rows (
+    source_config varchar,
+    conversation_id varchar,
+    source_uri varchar,
+    source_row bigint,
+    content_hash varchar
+)
+"""
+
+# Rows loaded earlier in this ingest that a row of this batch supersedes (same key) become
+# rejections, with their text as stored: by this ingest, or unchanged from an earlier one.
 _SUPERSEDED_TO_REJECTED = f"""
 insert into raw.rejected_rows_written
 select
-    r.source_uri, r.source_row, r.source_config,
+    seen.source_uri, seen.source_row, seen.source_config,
     'duplicate id: superseded by ' || s.source_uri || ' row ' || s.source_row,
     to_json({{'id': r.conversation_id, 'conversations': {TURNS_AS_GIVEN}, 'tools': t.tools,
               'category': r.category, 'subcategory': r.subcategory, 'task': r.task}})::varchar,
     now(), $ingest_id
-from raw.conversations_written as r
+from run_rows as seen
 inner join staged_good as s
-    on r.source_config = s.source_config and r.conversation_id = s.conversation_id
+    on seen.source_config = s.source_config and seen.conversation_id = s.conversation_id
+inner join raw.conversations_written as r
+    on
+        seen.source_config = r.source_config
+        and seen.conversation_id = r.conversation_id
+        and seen.content_hash = r.content_hash
 {JOIN_STORED_ONCE}
-where r.ingest_id = $ingest_id
+"""
+
+_REMEMBER_RUN_ROWS = """
+delete from run_rows as seen
+using staged_good as s
+where seen.source_config = s.source_config and seen.conversation_id = s.conversation_id;
+
+insert into run_rows
+select source_config, conversation_id, source_uri, source_row, content_hash
+from staged_good
 """
 
 _MERGE = """
@@ -243,17 +270,15 @@ def _run_script(con: duckdb.DuckDBPyConnection, script: str, params: dict) -> No
         con.execute(statement, {k: v for k, v in params.items() if f"${k}" in statement})
 
 
-def _superseded_counts(con: duckdb.DuckDBPyConnection, ingest_id: str) -> dict[str, int]:
+def _superseded_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     rows = con.execute(
         """
-        select r.source_uri, count(*)
-        from raw.conversations_written as r
+        select seen.source_uri, count(*)
+        from run_rows as seen
         inner join staged_good as s
-            on r.source_config = s.source_config and r.conversation_id = s.conversation_id
-        where r.ingest_id = $ingest_id
+            on seen.source_config = s.source_config and seen.conversation_id = s.conversation_id
         group by 1
-        """,
-        {"ingest_id": ingest_id},
+        """
     ).fetchall()
     return dict(rows)
 
@@ -268,7 +293,7 @@ def _merge_batch(
     """Move the rows judged in ``staged`` into raw.*, update the counts, and empty ``staged``."""
     params = {"ingest_id": ingest_id}
     _run_script(con, _MERGE, params)
-    superseded = _superseded_counts(con, ingest_id)
+    superseded = _superseded_counts(con)
     con.execute(_SUPERSEDED_TO_REJECTED, params)
     unchanged = con.execute(_UNCHANGED, params).fetchone()[0]
     if payload is not None:
@@ -281,6 +306,7 @@ def _merge_batch(
         con.execute(_NEW_TEXTS, {**params, "uri": counts.uri})
         if con.execute("select count(*) from to_load").fetchone()[0]:
             _run_script(con, _INSERT_TEXTS.replace("$payload", payload), params)
+    _run_script(con, _REMEMBER_RUN_ROWS, {})
 
     read = con.execute("select count(*) from staged").fetchone()[0]
     loaded = con.execute("select count(*) from staged_good").fetchone()[0]
@@ -417,6 +443,7 @@ def _load_all(
     on_bytes: Callable[[int], None] | None,
 ) -> IngestResult:
     counts_by_uri: dict[str, InputCounts] = {}
+    con.execute(_RUN_ROWS_DDL)
     commits = _Commits(con)
     for index, item in enumerate(inputs):
         if on_input:

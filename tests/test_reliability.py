@@ -316,3 +316,26 @@ def test_a_bad_byte_deep_in_a_big_file_costs_only_its_own_row(tmp_path):
     assert (result.read, result.loaded, result.rejected) == (800, 799, 1)
     [(row, reason, _)] = rejected(tmp_path / "w.duckdb")
     assert row == 501 and "UTF-8" in reason
+
+
+def test_an_unchanged_row_superseded_in_a_later_batch_is_recorded(tmp_path, monkeypatch):
+    # Re-ingesting a row as it was stored does not rewrite it; when a later batch of the same
+    # ingest brings that id again, the earlier row must still count as superseded.
+    from ingest import readers
+
+    monkeypatch.setattr(readers, "ARROW_BATCH_ROWS", 1)  # one row per batch
+    rows = [row for _, row in generate(3, seed=4)]
+    db = tmp_path / "w.duckdb"
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "first.parquet")
+    ingest(db, [str(tmp_path / "first.parquet")], config="kimi")
+    changed = dict(rows[0], task="changed")
+    pq.write_table(pa.Table.from_pylist([rows[0], changed]), tmp_path / "again.parquet")
+    result = ingest(db, [str(tmp_path / "again.parquet")], config="kimi")
+    assert (result.read, result.loaded, result.rejected) == (2, 1, 1)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("select task from raw.conversations where conversation_id = ?", [rows[0]["id"]]).fetchall() == [("changed",)]
+        [(source_row, reason, raw_text)] = con.execute("select source_row, reason, raw_text from raw.rejected_rows").fetchall()
+        assert source_row == 1 and "superseded by" in reason and json.loads(raw_text)["task"] == rows[0]["task"]
+    finally:
+        con.close()
