@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +100,7 @@ inner join raw.conversations_written as r
         and seen.conversation_id = r.conversation_id
         and seen.content_hash = r.content_hash
 {JOIN_STORED_ONCE}
+returning source_uri
 """
 
 _REMEMBER_RUN_ROWS = """
@@ -270,19 +272,6 @@ def _run_script(con: duckdb.DuckDBPyConnection, script: str, params: dict) -> No
         con.execute(statement, {k: v for k, v in params.items() if f"${k}" in statement})
 
 
-def _superseded_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    rows = con.execute(
-        """
-        select seen.source_uri, count(*)
-        from run_rows as seen
-        inner join staged_good as s
-            on seen.source_config = s.source_config and seen.conversation_id = s.conversation_id
-        group by 1
-        """
-    ).fetchall()
-    return dict(rows)
-
-
 def _merge_batch(
     con: duckdb.DuckDBPyConnection,
     ingest_id: str,
@@ -293,8 +282,7 @@ def _merge_batch(
     """Move the rows judged in ``staged`` into raw.*, update the counts, and empty ``staged``."""
     params = {"ingest_id": ingest_id}
     _run_script(con, _MERGE, params)
-    superseded = _superseded_counts(con)
-    con.execute(_SUPERSEDED_TO_REJECTED, params)
+    superseded = Counter(uri for (uri,) in con.execute(_SUPERSEDED_TO_REJECTED, params).fetchall())
     unchanged = con.execute(_UNCHANGED, params).fetchone()[0]
     if payload is not None:
         con.execute("create or replace temp table to_load as select source_row from staged_ranked where dup_rank > 1")

@@ -139,26 +139,21 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists raw")
     # Warehouses written before ingest committed batch by batch had the tables under the views' names.
     for name in ("conversations", "rejected_rows"):
-        if _columns(con, name) and not _is_view(con, name):
+        if _table_type(con, name) == "BASE TABLE":
             con.execute(f"alter table raw.{name} rename to {name}_written")
     con.execute(RAW_DDL)
-    if "tools" in _columns(con, "conversations_written"):
-        for statement in filter(str.strip, _MIGRATE_TO_STORED_ONCE.split(";\n")):
-            con.execute(statement)
+    if con.execute(
+        "select count(*) from information_schema.columns where table_catalog = current_database() "
+        "and table_schema = 'raw' and table_name = 'conversations_written' and column_name = 'tools'"
+    ).fetchone()[0]:
+        con.execute(_MIGRATE_TO_STORED_ONCE)
     con.execute(RAW_VIEWS_DDL)
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    rows = con.execute(
-        "select column_name from information_schema.columns where table_schema = 'raw' and table_name = $table",
-        {"table": table},
-    ).fetchall()
-    return {name for (name,) in rows}
-
-
-def _is_view(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute(
-        "select count(*) from duckdb_views() where schema_name = 'raw' and view_name = $table "
-        "and database_name = current_database()",
-        {"table": table},
-    ).fetchone()[0])
+def _table_type(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
+    row = con.execute(
+        "select table_type from information_schema.tables "
+        "where table_catalog = current_database() and table_schema = 'raw' and table_name = $name",
+        {"name": name},
+    ).fetchone()
+    return row[0] if row else None
