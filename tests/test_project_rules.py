@@ -167,7 +167,6 @@ def test_primary_key_test_fails_on_a_null_and_on_a_repeat(manifest):
     assert sorted(failures, key=str) == sorted([("b", 2), (None, 1)], key=str)
 
 
-
 def test_dbt_unit_tests_pass(sample_db, manifest):
     # `traces build` leaves them out (they test the SQL, not the data); the suite runs every one.
     from trace_warehouse.build import run_dbt
