@@ -6,6 +6,8 @@ import duckdb
 import pytest
 
 from tests.conftest import run_cli
+from trace_warehouse.build import PreparedBuild
+from trace_warehouse.errors import BuildFailed
 
 
 @pytest.mark.parametrize("command", ["", "ingest", "build", "report", "export", "run", "sample", "bench"])
@@ -55,3 +57,17 @@ def test_run_twice_gives_the_same_marts(tmp_path):
     assert snapshots[0] == snapshots[1] and snapshots[0][0] == 30
     assert (out / "reports" / "index.md").exists()
     assert (out / "exports" / "trl-messages.jsonl").exists()
+
+
+def test_run_whose_ingest_fails_stops_the_waiting_build(tmp_path):
+    db = tmp_path / "w.duckdb"
+    result = run_cli("run", str(tmp_path / "nope.jsonl"), "--db", str(db), "--out", str(tmp_path / "out"))
+    assert result.returncode == 1 and "no such file" in result.stderr
+    assert not db.exists()  # the build, which would have created it, never ran
+
+
+def test_prepared_build_reports_dbt_errors(tmp_path):
+    db = tmp_path / "empty.duckdb"
+    with PreparedBuild(db, echo=False) as prepared:
+        with pytest.raises(BuildFailed, match=r"(?s)dbt build failed.*schema \"raw\" does not exist"):
+            prepared.run()

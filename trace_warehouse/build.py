@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
-from collections import deque
 from pathlib import Path
+from types import TracebackType
 
 from trace_warehouse import warehouse
+from trace_warehouse.dbt_worker import GO
 from trace_warehouse.errors import BuildFailed
 from trace_warehouse.paths import DB_ENV_VAR, PROJECT_DIR
+
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def dbt_executable() -> str:
@@ -18,35 +23,87 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
-def run_dbt(db: Path, args: list[str], echo: bool = True) -> str:
-    """Run ``dbt <args>`` on ``db``; return its output, raise ``BuildFailed`` on a non-zero exit."""
-    warehouse.create_if_missing(db)
-    warehouse.ensure_free(db)
+def _project_args(args: list[str]) -> list[str]:
+    return [*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+
+
+def _start(command: list[str], db: Path, stdin: int | None = None) -> subprocess.Popen:
     env = {**os.environ, DB_ENV_VAR: str(db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    command = [dbt_executable(), *args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
-    tail: deque[str] = deque(maxlen=40)
+    return subprocess.Popen(
+        command, cwd=PROJECT_DIR, env=env, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def _finish(proc: subprocess.Popen, what: str, echo: bool) -> str:
+    """Read ``proc``'s output to the end; return it, raise ``BuildFailed`` on a non-zero exit."""
     lines: list[str] = []
-    with subprocess.Popen(
-        command, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    ) as proc:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            tail.append(line)
-            if echo:
-                sys.stdout.write(line)
-        code = proc.wait()
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if echo:
+            sys.stdout.write(line)
+    code = proc.wait()
     if code != 0:
-        failures = [l.rstrip() for l in lines if "FAIL" in l or "ERROR" in l or "Error" in l]
-        detail = "\n".join(failures[-15:] or list(tail))
-        raise BuildFailed(f"dbt {args[0]} failed (exit {code}):\n{detail}")
+        plain = [ANSI_ESCAPE.sub("", line).rstrip() for line in lines]
+        failures = [line for line in plain if "FAIL" in line or "ERROR" in line or "Error" in line]
+        raise BuildFailed(f"dbt {what} failed (exit {code}):\n" + "\n".join(failures[-15:] or plain[-40:]))
     return "".join(lines)
 
 
-def build(db: Path, echo: bool = True, select: str | None = None, unit_tests: bool = False) -> str:
-    """``dbt build``: models and data tests. Unit tests check the SQL, not the data, so like dbt's
-    own advice for production they run only when asked (``make test`` runs them)."""
+def _ready(db: Path) -> None:
+    warehouse.create_if_missing(db)
+    warehouse.ensure_free(db)
+
+
+def run_dbt(db: Path, args: list[str], echo: bool = True) -> str:
+    """Run ``dbt <args>`` on ``db``; return its output, raise ``BuildFailed`` on a non-zero exit."""
+    _ready(db)
+    with _start([dbt_executable(), *_project_args(args)], db) as proc:
+        return _finish(proc, args[0], echo)
+
+
+def _build_args(select: str | None, unit_tests: bool) -> list[str]:
+    # Unit tests check the SQL, not the data, so like dbt's own advice for production they
+    # run only when asked (``make test`` runs them).
     args = ["build"] if unit_tests else ["build", "--exclude-resource-type", "unit_test"]
-    if select:
-        args += ["--select", select]
-    return run_dbt(db, args, echo=echo)
+    return args + ["--select", select] if select else args
+
+
+def build(db: Path, echo: bool = True, select: str | None = None, unit_tests: bool = False) -> str:
+    """``dbt build``: models and data tests."""
+    return run_dbt(db, _build_args(select, unit_tests), echo=echo)
+
+
+class PreparedBuild:
+    """``dbt build`` on ``db``, started now and run later: dbt imports and parses the project
+    (seconds of start-up that need no warehouse) while the caller still writes to it.
+
+    Use as a context manager; ``run()`` builds, and leaving without it stops the process.
+    """
+
+    def __init__(self, db: Path, echo: bool = True) -> None:
+        self.db = db
+        self.echo = echo
+        command = [sys.executable, "-m", "trace_warehouse.dbt_worker", *_project_args(_build_args(None, False))]
+        self._proc = _start(command, db, stdin=subprocess.PIPE)
+
+    def run(self) -> str:
+        _ready(self.db)
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(GO + "\n")
+        self._proc.stdin.close()
+        return _finish(self._proc, "build", self.echo)
+
+    def __enter__(self) -> PreparedBuild:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        proc = self._proc
+        if proc.stdin is not None and not proc.stdin.closed:
+            proc.stdin.close()  # end of input: the worker exits without building
+        if proc.stdout is not None:
+            proc.stdout.read()
+            proc.stdout.close()
+        proc.wait()

@@ -182,7 +182,7 @@ def run(
 ) -> None:
     """The main job: ingest, dbt build, export, report; then print where everything is."""
     from reports.export import ExportOptions
-    from trace_warehouse.build import build as run_build
+    from trace_warehouse.build import PreparedBuild
 
     path = warehouse_path(db)
     reports_dir = (out / "reports") if out else default_reports_dir()
@@ -190,10 +190,12 @@ def run(
     timings: dict[str, float] = {}
     try:
         started = time.perf_counter()
-        _ingest(sources or ["sample"], config, None, path, strict=False)
-        timings["ingest"] = time.perf_counter() - started
-        started = time.perf_counter()
-        run_build(path, echo=False)
+        # dbt starts (imports, parses the project) while the ingest runs.
+        with PreparedBuild(path, echo=False) as prepared_build:
+            _ingest(sources or ["sample"], config, None, path, strict=False)
+            timings["ingest"] = time.perf_counter() - started
+            started = time.perf_counter()
+            prepared_build.run()
         timings["build"] = time.perf_counter() - started
         started = time.perf_counter()
         options = ExportOptions(tokenizer=None if tokenizer.lower() == "none" else tokenizer)
