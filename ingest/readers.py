@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from ingest.sources import Input
@@ -488,6 +489,59 @@ def _lines_table(first: int, block: bytes) -> pa.Table | None:
     )
 
 
+# Arrow's JSON reader parses one block of this size per thread; a longer line fails the block,
+# which then takes DuckDB's line-by-line judging.
+ARROW_JSON_BLOCK_BYTES = 4 * 1024 * 1024
+_CLEAN_ROW = pa.schema(
+    [
+        ("id", pa.string()),
+        ("conversations", pa.list_(pa.struct([("from", pa.string()), ("value", pa.string())]))),
+        ("tools", pa.string()),
+        ("category", pa.string()),
+        ("subcategory", pa.string()),
+        ("task", pa.string()),
+    ]
+)
+
+
+def _clean_rows(first: int, block: bytes) -> pa.Table | None:
+    """The block as typed rows, one per line, if every line is a clean row: one object of the
+    known fields with string values, a string ``tools``, valid UTF-8. Else None.
+
+    Arrow parses each line once, on all cores; the lines of any other block are judged one by
+    one in DuckDB, where each gets its own verdict and keeps its text if rejected.
+    """
+    try:
+        table = pa_json.read_json(
+            pa.BufferReader(block),
+            read_options=pa_json.ReadOptions(block_size=ARROW_JSON_BLOCK_BYTES),
+            parse_options=pa_json.ParseOptions(explicit_schema=_CLEAN_ROW, unexpected_field_behavior="error"),
+        )
+        table.validate(full=True)  # Arrow's JSON reader does not check UTF-8
+    except pa.ArrowInvalid:
+        return None
+    lines = block.count(b"\n") + (not block.endswith(b"\n"))
+    # Fewer rows than lines: a blank line was skipped; more: two objects shared a line.
+    if table.num_rows != lines or any(table.column(name).null_count for name in ("id", "conversations", "tools")):
+        return None
+    return table.append_column("__row", pa.array(np.arange(first, first + lines, dtype=np.int64)))
+
+
+def _stage_clean_rows(con: duckdb.DuckDBPyConnection, table: pa.Table, params: dict, on_batch: OnBatch) -> bool:
+    """Stage rows ``_clean_rows`` parsed; if one is rejected, stage nothing and return False, so
+    that the line-by-line path rejects it with the line as written."""
+    con.register("arrow_input", _in_scan_chunks(table))
+    try:
+        payload = _stage_typed(con, "arrow_input", table.schema, params)
+        if con.execute("select count(*) from staged where reject_reason is not null").fetchone()[0]:
+            con.execute("delete from staged")
+            return False
+        on_batch(payload)
+        return True
+    finally:
+        con.unregister("arrow_input")
+
+
 def stage_text(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -499,14 +553,16 @@ def stage_text(
     if limit is not None or _starts_json_array(path):
         _stage_lines(con, _lines(path), params, limit, on_bytes, on_batch)
         return
-    # The fast path: whole blocks handed to DuckDB as they were read; a block with a line that
-    # is not UTF-8 or is huge takes the careful path.
+    # Blocks of clean rows go through Arrow; the others are handed to DuckDB as they were read;
+    # a block with a line that is not UTF-8 or is huge takes the careful path.
     for first, block in _line_blocks(path):
-        table = _lines_table(first, block)
-        if table is None:
-            _stage_lines(con, _block_lines(first, block), params, None, on_bytes, on_batch)
-            continue
-        _stage_text_batch(con, table, params, on_batch)
+        clean = _clean_rows(first, block)
+        if clean is None or not _stage_clean_rows(con, clean, params, on_batch):
+            table = _lines_table(first, block)
+            if table is None:
+                _stage_lines(con, _block_lines(first, block), params, None, on_bytes, on_batch)
+                continue
+            _stage_text_batch(con, table, params, on_batch)
         if on_bytes:
             on_bytes(len(block))
 

@@ -339,3 +339,72 @@ def test_an_unchanged_row_superseded_in_a_later_batch_is_recorded(tmp_path, monk
         assert source_row == 1 and "superseded by" in reason and json.loads(raw_text)["task"] == rows[0]["task"]
     finally:
         con.close()
+
+
+def _stored_rows(db: Path) -> tuple[list[tuple], list[tuple]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return (
+            con.execute(
+                "select * exclude (ingested_at, ingest_id) from raw.conversations order by source_uri, source_row"
+            ).fetchall(),
+            con.execute(
+                "select * exclude (rejected_at, ingest_id) from raw.rejected_rows order by source_uri, source_row"
+            ).fetchall(),
+        )
+    finally:
+        con.close()
+
+
+def test_arrow_parsed_blocks_store_what_line_by_line_judging_stores(tmp_path, monkeypatch):
+    """Clean blocks skip DuckDB's per-line judging; what they store must not depend on it."""
+    from ingest import readers
+
+    clean = tmp_path / "clean" / "train.jsonl"
+    write_jsonl(clean, [row for _, row in generate(40, seed=5)])
+    # Every bad and flagged line sends its block to the line-by-line path, good rows included.
+    mixed = tmp_path / "mixed" / "train.jsonl"
+    mixed.parent.mkdir()
+    mixed.write_text(
+        "\n".join([good_line(0), *(line for _, line, _ in BAD_LINES + FLAGGED_LINES), good_line(2)]) + "\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(readers, "BATCH_BYTES", 64 * 1024)  # several blocks per file
+    staged_by_arrow: list[bool] = []
+    stage_clean_rows = readers._stage_clean_rows
+    monkeypatch.setattr(
+        readers, "_stage_clean_rows", lambda *a: staged_by_arrow.append(stage_clean_rows(*a)) or staged_by_arrow[-1]
+    )
+    ingest(tmp_path / "arrow.duckdb", [str(clean), str(mixed)])
+    assert len(staged_by_arrow) > 2 and all(staged_by_arrow)  # the clean file's blocks took the Arrow path
+
+    monkeypatch.setattr(readers, "_clean_rows", lambda first, block: None)
+    ingest(tmp_path / "lines.duckdb", [str(clean), str(mixed)])
+    by_arrow, by_lines = _stored_rows(tmp_path / "arrow.duckdb"), _stored_rows(tmp_path / "lines.duckdb")
+    assert len(by_arrow[0]) == 40 + 2 + len(FLAGGED_LINES) and len(by_arrow[1]) == len(BAD_LINES)
+    assert by_arrow == by_lines
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        json.dumps({"id": 7, "conversations": [{"from": "human", "value": "hi"}], "tools": "[]"}),
+        json.dumps({"id": "t", "conversations": [{"from": "human", "value": "hi"}], "tools": [{"name": "x"}]}),
+        json.dumps({"id": "t", "conversations": [{"from": "human", "value": "hi"}], "tools": None}),
+        json.dumps({"id": "t", "conversations": [], "tools": "[]"}),
+        "",
+        good_line(0) + " " + good_line(1),
+    ],
+    ids=["numeric_id", "tools_not_a_string", "null_tools", "empty_conversations", "blank_line", "two_objects"],
+)
+def test_a_block_arrow_cannot_take_whole_is_judged_line_by_line(tmp_path, line):
+    from ingest import readers
+    from ingest.schema import STAGED_DDL
+
+    block = (good_line(3) + "\n" + line + "\n" + good_line(4) + "\n").encode()
+    clean = readers._clean_rows(1, block)
+    if clean is not None:  # parsed, but a row is rejected: nothing may be staged from Arrow
+        con = duckdb.connect()
+        con.execute(STAGED_DDL)
+        staged = readers._stage_clean_rows(con, clean, {"seq_base": 0, "uri": "u", "config": "c"}, lambda p: None)
+        assert not staged and con.execute("select count(*) from staged").fetchone()[0] == 0
