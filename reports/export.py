@@ -108,6 +108,8 @@ def _literal_list(values: list[str]) -> str:
 def _exclusion_case(fmt: ExportFormat, options: ExportOptions) -> str:
     """The first reason a row is left out, or null; order is the order the manifest reports."""
     rules: list[tuple[str, str]] = []
+    if fmt.level == "conversation":
+        rules.append(("not sft.has_messages", "no_messages"))
     if options.configs:
         rules.append((f"not list_contains({_literal_list(options.configs)}, sft.source_config)", "config_not_selected"))
     if options.categories:
@@ -243,7 +245,7 @@ def _write_jsonl(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, line: str, p
         for batch in _batches(con)
     ]
     with path.open("wb") as sink:
-        for lines in _results_in_order(con, queries):
+        for lines in _results_in_order(con, queries, _concurrent_batches(fmt)):
             for chunk in lines.column("line").chunks:
                 data = _string_bytes(chunk)
                 digest.update(data)
@@ -251,7 +253,13 @@ def _write_jsonl(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, line: str, p
     return digest.hexdigest()
 
 
-def _results_in_order(con: duckdb.DuckDBPyConnection, queries: list[str]) -> Iterator[pa.Table]:
+def _concurrent_batches(fmt: ExportFormat) -> int:
+    """Turn-level rows repeat the conversation so far, so a batch's memory grows with the square
+    of its conversations' length: two at once ran out of memory at 15,000 rows (prompt-response)."""
+    return 1 if fmt.level == "turn" else max(1, warehouse.DEFAULT_THREADS)
+
+
+def _results_in_order(con: duckdb.DuckDBPyConnection, queries: list[str], concurrent: int) -> Iterator[pa.Table]:
     """Run ``queries`` a few at a time, each on a free cursor, and yield their results in order.
 
     A batch's conversations sit in one row group, which DuckDB scans on one thread: one batch at
@@ -259,7 +267,7 @@ def _results_in_order(con: duckdb.DuckDBPyConnection, queries: list[str]) -> Ite
     One more query than cursors is queued, so the cursors stay busy while the caller writes.
     """
     catalog = con.execute("select current_database()").fetchone()[0]
-    opened = [con.cursor() for _ in range(max(1, warehouse.DEFAULT_THREADS))]
+    opened = [con.cursor() for _ in range(concurrent)]
     free: Queue[duckdb.DuckDBPyConnection] = Queue()
     for cursor in opened:
         cursor.execute(f'use "{catalog}"')

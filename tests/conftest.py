@@ -53,11 +53,13 @@ def sample_exports(sample_db, tmp_path_factory) -> dict:
 
 @pytest.fixture(scope="session")
 def kimi_only_db(tmp_path_factory) -> Path:
-    """A small warehouse with kimi rows only, one of them duplicated under another id."""
+    """A small warehouse with kimi rows only, one of them duplicated under another id, and one
+    whose only turn has a role no structured format can render."""
     root = tmp_path_factory.mktemp("kimi_only")
     rows = [row for config, row in generate(80, seed=11) if config == "kimi"]
     duplicate = dict(rows[-1], id="kimi-duplicate-of-last")
-    write_jsonl(root / "kimi.jsonl", rows + [duplicate])
+    observer_only = dict(rows[0], id="kimi-observer-only", conversations=[{"from": "observer", "value": "watching"}])
+    write_jsonl(root / "kimi.jsonl", rows + [duplicate, observer_only])
     db = root / "warehouse.duckdb"
     ingest(db, [str(root / "kimi.jsonl")], config="kimi")
     build(db, echo=False)

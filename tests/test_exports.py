@@ -179,6 +179,16 @@ def test_filters_count_what_they_exclude(sample_db, tmp_path):
     assert len(kept) == m["rows_out"] == _expected(sample_db, "not has_stuck_loop and not is_unfinished and n_tool_calls >= 3")
 
 
+def test_a_conversation_with_nothing_to_render_is_counted_not_exported(kimi_only_db, tmp_path):
+    con = duckdb.connect(str(kimi_only_db), read_only=True)
+    conversations = con.execute("select count(*) from fct_conversations").fetchone()[0]
+    con.close()
+    for result in export(kimi_only_db, tmp_path, ["trl-messages", "openai"], ExportOptions(tokenizer=None)):
+        m = result.manifest
+        assert m["rows_in"] == conversations and m["excluded"]["no_messages"] == 1
+        assert "kimi/kimi-observer-only" not in {row["id"] for row in read_jsonl(result.path)}
+
+
 def test_config_and_category_filters(sample_db, tmp_path):
     options = ExportOptions(configs=["kimi"], categories=["Scheduling"], tokenizer=None)
     m = export(sample_db, tmp_path, ["sharegpt"], options)[0].manifest

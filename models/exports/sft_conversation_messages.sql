@@ -32,18 +32,24 @@ conversations as (
     group by all
 )
 
+-- Left joins from the filters, each on its right side's unique key: a query that reads only
+-- the filters and the key (as a key test does) skips aggregating every message.
 select
     filters.*,
-    conversations.source_config || '/' || conversations.conversation_id as sample_id,
-    conversations.trl_messages,
-    conversations.openai_messages,
-    conversations.trl_trainable_text,
-    conversations.openai_trainable_text,
+    filters.source_config || '/' || filters.conversation_id as sample_id,
+    -- Reads only the right side's key, so the export selects rows without rendering them.
+    conversations.conversation_id is not null as has_messages,
+    -- A conversation without a message to render is kept, empty: the export leaves it out
+    -- and counts it (no_messages).
+    coalesce(conversations.trl_messages, '[]'::json) as trl_messages,
+    coalesce(conversations.openai_messages, '[]'::json) as openai_messages,
+    coalesce(conversations.trl_trainable_text, '') as trl_trainable_text,
+    coalesce(conversations.openai_trainable_text, '') as openai_trainable_text,
     tools.tools
-from conversations
-inner join filters
+from filters
+left join conversations
     on
-        conversations.source_config = filters.source_config
-        and conversations.conversation_id = filters.conversation_id
-inner join tools
+        filters.source_config = conversations.source_config
+        and filters.conversation_id = conversations.conversation_id
+left join tools
     on filters.tools_hash = tools.tools_hash

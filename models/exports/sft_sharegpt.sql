@@ -23,17 +23,20 @@ conversations as (
     group by all
 )
 
+-- Left joins from the filters on unique keys, as in sft_conversation_messages.
 select
     filters.*,
-    conversations.source_config || '/' || conversations.conversation_id as sample_id,
+    filters.source_config || '/' || filters.conversation_id as sample_id,
+    -- Reads only the right side's key, so the export selects rows without rendering them.
+    conversations.conversation_id is not null as has_messages,
     sample_id as id,
-    conversations.conversations,
-    conversations.trainable_text,
+    coalesce(conversations.conversations, '[]'::json) as conversations,
+    coalesce(conversations.trainable_text, '') as trainable_text,
     tools.tools::varchar as tools
-from conversations
-inner join filters
+from filters
+left join conversations
     on
-        conversations.source_config = filters.source_config
-        and conversations.conversation_id = filters.conversation_id
-inner join tools
+        filters.source_config = conversations.source_config
+        and filters.conversation_id = conversations.conversation_id
+left join tools
     on filters.tools_hash = tools.tools_hash
