@@ -167,6 +167,28 @@ def test_primary_key_test_fails_on_a_null_and_on_a_repeat(manifest):
     assert sorted(failures, key=str) == sorted([("b", 2), (None, 1)], key=str)
 
 
+def test_primary_key_test_on_several_columns_fails_on_a_null_in_any_and_on_a_repeat(manifest):
+    compiled = PROJECT / "target" / "compiled" / "trace_warehouse" / "models" / "staging" / "_staging__models.yml"
+    [path] = compiled.glob("primary_key_stg_messages_*.sql")
+    model = next(n["relation_name"] for n in manifest["nodes"].values() if n["name"] == "stg_messages")
+    sql = path.read_text()
+    assert model in sql
+    con = duckdb.connect()
+    con.execute(
+        """
+        create table messages as select * from (values
+            ('kimi', 'a', 0), ('kimi', 'a', 1), ('kimi', 'a', 1), ('glm', 'a', 1),
+            (null, 'b', 0), ('kimi', null, 0), ('kimi', 'c', null)
+        ) as t(source_config, conversation_id, message_index)
+        """
+    )
+    failures = con.execute(sql.replace(model, "messages")).fetchall()
+    con.close()
+    assert sorted(failures, key=str) == sorted(
+        [("kimi", "a", 1, 2), (None, "b", 0, 1), ("kimi", None, 0, 1), ("kimi", "c", None, 1)], key=str
+    )
+
+
 def test_dbt_unit_tests_pass(sample_db, manifest):
     # `traces build` leaves them out (they test the SQL, not the data); the suite runs every one.
     from trace_warehouse.build import run_dbt
