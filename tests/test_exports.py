@@ -245,6 +245,19 @@ def test_unknown_format_is_a_clear_error(sample_db, tmp_path):
         export(sample_db, tmp_path, ["alpaca"])
 
 
+def test_a_full_disk_is_a_clear_error_and_leaves_no_partial_file(sample_db, tmp_path, monkeypatch):
+    import reports.export as export_module
+
+    def write_then_fail(con, fmt, line, path):
+        path.write_bytes(b'{"id": "half a file')
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(export_module, "_write_jsonl", write_then_fail)
+    with pytest.raises(ExportError, match="No space left on device"):
+        export(sample_db, tmp_path, ["sharegpt"], ExportOptions(tokenizer=None))
+    assert not any(p.name.endswith((".jsonl", ".partial")) for p in tmp_path.iterdir())
+
+
 def test_running_out_of_memory_is_a_clear_error_not_a_traceback(sample_db, tmp_path):
     result = run_cli(
         "export", "--db", str(sample_db), "--out", str(tmp_path / "out"), "--tokenizer", "none",

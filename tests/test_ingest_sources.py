@@ -249,3 +249,32 @@ def test_a_warehouse_in_the_earlier_layout_is_migrated_on_ingest(tmp_path):
     write_jsonl(tmp_path / "b.jsonl", new)
     ingest(db, [str(tmp_path / "b.jsonl")], config="kimi")
     assert _rows_as_given(db) == _expected(old + new)
+
+
+@pytest.mark.parametrize(
+    "limit, share, expected",
+    [("1GB", 0.75, "715MiB"), ("4GiB", 0.75, "3072MiB"), ("512 MB", 0.5, "244MiB"), ("80%", 0.75, "80%")],
+)
+def test_share_of_a_memory_limit(limit, share, expected):
+    from trace_warehouse.warehouse import share_of_memory_limit
+
+    assert share_of_memory_limit(share, limit) == expected
+
+
+def test_ingest_runs_within_its_share_of_the_memory_limit(tmp_path, monkeypatch):
+    # `traces run` starts dbt beside the ingest, so the ingest leaves it a quarter of the limit.
+    from ingest import loader
+    from trace_warehouse import warehouse
+
+    limits: list[str] = []
+    real_connect = warehouse.connect
+
+    def connect(path, *args, **kwargs):
+        con = real_connect(path, *args, **kwargs)
+        limits.append(con.execute("select current_setting('memory_limit')").fetchone()[0])
+        return con
+
+    monkeypatch.setattr(warehouse, "connect", connect)
+    ingest(tmp_path / "w.duckdb", ["sample"], limit=5)
+    share = warehouse.share_of_memory_limit(loader.INGEST_MEMORY_SHARE)  # 715MiB of the default 1GB
+    assert limits[-1] == f"{int(share.removesuffix('MiB')):.1f} MiB"

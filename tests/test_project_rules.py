@@ -153,40 +153,41 @@ def test_spill_directory_is_set_once_per_dbt_session():
     assert "temp_directory" not in dev["settings"]
 
 
-def test_primary_key_test_fails_on_a_null_and_on_a_repeat(manifest):
-    # The compiled primary_key test on a view, pointed at a table with one of each fault.
-    compiled = PROJECT / "target" / "compiled" / "trace_warehouse" / "models" / "exports" / "_exports__models.yml"
-    [path] = compiled.glob("primary_key_sft_trl_messages_sample_id*.sql")
-    model = next(n["relation_name"] for n in manifest["nodes"].values() if n["name"] == "sft_trl_messages")
+def _failures_of_compiled_test(manifest, folder: str, test_prefix: str, model_name: str, rows_sql: str) -> list[tuple]:
+    """Run a compiled data test of ``model_name`` against a table of ``rows_sql`` instead."""
+    compiled = PROJECT / "target" / "compiled" / "trace_warehouse" / "models" / folder / f"_{folder}__models.yml"
+    [path] = compiled.glob(f"{test_prefix}*.sql")
+    model = next(n["relation_name"] for n in manifest["nodes"].values() if n["name"] == model_name)
     sql = path.read_text()
     assert model in sql
     con = duckdb.connect()
-    con.execute("create table ids as select * from (values ('a'), ('b'), ('b'), (null), ('c')) as t(sample_id)")
-    failures = con.execute(sql.replace(model, "ids")).fetchall()
-    con.close()
-    assert sorted(failures, key=str) == sorted([("b", 2), (None, 1)], key=str)
+    try:
+        con.execute(f"create table faulty as {rows_sql}")
+        return sorted(con.execute(sql.replace(model, "faulty")).fetchall(), key=str)
+    finally:
+        con.close()
+
+
+def test_primary_key_test_fails_on_a_null_and_on_a_repeat(manifest):
+    # The compiled primary_key test on a view, pointed at a table with one of each fault.
+    failures = _failures_of_compiled_test(
+        manifest, "exports", "primary_key_sft_trl_messages_sample_id", "sft_trl_messages",
+        "select * from (values ('a'), ('b'), ('b'), (null), ('c')) as t(sample_id)",
+    )
+    assert failures == sorted([("b", 2), (None, 1)], key=str)
 
 
 def test_primary_key_test_on_several_columns_fails_on_a_null_in_any_and_on_a_repeat(manifest):
-    compiled = PROJECT / "target" / "compiled" / "trace_warehouse" / "models" / "staging" / "_staging__models.yml"
-    [path] = compiled.glob("primary_key_stg_messages_*.sql")
-    model = next(n["relation_name"] for n in manifest["nodes"].values() if n["name"] == "stg_messages")
-    sql = path.read_text()
-    assert model in sql
-    con = duckdb.connect()
-    con.execute(
+    failures = _failures_of_compiled_test(
+        manifest, "staging", "primary_key_stg_messages_", "stg_messages",
         """
-        create table messages as select * from (values
+        select * from (values
             ('kimi', 'a', 0), ('kimi', 'a', 1), ('kimi', 'a', 1), ('glm', 'a', 1),
             (null, 'b', 0), ('kimi', null, 0), ('kimi', 'c', null)
         ) as t(source_config, conversation_id, message_index)
-        """
+        """,
     )
-    failures = con.execute(sql.replace(model, "messages")).fetchall()
-    con.close()
-    assert sorted(failures, key=str) == sorted(
-        [("kimi", "a", 1, 2), (None, "b", 0, 1), ("kimi", None, 0, 1), ("kimi", "c", None, 1)], key=str
-    )
+    assert failures == sorted([("kimi", "a", 1, 2), (None, "b", 0, 1), ("kimi", None, 0, 1), ("kimi", "c", None, 1)], key=str)
 
 
 def test_dbt_unit_tests_pass(sample_db, manifest):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -59,6 +60,16 @@ def _ingest(sources: list[str], config: str | None, limit: int | None, db: Path,
             where = f"line/row {row}" if row is not None else "whole file"
             typer.secho(f"      {item.uri}: {where}: {reason}", fg=typer.colors.YELLOW, err=True)
     _print(f"{result.summary()} → {db}")
+
+
+def _ingest_in_child(sources: list[str], config: str | None, db: Path) -> None:
+    """``traces ingest`` in a child process. The memory an ingest leaves resident (about 110 MB
+    at 15,000 rows, DuckDB's and the JSON reader's) leaves with it instead of adding to the
+    build's peak."""
+    command = [sys.executable, "-m", "trace_warehouse.cli", "ingest", *sources, "--db", str(db)]
+    code = subprocess.call(command + (["--config", config] if config else []))
+    if code != 0:
+        raise typer.Exit(code)  # the child has printed why
 
 
 @app.command()
@@ -192,7 +203,7 @@ def run(
         started = time.perf_counter()
         # dbt starts (imports, parses the project) while the ingest runs.
         with PreparedBuild(path, echo=False) as prepared_build:
-            _ingest(sources or ["sample"], config, None, path, strict=False)
+            _ingest_in_child(sources or ["sample"], config, path)
             timings["ingest"] = time.perf_counter() - started
             started = time.perf_counter()
             prepared_build.run()

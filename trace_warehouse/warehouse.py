@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import duckdb
@@ -16,10 +17,23 @@ DEFAULT_THREADS = int(os.environ.get("TRACES_THREADS", os.cpu_count() or 2))
 DEFAULT_MEMORY_LIMIT = os.environ.get("TRACES_MEMORY_LIMIT", "1GB")
 
 
-def _resource_config() -> dict[str, str | int]:
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?\s*$", re.IGNORECASE)
+_UNIT_BYTES = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def share_of_memory_limit(share: float, limit: str = DEFAULT_MEMORY_LIMIT) -> str:
+    """``share`` of a DuckDB memory limit such as ``1GB`` (``limit`` itself if it is not a size)."""
+    match = _SIZE.match(limit)
+    if not match:
+        return limit
+    size = float(match.group(1)) * _UNIT_BYTES[(match.group(2) or "b").lower()]
+    return f"{int(size * share) // 2**20}MiB"
+
+
+def _resource_config(memory_limit: str = DEFAULT_MEMORY_LIMIT) -> dict[str, str | int]:
     return {
         "threads": DEFAULT_THREADS,
-        "memory_limit": DEFAULT_MEMORY_LIMIT,
+        "memory_limit": memory_limit,
         "preserve_insertion_order": "false",
         # Same reason as in profiles.yml: it would materialise whole conversations.
         "disabled_optimizers": "common_subplan",
@@ -46,9 +60,9 @@ def catalog_name(path: Path) -> str:
     return path.name.lstrip(".").split(".")[0]
 
 
-def _session(temp_directory: Path) -> duckdb.DuckDBPyConnection:
+def _session(temp_directory: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB session with the resource limits; the warehouse is attached to it."""
-    con = duckdb.connect(config={**_resource_config(), "temp_directory": str(temp_directory)})
+    con = duckdb.connect(config={**_resource_config(memory_limit), "temp_directory": str(temp_directory)})
     con.execute("set enable_progress_bar = false")
     return con
 
@@ -67,12 +81,14 @@ def _attach(con: duckdb.DuckDBPyConnection, path: Path, options: list[str]) -> N
     con.execute(f'use "{catalog_name(path)}"')
 
 
-def connect(path: Path, read_only: bool = False, create: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: Path, read_only: bool = False, create: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT
+) -> duckdb.DuckDBPyConnection:
     """Open the warehouse; raise ``WarehouseInUse`` when another process holds it."""
     if not create and not path.exists() and not read_only:
         create_if_missing(path)
     # Spill next to the warehouse, read-only sessions included (exports stage large temp tables).
-    con = _session(path.with_name(path.name + ".tmp"))
+    con = _session(path.with_name(path.name + ".tmp"), memory_limit)
     options = ["read_only"] if read_only else [f"row_group_size {ROW_GROUP_SIZE}"]
     if create:
         options.append(f"storage_version '{STORAGE_COMPATIBILITY_VERSION}'")
