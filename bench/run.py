@@ -85,7 +85,7 @@ def bench(rows: int, work: Path, repeats: int = 2, seed: int = 7, incremental: b
             }
         )
         print(f"  run {rep + 1}: baseline {base.wall_seconds:.1f}s, project {proj.wall_seconds:.1f}s {stages}", flush=True)
-    results["median_ratio"] = statistics.median(r["ratio"] for r in results["runs"])
+    results["median_ratio"] = round(statistics.median(r["ratio"] for r in results["runs"]), 3)
     if parquet:
         if not _data_files(parquet_dir, "parquet"):
             write_sample(rows, parquet_dir, fmt="parquet", seed=seed)
@@ -143,7 +143,7 @@ def render_table(results: dict) -> str:
             f"{s.get('report')} | {p['ratio_to_jsonl']} (vs JSONL) | {p['project_rss_mb']} | |"
         )
     lines.append("")
-    lines.append(f"median ratio project/baseline: {results['median_ratio']}")
+    lines.append(f"median ratio project/baseline: {results['median_ratio']:.3f}")
     if "incremental" in results:
         inc = results["incremental"]
         lines.append(
