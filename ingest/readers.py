@@ -1,8 +1,10 @@
 """Judge one input batch by batch: each row gets a verdict in the ``staged`` temp table.
 
-Text files are split into lines in Python (exact line numbers, gzip, bad UTF-8)
-and parsed by DuckDB's JSON functions; parquet files and Arrow tables are read
-by DuckDB directly. ``staged`` holds only the small columns (key, flags, content
+Text files are read in blocks of whole lines. A block whose every line is a clean
+row is parsed once by Arrow's JSON reader and judged like a parquet batch; any
+other block is split into lines (exact line numbers, gzip, bad UTF-8) and judged
+line by line with DuckDB's JSON functions. Parquet files and Arrow tables are
+read by DuckDB directly. ``staged`` holds only the small columns (key, flags, content
 hash, or a ``reject_reason`` and the raw text): the conversation text is written
 once, straight from the batch into raw, by the ``on_batch`` callback, which gets
 the SQL that yields each row's typed payload while the batch is still registered.
@@ -521,7 +523,7 @@ def _clean_rows(first: int, block: bytes) -> pa.Table | None:
             memory_pool=pa.system_memory_pool(),
         )
         table.validate(full=True)  # Arrow's JSON reader does not check UTF-8
-    except pa.ArrowInvalid:
+    except pa.ArrowException:
         return None
     lines = block.count(b"\n") + (not block.endswith(b"\n"))
     # Fewer rows than lines: a blank line was skipped; more: two objects shared a line.

@@ -408,3 +408,12 @@ def test_a_block_arrow_cannot_take_whole_is_judged_line_by_line(tmp_path, line):
         con.execute(STAGED_DDL)
         staged = readers._stage_clean_rows(con, clean, {"seq_base": 0, "uri": "u", "config": "c"}, lambda p: None)
         assert not staged and con.execute("select count(*) from staged").fetchone()[0] == 0
+
+
+def test_a_block_with_bad_utf8_inside_a_turn_is_not_taken_by_arrow():
+    from ingest import readers
+
+    line = json.dumps({"id": "u", "conversations": [{"from": "human", "value": "hi THERE"}], "tools": "[]"})
+    block = line.encode().replace(b"THERE", b"\xff") + b"\n"
+    assert readers._clean_rows(1, line.encode() + b"\n") is not None
+    assert readers._clean_rows(1, block) is None

@@ -63,9 +63,8 @@ def _ingest(sources: list[str], config: str | None, limit: int | None, db: Path,
 
 
 def _ingest_in_child(sources: list[str], config: str | None, db: Path) -> None:
-    """``traces ingest`` in a child process. The memory an ingest leaves resident (about 110 MB
-    at 15,000 rows, DuckDB's and the JSON reader's) leaves with it instead of adding to the
-    build's peak."""
+    """``traces ingest`` in a child process: the memory a process keeps after an ingest (about
+    110 MB at 15,000 rows) goes with it instead of adding to the build's peak."""
     command = [sys.executable, "-m", "trace_warehouse.cli", "ingest", *sources, "--db", str(db)]
     code = subprocess.call(command + (["--config", config] if config else []))
     if code != 0:
