@@ -201,7 +201,6 @@ def _task(rng: random.Random, subcategory: str) -> tuple[str, str]:
 
 def _apply_quirk(conv: _Conversation, quirk: str, tools: tuple[str, ...]) -> None:
     """Append the turns that make ``quirk`` happen, mid-conversation."""
-    rng = conv.rng
     if quirk == "empty_think":
         call = _Call(tools[0], conv.arguments(tools[0]))
         conv.assistant_turn([call], thought="<think>\n</think>")

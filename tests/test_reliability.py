@@ -17,7 +17,7 @@ import pytest
 from ingest.generator import generate
 from ingest import loader
 from ingest.loader import ingest
-from tests.conftest import BIN, run_cli, write_jsonl
+from tests.conftest import run_cli, write_jsonl
 from trace_warehouse.errors import NothingLoaded, SourceError, StrictModeRejection, WarehouseInUse
 
 GOOD = [row for _, row in generate(6, seed=21)]
