@@ -82,19 +82,29 @@ create or replace temp table run_rows (
 )
 """
 
-# Rows loaded earlier in this ingest that a row of this batch supersedes (same key) become
-# rejections, with their text as stored: by this ingest, or unchanged from an earlier one.
+# Rows loaded earlier in this ingest that a row of this batch supersedes (same key). Found among
+# the keys seen so far first: joining raw itself to them made each batch scan all of raw when
+# ids do not sort in input order (random ids, 60,000 rows: ingest 57 s instead of 27 s).
+_SUPERSEDED = """
+create or replace temp table superseded as
+select
+    seen.source_uri, seen.source_row, seen.source_config, seen.conversation_id, seen.content_hash,
+    s.source_uri as by_uri, s.source_row as by_row
+from run_rows as seen
+inner join staged_good as s
+    on seen.source_config = s.source_config and seen.conversation_id = s.conversation_id
+"""
+
+# ... become rejections, with their text as stored: by this ingest, or unchanged from an earlier one.
 _SUPERSEDED_TO_REJECTED = f"""
 insert into raw.rejected_rows_written
 select
     seen.source_uri, seen.source_row, seen.source_config,
-    'duplicate id: superseded by ' || s.source_uri || ' row ' || s.source_row,
+    'duplicate id: superseded by ' || seen.by_uri || ' row ' || seen.by_row,
     to_json({{'id': r.conversation_id, 'conversations': {TURNS_AS_GIVEN}, 'tools': t.tools,
               'category': r.category, 'subcategory': r.subcategory, 'task': r.task}})::varchar,
     now(), $ingest_id
-from run_rows as seen
-inner join staged_good as s
-    on seen.source_config = s.source_config and seen.conversation_id = s.conversation_id
+from superseded as seen
 inner join raw.conversations_written as r
     on
         seen.source_config = r.source_config
@@ -283,7 +293,10 @@ def _merge_batch(
     """Move the rows judged in ``staged`` into raw.*, update the counts, and empty ``staged``."""
     params = {"ingest_id": ingest_id}
     _run_script(con, _MERGE, params)
-    superseded = Counter(uri for (uri,) in con.execute(_SUPERSEDED_TO_REJECTED, params).fetchall())
+    con.execute(_SUPERSEDED)
+    superseded: Counter[str] = Counter()
+    if con.execute("select count(*) from superseded").fetchone()[0]:
+        superseded.update(uri for (uri,) in con.execute(_SUPERSEDED_TO_REJECTED, params).fetchall())
     unchanged = con.execute(_UNCHANGED, params).fetchone()[0]
     if payload is not None:
         con.execute("create or replace temp table to_load as select source_row from staged_ranked where dup_rank > 1")
