@@ -235,7 +235,9 @@ select
     {TOOLS_HASH.format(tools="b.tools")} as tools_hash,
     {SYSTEM_PROMPT_HASH.format(turns="b.conversations")} as system_prompt_hash,
     {TURNS_WITHOUT_SYSTEM_PROMPT.format(turns="b.conversations")} as conversations,
-    s.source_uri, s.source_row, now() as ingested_at, $ingest_id as ingest_id, s.content_hash, s.ingest_flags
+    s.source_uri, s.source_row, now() as ingested_at, $ingest_id as ingest_id, s.content_hash, s.ingest_flags,
+    (select coalesce(max(conversation_seq), 0) from raw.conversations_written)
+    + row_number() over (order by s.source_row) as conversation_seq
 from staged_good as s
 inner join ($payload) as b on s.source_row = b.source_row
 """

@@ -25,7 +25,11 @@ create table if not exists raw.conversations_written (
     ingested_at timestamp not null,
     ingest_id varchar not null,
     content_hash varchar not null,
-    ingest_flags varchar[] not null
+    ingest_flags varchar[] not null,
+    -- Ingest order, across ingests. Every table built from raw keeps roughly this order, so a
+    -- range of it is a few row groups of each: the export reads conversations in such ranges,
+    -- which ids (random ones, say) need not give.
+    conversation_seq bigint not null
 )"""
 
 RAW_DDL = f"""
@@ -129,9 +133,17 @@ select
     * exclude (tools, conversations),
     {TOOLS_HASH.format(tools="tools")} as tools_hash,
     {SYSTEM_PROMPT_HASH.format(turns="conversations")} as system_prompt_hash,
-    {TURNS_WITHOUT_SYSTEM_PROMPT.format(turns="conversations")} as conversations
+    {TURNS_WITHOUT_SYSTEM_PROMPT.format(turns="conversations")} as conversations,
+    rowid + 1 as conversation_seq
 from raw.conversations_before_stored_once;
 drop table raw.conversations_before_stored_once
+"""
+
+# Warehouses written before conversations were numbered in ingest order: stored order is
+# ingest order.
+_MIGRATE_TO_CONVERSATION_SEQ = """
+alter table raw.conversations_written add column conversation_seq bigint;
+update raw.conversations_written set conversation_seq = rowid + 1
 """
 
 
@@ -142,12 +154,21 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         if _table_type(con, name) == "BASE TABLE":
             con.execute(f"alter table raw.{name} rename to {name}_written")
     con.execute(RAW_DDL)
-    if con.execute(
-        "select count(*) from information_schema.columns where table_catalog = current_database() "
-        "and table_schema = 'raw' and table_name = 'conversations_written' and column_name = 'tools'"
-    ).fetchone()[0]:
+    if _has_column(con, "conversations_written", "tools"):
         con.execute(_MIGRATE_TO_STORED_ONCE)
+    if not _has_column(con, "conversations_written", "conversation_seq"):
+        con.execute(_MIGRATE_TO_CONVERSATION_SEQ)
     con.execute(RAW_VIEWS_DDL)
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.columns where table_catalog = current_database() "
+            "and table_schema = 'raw' and table_name = $table and column_name = $column",
+            {"table": table, "column": column},
+        ).fetchone()[0]
+    )
 
 
 def _table_type(con: duckdb.DuckDBPyConnection, name: str) -> str | None:

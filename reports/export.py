@@ -131,7 +131,7 @@ def _exclusion_case(fmt: ExportFormat, options: ExportOptions) -> str:
 
 
 # Conversations per batch: aggregating whole conversations holds them in memory, so every
-# pass over an sft_ view runs on one key range at a time (filters reach the table scans).
+# pass over an sft_ view runs on one range of conversations at a time (filters reach the table scans).
 BATCH_CONVERSATIONS = 500
 
 
@@ -140,24 +140,26 @@ def _kept(alias: str = "sft") -> str:
 
 
 def _batches(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Filters selecting consecutive key ranges of the rows still kept, in output order."""
+    """Filters selecting consecutive ranges of the rows still kept, in output (ingest) order.
+
+    Ranges of conversation_seq, not of ids: every table keeps ingest order, so a range is a few
+    row groups of each, whatever the ids look like. Ranges of random ids read every row group of
+    raw for each batch (60,000 rows: export 112 s instead of 33 s).
+    """
     ranges = con.execute(
         f"""
         with keys as (
-            select distinct source_config, conversation_id from scratch.export_rows where exclusion_reason is null
+            select distinct conversation_seq from scratch.export_rows where exclusion_reason is null
         ),
         numbered as (
-            select *, (row_number() over (order by source_config, conversation_id) - 1) // {BATCH_CONVERSATIONS} as batch
+            select *, (row_number() over (order by conversation_seq) - 1) // {BATCH_CONVERSATIONS} as batch
             from keys
         )
-        select source_config, min(conversation_id), max(conversation_id)
-        from numbered group by source_config, batch order by 1, 2
+        select min(conversation_seq), max(conversation_seq)
+        from numbered group by batch order by 1
         """
     ).fetchall()
-    return [
-        f"sft.source_config = {sql_literal(c)} and sft.conversation_id between {sql_literal(lo)} and {sql_literal(hi)}"
-        for c, lo, hi in ranges
-    ]
+    return [f"sft.conversation_seq between {lo} and {hi}" for lo, hi in ranges]
 
 
 def _stage(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, options: ExportOptions) -> None:
@@ -171,8 +173,7 @@ def _stage(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, options: ExportOpt
         create or replace table scratch.export_rows as
         select
             sft.sample_id,
-            sft.source_config,
-            sft.conversation_id,
+            sft.conversation_seq,
             {_exclusion_case(fmt, options)} as exclusion_reason,
             null::bigint as total_tokens,
             null::bigint as trainable_tokens
@@ -241,7 +242,7 @@ def _write_jsonl(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, line: str, p
     digest = hashlib.sha256()
     queries = [
         f"select {line} || chr(10) as line from {fmt.model} as sft where {batch} and {_kept()} "
-        f"order by sft.source_config, sft.conversation_id, sft.sample_id"
+        f"order by sft.conversation_seq, sft.sample_id"
         for batch in _batches(con)
     ]
     with path.open("wb") as sink:

@@ -248,6 +248,35 @@ def test_a_warehouse_in_the_earlier_layout_is_migrated_on_ingest(tmp_path):
     write_jsonl(tmp_path / "b.jsonl", new)
     ingest(db, [str(tmp_path / "b.jsonl")], config="kimi")
     assert _rows_as_given(db) == _expected(old + new)
+    assert _ids_in_ingest_order(db) == [r["id"] for r in old + new]
+
+
+def _ids_in_ingest_order(db) -> list[str]:
+    con = connect(db)
+    try:
+        assert con.execute(
+            "select count(*) = count(distinct conversation_seq) from raw.conversations_written"
+        ).fetchone()[0]
+        return [i for (i,) in con.execute("select conversation_id from raw.conversations order by conversation_seq").fetchall()]
+    finally:
+        con.close()
+
+
+def test_conversations_are_numbered_in_ingest_order_whatever_their_ids(tmp_path):
+    # The export reads ranges of conversation_seq: it must follow ingest order, not the ids.
+    first, second = [r for _, r in rows(8)][:4], [r for _, r in rows(8, seed=4)][:4]
+    for n, r in enumerate(first + second):
+        r["id"] = f"{(n * 7919) % 13:02d}-{r['id']}"  # ids out of order
+    db = tmp_path / "w.duckdb"
+    write_jsonl(tmp_path / "a.jsonl", first)
+    ingest(db, [str(tmp_path / "a.jsonl")], config="kimi")
+    # A warehouse from before the numbering: the column is added, in stored order.
+    con = connect(db)
+    con.execute("alter table raw.conversations_written drop column conversation_seq")
+    con.close()
+    write_jsonl(tmp_path / "b.jsonl", second)
+    ingest(db, [str(tmp_path / "b.jsonl")], config="kimi")
+    assert _ids_in_ingest_order(db) == [r["id"] for r in first + second]
 
 
 @pytest.mark.parametrize(

@@ -62,16 +62,20 @@ def run_dbt(db: Path, args: list[str], echo: bool = True) -> str:
         return _finish(proc, args[0], echo)
 
 
-def _build_args(select: str | None, unit_tests: bool) -> list[str]:
+def _build_args(select: str | None, unit_tests: bool, full_refresh: bool = False) -> list[str]:
     # Unit tests check the SQL, not the data, so like dbt's own advice for production they
     # run only when asked (``make test`` runs them).
     args = ["build"] if unit_tests else ["build", "--exclude-resource-type", "unit_test"]
+    if full_refresh:
+        args.append("--full-refresh")
     return args + ["--select", select] if select else args
 
 
-def build(db: Path, echo: bool = True, select: str | None = None, unit_tests: bool = False) -> str:
+def build(
+    db: Path, echo: bool = True, select: str | None = None, unit_tests: bool = False, full_refresh: bool = False
+) -> str:
     """``dbt build``: models and data tests."""
-    return run_dbt(db, _build_args(select, unit_tests), echo=echo)
+    return run_dbt(db, _build_args(select, unit_tests, full_refresh), echo=echo)
 
 
 class PreparedBuild:

@@ -91,12 +91,15 @@ def build(
     db: DbOption = None,
     select: Annotated[Optional[str], typer.Option(help="dbt node selection, e.g. marts or +fct_tool_calls.")] = None,
     unit_tests: Annotated[bool, typer.Option(help="Also run the dbt unit tests (they test the SQL, not the data).")] = False,
+    full_refresh: Annotated[
+        bool, typer.Option(help="Rebuild the incremental parsing models from scratch (after an upgrade adds columns).")
+    ] = False,
 ) -> None:
     """Run `dbt build` (models and data tests) on the warehouse."""
     from trace_warehouse.build import build as run_build
 
     try:
-        run_build(warehouse_path(db), echo=True, select=select, unit_tests=unit_tests)
+        run_build(warehouse_path(db), echo=True, select=select, unit_tests=unit_tests, full_refresh=full_refresh)
     except TraceWarehouseError as exc:
         _fail(exc)
 

@@ -14,6 +14,7 @@ thoughts as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         message_index,
         string_agg(thought_raw, chr(10) order by thought_index) as reasoning_content
     from {{ ref('fct_thoughts') }}
@@ -24,6 +25,7 @@ calls as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         message_index,
         to_json(list(
             json_object('type', 'function', 'function', json_object('name', tool_name, 'arguments', arguments))
@@ -45,6 +47,7 @@ calls as (
 select
     turns.source_config,
     turns.conversation_id,
+    turns.conversation_seq,
     turns.message_index,
     turns.turn_index,
     turns.n_malformed_calls > 0 as has_malformed_call,
@@ -59,14 +62,17 @@ inner join messages
     on
         turns.source_config = messages.source_config
         and turns.conversation_id = messages.conversation_id
+        and turns.conversation_seq = messages.conversation_seq
         and turns.message_index = messages.message_index
 left join thoughts
     on
         turns.source_config = thoughts.source_config
         and turns.conversation_id = thoughts.conversation_id
+        and turns.conversation_seq = thoughts.conversation_seq
         and turns.message_index = thoughts.message_index
 left join calls
     on
         turns.source_config = calls.source_config
         and turns.conversation_id = calls.conversation_id
+        and turns.conversation_seq = calls.conversation_seq
         and turns.message_index = calls.message_index

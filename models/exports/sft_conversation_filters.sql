@@ -8,6 +8,7 @@ conversations as (
 select
     source_config,
     conversation_id,
+    conversation_seq,
     category,
     tools_hash,
     n_tool_calls,

@@ -17,6 +17,7 @@ conversations as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         to_json(list(trl_message order by message_index, part_index)) as trl_messages,
         to_json(list(openai_message order by message_index, part_index)) as openai_messages,
         coalesce(
@@ -51,5 +52,6 @@ left join conversations
     on
         filters.source_config = conversations.source_config
         and filters.conversation_id = conversations.conversation_id
+        and filters.conversation_seq = conversations.conversation_seq
 left join tools
     on filters.tools_hash = tools.tools_hash

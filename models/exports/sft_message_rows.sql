@@ -25,6 +25,7 @@ plain_messages as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         message_index,
         0 as part_index,
         role,
@@ -38,6 +39,7 @@ assistant_messages as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         message_index,
         0 as part_index,
         'assistant' as role,
@@ -67,6 +69,7 @@ answered as (
     select
         responses.source_config,
         responses.conversation_id,
+        responses.conversation_seq,
         responses.message_index,
         responses.response_index,
         coalesce(responses.tool_name, calls.tool_name) as tool_name,
@@ -80,6 +83,7 @@ answered as (
         on
             responses.source_config = calls.source_config
             and responses.conversation_id = calls.conversation_id
+            and responses.conversation_seq = calls.conversation_seq
             and responses.call_message_index = calls.message_index
             and responses.call_index = calls.call_index
     where calls.parse_issue is null
@@ -89,6 +93,7 @@ tool_messages as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         message_index,
         response_index as part_index,
         'tool' as role,

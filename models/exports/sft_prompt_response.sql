@@ -17,6 +17,7 @@ rendered as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         message_index,
         '<|' || role || '|>' || chr(10) || content || chr(10) as rendered_message
     from messages
@@ -26,6 +27,7 @@ prompts as (
     select
         turns.source_config,
         turns.conversation_id,
+        turns.conversation_seq,
         turns.message_index,
         string_agg(rendered.rendered_message, '' order by rendered.message_index) as prompt_so_far
     from turns
@@ -33,6 +35,7 @@ prompts as (
         on
             turns.source_config = rendered.source_config
             and turns.conversation_id = rendered.conversation_id
+            and turns.conversation_seq = rendered.conversation_seq
             and turns.message_index > rendered.message_index
     group by all
 )
@@ -51,8 +54,10 @@ left join prompts
     on
         turns.source_config = prompts.source_config
         and turns.conversation_id = prompts.conversation_id
+        and turns.conversation_seq = prompts.conversation_seq
         and turns.message_index = prompts.message_index
 inner join filters
     on
         turns.source_config = filters.source_config
         and turns.conversation_id = filters.conversation_id
+        and turns.conversation_seq = filters.conversation_seq

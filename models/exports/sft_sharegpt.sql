@@ -17,6 +17,7 @@ conversations as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         to_json(list(json_object('from', raw_role, 'value', content) order by message_index)) as conversations,
         coalesce(string_agg(content, chr(10) order by message_index) filter (where role = 'assistant'), '') as trainable_text
     from messages
@@ -38,5 +39,6 @@ left join conversations
     on
         filters.source_config = conversations.source_config
         and filters.conversation_id = conversations.conversation_id
+        and filters.conversation_seq = conversations.conversation_seq
 left join tools
     on filters.tools_hash = tools.tools_hash

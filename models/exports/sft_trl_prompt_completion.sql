@@ -40,6 +40,7 @@ inner join filters
     on
         with_context.source_config = filters.source_config
         and with_context.conversation_id = filters.conversation_id
+        and with_context.conversation_seq = filters.conversation_seq
 inner join tools
     on filters.tools_hash = tools.tools_hash
 where with_context.role = 'assistant'

@@ -8,7 +8,8 @@ assistant_messages as (
         conversation_id,
         message_index,
         content,
-        ingested_at
+        ingested_at,
+        conversation_seq
     from {{ ref('stg_messages') }}
     where role = 'assistant' {{ only_new_rows() }}
 ),
@@ -19,6 +20,7 @@ blocks as (
         conversation_id,
         message_index,
         ingested_at,
+        conversation_seq,
         {{ tag_blocks('content', 'think') }} as think_blocks,
         {{ count_opening_tags("split_part(content, '<tool_call>', 1)", 'think') }} as n_thoughts_before_first_call,
         {{ count_opening_tags(without_think('content'), 'tool_call') }} as n_calls
@@ -31,6 +33,7 @@ unnested as (
         conversation_id,
         message_index,
         ingested_at,
+        conversation_seq,
         n_thoughts_before_first_call,
         n_calls,
         unnest(think_blocks) as block,
@@ -44,6 +47,7 @@ described as (
         conversation_id,
         message_index,
         ingested_at,
+        conversation_seq,
         thought_index::integer as thought_index,
         block.body as thought_raw,
         {{ strip('block.body') }} as thought,

@@ -5,6 +5,7 @@ calls as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         message_index,
         call_index,
         tool_name
@@ -15,6 +16,7 @@ responses as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         message_index,
         response_index,
         response_name
@@ -25,6 +27,7 @@ linked as (
     select
         coalesce(calls.source_config, responses.source_config) as source_config,
         coalesce(calls.conversation_id, responses.conversation_id) as conversation_id,
+        coalesce(calls.conversation_seq, responses.conversation_seq) as conversation_seq,
         calls.message_index as call_message_index,
         calls.call_index,
         responses.message_index as response_message_index,
@@ -36,6 +39,7 @@ linked as (
         on
             calls.source_config = responses.source_config
             and calls.conversation_id = responses.conversation_id
+            and calls.conversation_seq = responses.conversation_seq
             and responses.message_index = calls.message_index + 1
             and calls.call_index = responses.response_index
 )

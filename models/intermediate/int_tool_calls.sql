@@ -6,7 +6,8 @@ assistant_messages as (
         conversation_id,
         message_index,
         content,
-        ingested_at
+        ingested_at,
+        conversation_seq
     from {{ ref('stg_messages') }}
     where role = 'assistant' {{ only_new_rows() }}
 ),
@@ -41,6 +42,7 @@ blocks as (
         conversation_id,
         message_index,
         ingested_at,
+        conversation_seq,
         {{ tag_blocks(without_think('content'), 'tool_call') }} as call_blocks
     from assistant_messages
 ),
@@ -51,6 +53,7 @@ unnested as (
         conversation_id,
         message_index,
         ingested_at,
+        conversation_seq,
         unnest(call_blocks) as block,
         generate_subscripts(call_blocks, 1) - 1 as call_index
     from blocks
@@ -62,6 +65,7 @@ validated as (
         conversation_id,
         message_index,
         ingested_at,
+        conversation_seq,
         call_index::integer as call_index,
         {{ strip('block.body') }} as call_text,
         block.is_closed,
@@ -134,6 +138,7 @@ select
     message_index,
     call_index,
     ingested_at,
+    conversation_seq,
     call_text,
     is_closed,
     is_valid_json,

@@ -8,7 +8,8 @@ tool_messages as (
         conversation_id,
         message_index,
         content,
-        ingested_at
+        ingested_at,
+        conversation_seq
     from {{ ref('stg_messages') }}
     where role = 'tool' {{ only_new_rows() }}
 ),
@@ -19,6 +20,7 @@ blocks as (
         conversation_id,
         message_index,
         ingested_at,
+        conversation_seq,
         {{ tag_blocks('content', 'tool_response') }} as response_blocks
     from tool_messages
 ),
@@ -29,6 +31,7 @@ unnested as (
         conversation_id,
         message_index,
         ingested_at,
+        conversation_seq,
         unnest(response_blocks) as block,
         generate_subscripts(response_blocks, 1) - 1 as response_index
     from blocks
@@ -40,6 +43,7 @@ validated as (
         conversation_id,
         message_index,
         ingested_at,
+        conversation_seq,
         response_index::integer as response_index,
         -- Not stripped: JSON ignores surrounding whitespace, and stripping copies every output.
         block.body as response_text,
@@ -109,6 +113,7 @@ select
     message_index,
     response_index,
     ingested_at,
+    conversation_seq,
     is_closed,
     is_valid_json,
     tool_call_id,

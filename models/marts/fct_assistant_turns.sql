@@ -22,6 +22,7 @@ flagged as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         message_index,
         role,
         case when role = 'assistant' then {{ outside_blocks('content') }} <> '' end as has_text
@@ -32,6 +33,7 @@ sequenced as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         message_index,
         role,
         has_text,
@@ -53,6 +55,7 @@ thought_stats as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         message_index,
         count(*) as n_thoughts,
         count(*) filter (where is_empty) as n_empty_thoughts,
@@ -66,6 +69,7 @@ call_stats as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         message_index,
         count(*) as n_tool_calls,
         count(*) filter (where parse_issue is not null) as n_malformed_calls
@@ -77,6 +81,7 @@ tool_message_errors as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         message_index,
         bool_or(error_type is not null) as has_error
     from responses
@@ -87,6 +92,7 @@ turns as (
     select
         assistant_messages.source_config,
         assistant_messages.conversation_id,
+        assistant_messages.conversation_seq,
         assistant_messages.message_index,
         assistant_messages.n_earlier_assistant_turns::integer as turn_index,
         assistant_messages.previous_role,
@@ -111,16 +117,19 @@ turns as (
         on
             assistant_messages.source_config = thought_stats.source_config
             and assistant_messages.conversation_id = thought_stats.conversation_id
+            and assistant_messages.conversation_seq = thought_stats.conversation_seq
             and assistant_messages.message_index = thought_stats.message_index
     left join call_stats
         on
             assistant_messages.source_config = call_stats.source_config
             and assistant_messages.conversation_id = call_stats.conversation_id
+            and assistant_messages.conversation_seq = call_stats.conversation_seq
             and assistant_messages.message_index = call_stats.message_index
     left join tool_message_errors
         on
             assistant_messages.source_config = tool_message_errors.source_config
             and assistant_messages.conversation_id = tool_message_errors.conversation_id
+            and assistant_messages.conversation_seq = tool_message_errors.conversation_seq
             and assistant_messages.message_index - 1 = tool_message_errors.message_index
 )
 
@@ -128,6 +137,7 @@ select
     source_config || '/' || conversation_id || '/' || message_index as turn_key,
     source_config,
     conversation_id,
+    conversation_seq,
     message_index,
     turn_index,
     previous_role,
@@ -146,3 +156,5 @@ select
     end as turn_kind,
     follows_tool_error
 from turns
+-- Stored in ingest order, so a range of conversation_seq is a few row groups (see the export).
+order by conversation_seq

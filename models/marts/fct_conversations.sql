@@ -126,6 +126,7 @@ thought_stats as (
 joined as (
     select
         conversations.conversation_id,
+        conversations.conversation_seq,
         conversations.source_config,
         conversations.category,
         conversations.subcategory,
@@ -190,3 +191,5 @@ select
     * exclude (has_success_after_last_error),
     n_tool_errors > 0 and (has_success_after_last_error or has_final_answer) as recovered_after_error
 from joined
+-- Stored in ingest order, so a range of conversation_seq is a few row groups (see the export).
+order by conversation_seq

@@ -8,6 +8,7 @@ select
     source_config || '/' || conversation_id || '/' || message_index || '/' || thought_index as thought_key,
     source_config,
     conversation_id,
+    conversation_seq,
     message_index,
     thought_index,
     thought,

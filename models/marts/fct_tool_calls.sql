@@ -17,6 +17,7 @@ conversations as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         category
     from {{ ref('stg_conversations') }}
 ),
@@ -25,6 +26,7 @@ joined as (
     select
         calls.source_config,
         calls.conversation_id,
+        calls.conversation_seq,
         conversations.category,
         calls.message_index,
         calls.call_index,
@@ -49,16 +51,19 @@ joined as (
         on
             calls.source_config = conversations.source_config
             and calls.conversation_id = conversations.conversation_id
+            and calls.conversation_seq = conversations.conversation_seq
     left join links
         on
             calls.source_config = links.source_config
             and calls.conversation_id = links.conversation_id
+            and calls.conversation_seq = links.conversation_seq
             and calls.message_index = links.call_message_index
             and calls.call_index = links.call_index
     left join responses
         on
             links.source_config = responses.source_config
             and links.conversation_id = responses.conversation_id
+            and links.conversation_seq = responses.conversation_seq
             and links.response_message_index = responses.message_index
             and links.response_index = responses.response_index
 )

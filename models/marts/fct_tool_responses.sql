@@ -19,6 +19,7 @@ joined as (
     select
         responses.source_config,
         responses.conversation_id,
+        responses.conversation_seq,
         responses.message_index,
         responses.response_index,
         responses.tool_call_id,
@@ -39,6 +40,7 @@ joined as (
         on
             responses.source_config = links.source_config
             and responses.conversation_id = links.conversation_id
+            and responses.conversation_seq = links.conversation_seq
             and responses.message_index = links.response_message_index
             and responses.response_index = links.response_index
 )

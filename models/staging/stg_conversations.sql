@@ -8,6 +8,7 @@ renamed as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         category,
         subcategory,
         task,

@@ -10,7 +10,8 @@ source as (
         conversation_id,
         conversations,
         system_prompt_hash,
-        ingested_at
+        ingested_at,
+        conversation_seq
     from {{ source('raw', 'conversations') }}
 ),
 
@@ -21,7 +22,8 @@ unnested as (
         unnest(conversations) as message,
         generate_subscripts(conversations, 1) - 1 as message_index,
         system_prompt_hash,
-        ingested_at
+        ingested_at,
+        conversation_seq
     from source
 ),
 
@@ -35,7 +37,8 @@ renamed as (
         message."value" as content,
         -- The leading system prompt is stored once: its content is null here.
         case when message_index = 0 then system_prompt_hash end as system_prompt_hash,
-        ingested_at
+        ingested_at,
+        conversation_seq
     from unnested
 )
 
