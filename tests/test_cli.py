@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+
 import duckdb
 import pytest
 
 from tests.conftest import run_cli
-from trace_warehouse.build import PreparedBuild
+from trace_warehouse.build import PreparedBuild, build
 from trace_warehouse.errors import BuildFailed
 
 
@@ -71,3 +73,21 @@ def test_prepared_build_reports_dbt_errors(tmp_path):
     with PreparedBuild(db, echo=False) as prepared:
         with pytest.raises(BuildFailed, match=r"(?s)dbt build failed.*schema \"raw\" does not exist"):
             prepared.run()
+
+
+def test_a_parsing_model_from_an_earlier_version_asks_for_a_full_refresh_which_mends_it(sample_db, tmp_path):
+    db = tmp_path / "upgraded.duckdb"
+    shutil.copy(sample_db, db)
+    con = duckdb.connect(str(db))
+    con.execute("alter table intermediate.int_thoughts drop column conversation_seq")
+    con.close()
+    with pytest.raises(BuildFailed, match=r"traces build --full-refresh"):
+        build(db, echo=False, select="int_thoughts")
+    build(db, echo=False, select="int_thoughts", full_refresh=True)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute(
+            "select count(*), count(conversation_seq) from intermediate.int_thoughts"
+        ).fetchone() == con.execute("select count(*), count(*) from main.fct_thoughts").fetchone()
+    finally:
+        con.close()

@@ -16,6 +16,7 @@ from trace_warehouse.paths import DB_ENV_VAR, PROJECT_DIR
 
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+SCHEMA_OUT_OF_SYNC = "schemas on this incremental model are out of sync"
 
 
 def dbt_executable() -> str:
@@ -46,7 +47,13 @@ def _finish(proc: subprocess.Popen, what: str, echo: bool) -> str:
     if code != 0:
         plain = [ANSI_ESCAPE.sub("", line).rstrip() for line in lines]
         failures = [line for line in plain if "FAIL" in line or "ERROR" in line or "Error" in line]
-        raise BuildFailed(f"dbt {what} failed (exit {code}):\n" + "\n".join(failures[-15:] or plain[-40:]))
+        hint = ""
+        if any(SCHEMA_OUT_OF_SYNC in line for line in plain):
+            hint = (
+                "\nan incremental parsing model was built by an earlier version and lacks a column this "
+                "version adds: run `traces build --full-refresh` once"
+            )
+        raise BuildFailed(f"dbt {what} failed (exit {code}):\n" + "\n".join(failures[-15:] or plain[-40:]) + hint)
     return "".join(lines)
 
 
