@@ -67,13 +67,19 @@ def run_baseline(files: list[Path], work: Path, tag: str) -> Measurement:
     return _check(measure([sys.executable, "-m", "bench.baseline", str(work / f"baseline-{tag}"), *map(str, files)]), tag)
 
 
-def bench(rows: int, work: Path, repeats: int = 2, seed: int = 7, incremental: bool = True, parquet: bool = True) -> dict:
+def bench(
+    rows: int, work: Path, repeats: int = 2, seed: int = 7, incremental: bool = True, parquet: bool = True,
+    random_ids: bool = False,
+) -> dict:
     work.mkdir(parents=True, exist_ok=True)
-    jsonl_dir, parquet_dir = work / "jsonl", work / "parquet"
+    ids = "-random-ids" if random_ids else ""
+    jsonl_dir, parquet_dir = work / f"jsonl{ids}", work / f"parquet{ids}"
     if not _data_files(jsonl_dir, "jsonl"):
-        write_sample(rows, jsonl_dir, fmt="jsonl", seed=seed)
+        write_sample(rows, jsonl_dir, fmt="jsonl", seed=seed, random_ids=random_ids)
     jsonl_files = _data_files(jsonl_dir, "jsonl")
-    results: dict = {"rows": rows, "input_mb_jsonl": round(_size_mb(jsonl_files), 1), "runs": []}
+    results: dict = {
+        "rows": rows, "random_ids": random_ids, "input_mb_jsonl": round(_size_mb(jsonl_files), 1), "runs": [],
+    }
     for rep in range(repeats):
         base = run_baseline(jsonl_files, work, f"{rep}")
         proj, stages = run_project(jsonl_dir, work, f"jsonl-{rep}")
@@ -88,7 +94,7 @@ def bench(rows: int, work: Path, repeats: int = 2, seed: int = 7, incremental: b
     results["median_ratio"] = round(statistics.median(r["ratio"] for r in results["runs"]), 3)
     if parquet:
         if not _data_files(parquet_dir, "parquet"):
-            write_sample(rows, parquet_dir, fmt="parquet", seed=seed)
+            write_sample(rows, parquet_dir, fmt="parquet", seed=seed, random_ids=random_ids)
         results["input_mb_parquet"] = round(_size_mb(_data_files(parquet_dir, "parquet")), 1)
         proj, stages = run_project(parquet_dir, work, "parquet")
         jsonl_median = statistics.median(r["project_s"] for r in results["runs"])
@@ -97,17 +103,17 @@ def bench(rows: int, work: Path, repeats: int = 2, seed: int = 7, incremental: b
             "ratio_to_jsonl": round(proj.wall_seconds / jsonl_median, 3),
         }
     if incremental:
-        results["incremental"] = _incremental(rows, work, seed, results["runs"][-1]["stages_s"])
+        results["incremental"] = _incremental(rows, work, seed, results["runs"][-1]["stages_s"], random_ids)
     shutil.rmtree(work / "baseline-0", ignore_errors=True)
     (work / "bench.json").write_text(json.dumps(results, indent=2))
     return results
 
 
-def _incremental(rows: int, work: Path, seed: int, full_stages: dict[str, float]) -> dict:
+def _incremental(rows: int, work: Path, seed: int, full_stages: dict[str, float], random_ids: bool) -> dict:
     """Add 10% new rows to the last full warehouse: ingest + build, against the full ingest + build."""
-    new_dir = work / "increment"
+    new_dir = work / ("increment-random-ids" if random_ids else "increment")
     if not _data_files(new_dir, "jsonl"):
-        write_sample(max(rows // 10, 2), new_dir, fmt="jsonl", seed=seed + 1000)
+        write_sample(max(rows // 10, 2), new_dir, fmt="jsonl", seed=seed + 1000, random_ids=random_ids)
     db = _warehouse(work)
     db.unlink(missing_ok=True)
     last_full = max(work.glob("warehouse-jsonl-*.duckdb"), key=lambda p: p.stat().st_mtime)
@@ -124,7 +130,8 @@ def _incremental(rows: int, work: Path, seed: int, full_stages: dict[str, float]
 
 def render_table(results: dict) -> str:
     lines = [
-        f"rows {results['rows']}, JSONL {results['input_mb_jsonl']} MB"
+        f"rows {results['rows']}{' (random ids)' if results.get('random_ids') else ''}, "
+        f"JSONL {results['input_mb_jsonl']} MB"
         + (f", parquet {results['input_mb_parquet']} MB" if "input_mb_parquet" in results else ""),
         "",
         "| run | baseline s | project s | ingest s | build s | export s | report s | ratio | project peak RSS MB | baseline peak RSS MB |",

@@ -283,8 +283,14 @@ def _ending(conv: _Conversation, quirk: str | None, n_steps: int) -> None:
         conv.add("human", "Thanks! Can you also check the staging server?")
 
 
-def generate_row(rng: random.Random, config: str, index: int, quirk: str | None, padding: int = 140) -> dict:
-    """One row of the dataset schema; ``padding`` scales tool output size (lines)."""
+def generate_row(
+    rng: random.Random, config: str, index: int, quirk: str | None, padding: int = 140, random_ids: bool = False
+) -> dict:
+    """One row of the dataset schema; ``padding`` scales tool output size (lines).
+
+    Ids sort in generation order unless ``random_ids``: then, like uuids or hashes, they do not
+    (same rows otherwise), which is what the benchmark needs to show ids do not matter.
+    """
     if quirk == "no_tool_calls":
         category = "Conversational"
     else:
@@ -311,8 +317,9 @@ def generate_row(rng: random.Random, config: str, index: int, quirk: str | None,
     _ending(conv, quirk, n_steps)
 
     prefix = "kimi" if config == "kimi" else "glm"
+    salt = f"{rng.randrange(16**8):08x}"
     return {
-        "id": f"{prefix}-{index:06d}-{rng.randrange(16**8):08x}",
+        "id": f"{salt}-{prefix}-{index:06d}" if random_ids else f"{prefix}-{index:06d}-{salt}",
         "conversations": conv.turns,
         "tools": tools_json,
         "category": category,
@@ -321,7 +328,9 @@ def generate_row(rng: random.Random, config: str, index: int, quirk: str | None,
     }
 
 
-def generate(rows: int, seed: int = SAMPLE_SEED, padding: int = 140) -> Iterator[tuple[str, dict]]:
+def generate(
+    rows: int, seed: int = SAMPLE_SEED, padding: int = 140, random_ids: bool = False
+) -> Iterator[tuple[str, dict]]:
     """Yield ``(config, row)`` pairs; configs alternate, quirks are forced early."""
     rng = random.Random(seed)
     per_config_index = {config: 0 for config in CONFIGS}
@@ -334,4 +343,4 @@ def generate(rows: int, seed: int = SAMPLE_SEED, padding: int = 140) -> Iterator
         else:
             quirk = rng.choice(QUIRKS) if rng.random() < 0.08 else None
         row_rng = random.Random(rng.getrandbits(64))
-        yield config, generate_row(row_rng, config, index, quirk, padding)
+        yield config, generate_row(row_rng, config, index, quirk, padding, random_ids)

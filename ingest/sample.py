@@ -52,9 +52,9 @@ def sample_inputs(config: str | None = None, rows: int | None = None, seed: int 
     return inputs
 
 
-def _batched(rows: int, seed: int, batch: int) -> Iterator[dict[str, list[dict]]]:
+def _batched(rows: int, seed: int, batch: int, random_ids: bool = False) -> Iterator[dict[str, list[dict]]]:
     pending: dict[str, list[dict]] = {c: [] for c in CONFIGS}
-    for n, (config, row) in enumerate(generate(rows, seed), start=1):
+    for n, (config, row) in enumerate(generate(rows, seed, random_ids=random_ids), start=1):
         pending[config].append(row)
         if n % batch == 0:
             yield pending
@@ -62,7 +62,9 @@ def _batched(rows: int, seed: int, batch: int) -> Iterator[dict[str, list[dict]]
     yield pending
 
 
-def write_sample(rows: int, out: Path, fmt: str = "jsonl", seed: int = SAMPLE_SEED, progress=None) -> list[Path]:
+def write_sample(
+    rows: int, out: Path, fmt: str = "jsonl", seed: int = SAMPLE_SEED, progress=None, random_ids: bool = False
+) -> list[Path]:
     """Write ``rows`` generated rows in the hub's layout: ``out/data/<config>/train.<fmt>``."""
     if fmt not in ("jsonl", "parquet"):
         raise ValueError(f"unknown format {fmt!r}: use jsonl or parquet")
@@ -76,7 +78,7 @@ def write_sample(rows: int, out: Path, fmt: str = "jsonl", seed: int = SAMPLE_SE
         handles = None
         writers = {c: pq.ParquetWriter(paths[c], ROW_SCHEMA, compression="zstd") for c in CONFIGS}
     try:
-        for chunk in _batched(rows, seed, batch=1000):
+        for chunk in _batched(rows, seed, batch=1000, random_ids=random_ids):
             for config, chunk_rows in chunk.items():
                 if not chunk_rows:
                     continue

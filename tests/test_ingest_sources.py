@@ -36,6 +36,14 @@ def rows(n: int, seed: int = 3) -> list[tuple[str, dict]]:
     return list(generate(n, seed=seed))
 
 
+def test_generated_random_ids_change_only_the_ids_and_do_not_sort_in_order():
+    plain, shuffled = rows(40), list(generate(40, seed=3, random_ids=True))
+    assert [(c, {**r, "id": None}) for c, r in plain] == [(c, {**r, "id": None}) for c, r in shuffled]
+    ids = [r["id"] for c, r in shuffled if c == "kimi"]
+    assert len(set(ids)) == len(ids) and ids != sorted(ids)
+    assert [r["id"] for c, r in plain if c == "kimi"] == sorted(r["id"] for c, r in plain if c == "kimi")
+
+
 def test_embedded_sample_loads_both_configs(tmp_path):
     result = ingest(tmp_path / "w.duckdb", ["sample"])
     assert result.read == result.loaded + result.rejected == 300

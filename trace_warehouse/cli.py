@@ -233,11 +233,16 @@ def bench(
     repeats: Annotated[int, typer.Option(help="Baseline/project alternations.")] = 2,
     incremental: Annotated[bool, typer.Option(help="Also time adding 10% new rows.")] = True,
     parquet: Annotated[bool, typer.Option(help="Also time the hub's parquet layout.")] = True,
+    random_ids: Annotated[
+        bool, typer.Option(help="Generate ids that do not sort in input order (as uuids or hashes do).")
+    ] = False,
 ) -> None:
     """Benchmark the main job against the tutorial-style plain-Python baseline (ratios, stages, peak RSS)."""
     from bench.run import bench as run_bench, render_table
 
-    results = run_bench(rows, workdir / f"rows-{rows}", repeats=repeats, incremental=incremental, parquet=parquet)
+    results = run_bench(
+        rows, workdir / f"rows-{rows}", repeats=repeats, incremental=incremental, parquet=parquet, random_ids=random_ids
+    )
     _print(render_table(results))
 
 
