@@ -1,13 +1,12 @@
-{#- An assistant message split into the structured fields trainers read. Malformed calls are left out. -#}
+{#-
+    The structured fields trainers read from an assistant message, besides its text: reasoning and
+    well-formed calls (malformed ones are left out). No message text: the models that render
+    messages read it once, with every other message.
+-#}
 with
 
 turns as (
     select * from {{ ref('fct_assistant_turns') }}
-),
-
-messages as (
-    select * from {{ ref('stg_messages') }}
-    where role = 'assistant'
 ),
 
 thoughts as (
@@ -51,19 +50,11 @@ select
     turns.message_index,
     turns.turn_index,
     turns.n_malformed_calls > 0 as has_malformed_call,
-    messages.content as source_text,
-    {{ outside_blocks('messages.content') }} as content,
     thoughts.reasoning_content,
     coalesce(calls.n_valid_calls, 0) as n_valid_calls,
     calls.trl_tool_calls,
     calls.openai_tool_calls
 from turns
-inner join messages
-    on
-        turns.source_config = messages.source_config
-        and turns.conversation_id = messages.conversation_id
-        and turns.conversation_seq = messages.conversation_seq
-        and turns.message_index = messages.message_index
 left join thoughts
     on
         turns.source_config = thoughts.source_config

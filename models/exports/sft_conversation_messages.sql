@@ -18,8 +18,8 @@ conversations as (
         source_config,
         conversation_id,
         conversation_seq,
-        to_json(list(trl_message order by message_index, part_index)) as trl_messages,
-        to_json(list(openai_message order by message_index, part_index)) as openai_messages,
+        {{ json_array_agg('trl_message', 'message_index, part_index') }} as trl_messages,
+        {{ json_array_agg('openai_message', 'message_index, part_index') }} as openai_messages,
         coalesce(
             string_agg(trl_message::varchar, chr(10) order by message_index, part_index) filter (where role = 'assistant'),
             ''

@@ -6,7 +6,7 @@ with
 
 messages as (
     select * from {{ ref('sft_messages_as_given') }}
-    where role in ('system', 'user')
+    where role in ('system', 'user', 'assistant')
 ),
 
 assistant_parts as (
@@ -21,7 +21,31 @@ calls as (
     select * from {{ ref('fct_tool_calls') }}
 ),
 
-plain_messages as (
+-- Every message's text is read once (in one scan of raw), assistant parts joined on.
+given as (
+    select
+        messages.source_config,
+        messages.conversation_id,
+        messages.conversation_seq,
+        messages.message_index,
+        messages.role,
+        case when messages.role = 'assistant' then {{ outside_blocks('messages.content') }} else messages.content end
+            as content,
+        coalesce(assistant_parts.has_malformed_call, false) as has_malformed_call,
+        assistant_parts.reasoning_content,
+        coalesce(assistant_parts.n_valid_calls, 0) as n_valid_calls,
+        assistant_parts.trl_tool_calls,
+        assistant_parts.openai_tool_calls
+    from messages
+    left join assistant_parts
+        on
+            messages.source_config = assistant_parts.source_config
+            and messages.conversation_id = assistant_parts.conversation_id
+            and messages.conversation_seq = assistant_parts.conversation_seq
+            and messages.message_index = assistant_parts.message_index
+),
+
+given_messages as (
     select
         source_config,
         conversation_id,
@@ -29,22 +53,9 @@ plain_messages as (
         message_index,
         0 as part_index,
         role,
-        false as has_malformed_call,
-        json_object('role', role, 'content', content) as trl_message,
-        json_object('role', role, 'content', content) as openai_message
-    from messages
-),
-
-assistant_messages as (
-    select
-        source_config,
-        conversation_id,
-        conversation_seq,
-        message_index,
-        0 as part_index,
-        'assistant' as role,
         has_malformed_call,
         case
+            when role <> 'assistant' then json_object('role', role, 'content', content)
             when n_valid_calls > 0
                 then json_object(
                     'role', 'assistant', 'content', content,
@@ -53,6 +64,7 @@ assistant_messages as (
             else json_object('role', 'assistant', 'content', content, 'reasoning_content', reasoning_content)
         end as trl_message,
         case
+            when role <> 'assistant' then json_object('role', role, 'content', content)
             when n_valid_calls > 0
                 then json_object(
                     'role', 'assistant', 'content', nullif(content, ''), 'tool_calls', openai_tool_calls,
@@ -62,7 +74,7 @@ assistant_messages as (
                 'role', 'assistant', 'content', content, 'weight', case when has_malformed_call then 0 else 1 end
             )
         end as openai_message
-    from assistant_parts
+    from given
 ),
 
 answered as (
@@ -103,8 +115,6 @@ tool_messages as (
     from answered
 )
 
-select * from plain_messages
-union all
-select * from assistant_messages
+select * from given_messages
 union all
 select * from tool_messages

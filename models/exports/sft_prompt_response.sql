@@ -9,8 +9,21 @@ messages as (
     select * from {{ ref('sft_messages_as_given') }}
 ),
 
-turns as (
+assistant_parts as (
     select * from {{ ref('sft_assistant_parts') }}
+),
+
+turns as (
+    select
+        assistant_parts.*,
+        messages.content as source_text
+    from assistant_parts
+    inner join messages
+        on
+            assistant_parts.source_config = messages.source_config
+            and assistant_parts.conversation_id = messages.conversation_id
+            and assistant_parts.conversation_seq = messages.conversation_seq
+            and assistant_parts.message_index = messages.message_index
 ),
 
 rendered as (

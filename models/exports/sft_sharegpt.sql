@@ -18,7 +18,7 @@ conversations as (
         source_config,
         conversation_id,
         conversation_seq,
-        to_json(list(json_object('from', raw_role, 'value', content) order by message_index)) as conversations,
+        {{ json_array_agg("json_object('from', raw_role, 'value', content)", 'message_index') }} as conversations,
         coalesce(string_agg(content, chr(10) order by message_index) filter (where role = 'assistant'), '') as trainable_text
     from messages
     group by all
