@@ -133,13 +133,20 @@ def _exclusion_case(fmt: ExportFormat, options: ExportOptions) -> str:
 # Conversations per batch: aggregating whole conversations holds them in memory, so every
 # pass over an sft_ view runs on one range of conversations at a time (filters reach the table scans).
 BATCH_CONVERSATIONS = 500
+# Turn-level rows repeat the conversation so far, so their batches hold far more text: 500
+# conversations of prompt-response needed 1.6 GB at 15,000 rows.
+TURN_LEVEL_SHARE = 5
+
+
+def _batch_conversations(fmt: ExportFormat) -> int:
+    return BATCH_CONVERSATIONS if fmt.level == "conversation" else max(1, BATCH_CONVERSATIONS // TURN_LEVEL_SHARE)
 
 
 def _kept(alias: str = "sft") -> str:
     return f"{alias}.sample_id in (select sample_id from scratch.export_rows where exclusion_reason is null)"
 
 
-def _batches(con: duckdb.DuckDBPyConnection) -> list[str]:
+def _batches(con: duckdb.DuckDBPyConnection, size: int) -> list[str]:
     """Filters selecting consecutive ranges of the rows still kept, in output (ingest) order.
 
     Ranges of conversation_seq, not of ids: every table keeps ingest order, so a range is a few
@@ -152,7 +159,7 @@ def _batches(con: duckdb.DuckDBPyConnection) -> list[str]:
             select distinct conversation_seq from scratch.export_rows where exclusion_reason is null
         ),
         numbered as (
-            select *, (row_number() over (order by conversation_seq) - 1) // {BATCH_CONVERSATIONS} as batch
+            select *, (row_number() over (order by conversation_seq) - 1) // {int(size)} as batch
             from keys
         )
         select min(conversation_seq), max(conversation_seq)
@@ -182,7 +189,7 @@ def _stage(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, options: ExportOpt
     )
     if options.tokenizer:
         con.execute("create or replace table scratch.export_tokens (sample_id varchar, total_tokens bigint, trainable_tokens bigint)")
-        for batch in _batches(con):
+        for batch in _batches(con, _batch_conversations(fmt)):
             con.execute(
                 f"""
                 insert into scratch.export_tokens
@@ -209,7 +216,7 @@ def _stage(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, options: ExportOpt
     if options.dedup:
         payload = " || chr(31) || ".join(f"coalesce(sft.{c}::varchar, '')" for c in fmt.columns if c != "id")
         con.execute("create or replace table scratch.export_hashes (sample_id varchar, content_hash varchar)")
-        for batch in _batches(con):
+        for batch in _batches(con, _batch_conversations(fmt)):
             con.execute(
                 f"""
                 insert into scratch.export_hashes
@@ -243,7 +250,7 @@ def _write_jsonl(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, line: str, p
     queries = [
         f"select {line} || chr(10) as line from {fmt.model} as sft where {batch} and {_kept()} "
         f"order by sft.conversation_seq, sft.sample_id"
-        for batch in _batches(con)
+        for batch in _batches(con, _batch_conversations(fmt))
     ]
     with path.open("wb") as sink:
         for lines in _results_in_order(con, queries, _concurrent_batches(fmt)):

@@ -1,55 +1,44 @@
 {#- One row per assistant turn: the conversation so far as text with role markers, and the turn verbatim. -#}
+{#-
+    The views are read where they are needed, not through import CTEs: DuckDB materialises a CTE
+    read twice, and an export batch's range does not reach raw through it (every batch would
+    read every conversation).
+-#}
 with
 
 filters as (
     select * from {{ ref('sft_conversation_filters') }}
 ),
 
-messages as (
-    select * from {{ ref('sft_messages_as_given') }}
-),
-
-assistant_parts as (
-    select * from {{ ref('sft_assistant_parts') }}
-),
-
 turns as (
     select
-        assistant_parts.*,
-        messages.content as source_text
-    from assistant_parts
-    inner join messages
+        parts.*,
+        given.content as source_text
+    from {{ ref('sft_assistant_parts') }} as parts
+    inner join {{ ref('sft_messages_as_given') }} as given
         on
-            assistant_parts.source_config = messages.source_config
-            and assistant_parts.conversation_id = messages.conversation_id
-            and assistant_parts.conversation_seq = messages.conversation_seq
-            and assistant_parts.message_index = messages.message_index
-),
-
-rendered as (
-    select
-        source_config,
-        conversation_id,
-        conversation_seq,
-        message_index,
-        '<|' || role || '|>' || chr(10) || content || chr(10) as rendered_message
-    from messages
+            parts.source_config = given.source_config
+            and parts.conversation_id = given.conversation_id
+            and parts.conversation_seq = given.conversation_seq
+            and parts.message_index = given.message_index
 ),
 
 prompts as (
     select
-        turns.source_config,
-        turns.conversation_id,
-        turns.conversation_seq,
-        turns.message_index,
-        string_agg(rendered.rendered_message, '' order by rendered.message_index) as prompt_so_far
-    from turns
-    inner join rendered
+        parts.source_config,
+        parts.conversation_id,
+        parts.conversation_seq,
+        parts.message_index,
+        string_agg(
+            '<|' || earlier.role || '|>' || chr(10) || earlier.content || chr(10), '' order by earlier.message_index
+        ) as prompt_so_far
+    from {{ ref('sft_assistant_parts') }} as parts
+    inner join {{ ref('sft_messages_as_given') }} as earlier
         on
-            turns.source_config = rendered.source_config
-            and turns.conversation_id = rendered.conversation_id
-            and turns.conversation_seq = rendered.conversation_seq
-            and turns.message_index > rendered.message_index
+            parts.source_config = earlier.source_config
+            and parts.conversation_id = earlier.conversation_id
+            and parts.conversation_seq = earlier.conversation_seq
+            and parts.message_index > earlier.message_index
     group by all
 )
 

@@ -17,11 +17,11 @@ with_context as (
     select
         *,
         list(trl_message) over (
-            partition by source_config, conversation_id order by message_index, part_index
+            partition by source_config, conversation_id, conversation_seq order by message_index, part_index
             rows between unbounded preceding and 1 preceding
         ) as prompt_messages,
         bool_or(has_malformed_call) over (
-            partition by source_config, conversation_id order by message_index, part_index
+            partition by source_config, conversation_id, conversation_seq order by message_index, part_index
             rows between unbounded preceding and current row
         ) as malformed_so_far
     from message_rows
