@@ -57,13 +57,9 @@ select
 from turns
 left join thoughts
     on
-        turns.source_config = thoughts.source_config
-        and turns.conversation_id = thoughts.conversation_id
-        and turns.conversation_seq = thoughts.conversation_seq
+        {{ same_conversation('turns', 'thoughts') }}
         and turns.message_index = thoughts.message_index
 left join calls
     on
-        turns.source_config = calls.source_config
-        and turns.conversation_id = calls.conversation_id
-        and turns.conversation_seq = calls.conversation_seq
+        {{ same_conversation('turns', 'calls') }}
         and turns.message_index = calls.message_index

@@ -39,9 +39,7 @@ given as (
     from messages
     left join assistant_parts
         on
-            messages.source_config = assistant_parts.source_config
-            and messages.conversation_id = assistant_parts.conversation_id
-            and messages.conversation_seq = assistant_parts.conversation_seq
+            {{ same_conversation('messages', 'assistant_parts') }}
             and messages.message_index = assistant_parts.message_index
 ),
 
@@ -93,9 +91,7 @@ answered as (
     from responses
     inner join calls
         on
-            responses.source_config = calls.source_config
-            and responses.conversation_id = calls.conversation_id
-            and responses.conversation_seq = calls.conversation_seq
+            {{ same_conversation('responses', 'calls') }}
             and responses.call_message_index = calls.message_index
             and responses.call_index = calls.call_index
     where calls.parse_issue is null

@@ -17,9 +17,7 @@ turns as (
     from {{ ref('sft_assistant_parts') }} as parts
     inner join {{ ref('sft_messages_as_given') }} as given
         on
-            parts.source_config = given.source_config
-            and parts.conversation_id = given.conversation_id
-            and parts.conversation_seq = given.conversation_seq
+            {{ same_conversation('parts', 'given') }}
             and parts.message_index = given.message_index
 ),
 
@@ -35,9 +33,7 @@ prompts as (
     from {{ ref('sft_assistant_parts') }} as parts
     inner join {{ ref('sft_messages_as_given') }} as earlier
         on
-            parts.source_config = earlier.source_config
-            and parts.conversation_id = earlier.conversation_id
-            and parts.conversation_seq = earlier.conversation_seq
+            {{ same_conversation('parts', 'earlier') }}
             and parts.message_index > earlier.message_index
     group by all
 )
@@ -54,12 +50,8 @@ select
 from turns
 left join prompts
     on
-        turns.source_config = prompts.source_config
-        and turns.conversation_id = prompts.conversation_id
-        and turns.conversation_seq = prompts.conversation_seq
+        {{ same_conversation('turns', 'prompts') }}
         and turns.message_index = prompts.message_index
 inner join filters
     on
-        turns.source_config = filters.source_config
-        and turns.conversation_id = filters.conversation_id
-        and turns.conversation_seq = filters.conversation_seq
+        {{ same_conversation('turns', 'filters') }}

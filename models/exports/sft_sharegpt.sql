@@ -37,8 +37,6 @@ select
 from filters
 left join conversations
     on
-        filters.source_config = conversations.source_config
-        and filters.conversation_id = conversations.conversation_id
-        and filters.conversation_seq = conversations.conversation_seq
+        {{ same_conversation('filters', 'conversations') }}
 left join tools
     on filters.tools_hash = tools.tools_hash

@@ -38,9 +38,7 @@ select
 from with_context
 inner join filters
     on
-        with_context.source_config = filters.source_config
-        and with_context.conversation_id = filters.conversation_id
-        and with_context.conversation_seq = filters.conversation_seq
+        {{ same_conversation('with_context', 'filters') }}
 inner join tools
     on filters.tools_hash = tools.tools_hash
 where with_context.role = 'assistant'

@@ -37,9 +37,7 @@ linked as (
     from calls
     full outer join responses
         on
-            calls.source_config = responses.source_config
-            and calls.conversation_id = responses.conversation_id
-            and calls.conversation_seq = responses.conversation_seq
+            {{ same_conversation('calls', 'responses') }}
             and responses.message_index = calls.message_index + 1
             and calls.call_index = responses.response_index
 )

@@ -115,21 +115,15 @@ turns as (
     from assistant_messages
     left join thought_stats
         on
-            assistant_messages.source_config = thought_stats.source_config
-            and assistant_messages.conversation_id = thought_stats.conversation_id
-            and assistant_messages.conversation_seq = thought_stats.conversation_seq
+            {{ same_conversation('assistant_messages', 'thought_stats') }}
             and assistant_messages.message_index = thought_stats.message_index
     left join call_stats
         on
-            assistant_messages.source_config = call_stats.source_config
-            and assistant_messages.conversation_id = call_stats.conversation_id
-            and assistant_messages.conversation_seq = call_stats.conversation_seq
+            {{ same_conversation('assistant_messages', 'call_stats') }}
             and assistant_messages.message_index = call_stats.message_index
     left join tool_message_errors
         on
-            assistant_messages.source_config = tool_message_errors.source_config
-            and assistant_messages.conversation_id = tool_message_errors.conversation_id
-            and assistant_messages.conversation_seq = tool_message_errors.conversation_seq
+            {{ same_conversation('assistant_messages', 'tool_message_errors') }}
             and assistant_messages.message_index - 1 = tool_message_errors.message_index
 )
 

@@ -49,21 +49,15 @@ joined as (
     from calls
     inner join conversations
         on
-            calls.source_config = conversations.source_config
-            and calls.conversation_id = conversations.conversation_id
-            and calls.conversation_seq = conversations.conversation_seq
+            {{ same_conversation('calls', 'conversations') }}
     left join links
         on
-            calls.source_config = links.source_config
-            and calls.conversation_id = links.conversation_id
-            and calls.conversation_seq = links.conversation_seq
+            {{ same_conversation('calls', 'links') }}
             and calls.message_index = links.call_message_index
             and calls.call_index = links.call_index
     left join responses
         on
-            links.source_config = responses.source_config
-            and links.conversation_id = responses.conversation_id
-            and links.conversation_seq = responses.conversation_seq
+            {{ same_conversation('links', 'responses') }}
             and links.response_message_index = responses.message_index
             and links.response_index = responses.response_index
 )

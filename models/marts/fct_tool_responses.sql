@@ -38,9 +38,7 @@ joined as (
     from responses
     inner join links
         on
-            responses.source_config = links.source_config
-            and responses.conversation_id = links.conversation_id
-            and responses.conversation_seq = links.conversation_seq
+            {{ same_conversation('responses', 'links') }}
             and responses.message_index = links.response_message_index
             and responses.response_index = links.response_index
 )
