@@ -25,12 +25,13 @@ from ingest.schema import (
 from ingest.sources import Input, resolve
 from trace_warehouse import warehouse
 from trace_warehouse.errors import NothingLoaded, SourceError, StrictModeRejection
+from trace_warehouse.settings import RuntimeSettings
 
 # Rows of one input are numbered seq_base + row; inputs are far apart so later rows sort later.
 _SEQ_STRIDE = 1 << 40
 INGEST_MEMORY_SHARE = 0.75
-_DUPLICATE_IN_INPUT = "duplicate id within the input"
-_SUPERSEDED = "duplicate id: superseded by a later row"
+DUPLICATE_IN_INPUT_REASON = "duplicate id within the input"
+SUPERSEDED_REASON = "duplicate id: superseded by a later row"
 
 
 @dataclass
@@ -85,7 +86,7 @@ create or replace temp table run_rows (
 # Rows loaded earlier in this ingest that a row of this batch supersedes (same key). Found among
 # the keys seen so far first: joining raw itself to them made each batch scan all of raw when
 # ids do not sort in input order (random ids, 60,000 rows: ingest 57 s instead of 27 s).
-_SUPERSEDED = """
+_FIND_SUPERSEDED = """
 create or replace temp table superseded as
 select
     seen.source_uri, seen.source_row, seen.source_config, seen.conversation_id, seen.content_hash,
@@ -295,7 +296,7 @@ def _merge_batch(
     """Move the rows judged in ``staged`` into raw.*, update the counts, and empty ``staged``."""
     params = {"ingest_id": ingest_id}
     _run_script(con, _MERGE, params)
-    con.execute(_SUPERSEDED)
+    con.execute(_FIND_SUPERSEDED)
     superseded: Counter[str] = Counter()
     if con.execute("select count(*) from superseded").fetchone()[0]:
         superseded.update(uri for (uri,) in con.execute(_SUPERSEDED_TO_REJECTED, params).fetchall())
@@ -323,7 +324,7 @@ def _merge_batch(
     )
     duplicates = read - loaded - sum(batch_reasons.values())
     if duplicates:
-        batch_reasons[_DUPLICATE_IN_INPUT] = duplicates
+        batch_reasons[DUPLICATE_IN_INPUT_REASON] = duplicates
     for reason, n in batch_reasons.items():
         counts.reasons[reason] = counts.reasons.get(reason, 0) + n
     if len(counts.examples) < 5:
@@ -334,7 +335,7 @@ def _merge_batch(
         earlier = counts_by_uri[uri]
         earlier.loaded -= n
         earlier.rejected += n
-        earlier.reasons[_SUPERSEDED] = earlier.reasons.get(_SUPERSEDED, 0) + n
+        earlier.reasons[SUPERSEDED_REASON] = earlier.reasons.get(SUPERSEDED_REASON, 0) + n
     con.execute("delete from staged")
 
 
@@ -345,13 +346,14 @@ class _Commits:
     ingest grows with the input; a commit per batch writes each partial row group twice.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, row_group_size: int) -> None:
         self.con = con
+        self.row_group_size = row_group_size
         self.pending = 0
 
     def merged(self, rows: int) -> None:
         self.pending += rows
-        if self.pending >= warehouse.ROW_GROUP_SIZE:
+        if self.pending >= self.row_group_size:
             self.con.execute("commit")
             self.con.execute("begin transaction")
             self.pending = 0
@@ -403,7 +405,10 @@ def ingest(
     ingest_id = uuid.uuid4().hex
     # Three quarters of the limit: `traces run` starts dbt beside the ingest. Measured at
     # 60,000 rows: peak RSS 1,285 MB at 1 GB, 1,083 MB at 768 MB, no slower.
-    con = warehouse.connect(db, memory_limit=warehouse.share_of_memory_limit(INGEST_MEMORY_SHARE))
+    settings = RuntimeSettings.from_env()
+    con = warehouse.connect(
+        db, memory_limit=warehouse.share_of_memory_limit(INGEST_MEMORY_SHARE, settings.memory_limit), settings=settings
+    )
     try:
         ensure_raw_schema(con)
         _run_script(con, _DISCARD_UNFINISHED, {})
@@ -413,7 +418,7 @@ def ingest(
         )
         con.execute("begin transaction")
         try:
-            result = _load_all(con, inputs, ingest_id, limit, on_input, on_bytes)
+            result = _load_all(con, inputs, ingest_id, limit, on_input, on_bytes, settings.row_group_size)
             if strict and result.rejected:
                 raise StrictModeRejection(
                     f"--strict: {result.rejected} of {result.read} rows rejected; nothing was loaded. "
@@ -447,10 +452,11 @@ def _load_all(
     limit: int | None,
     on_input: Callable[[Input], None] | None,
     on_bytes: Callable[[int], None] | None,
+    row_group_size: int,
 ) -> IngestResult:
     counts_by_uri: dict[str, InputCounts] = {}
     con.execute(_RUN_ROWS_DDL)
-    commits = _Commits(con)
+    commits = _Commits(con, row_group_size)
     for index, item in enumerate(inputs):
         if on_input:
             on_input(item)

@@ -16,6 +16,7 @@ import gzip
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 import numpy as np
@@ -339,8 +340,16 @@ def stage_arrow(
     _stage_arrow_batches(con, batches, table.schema, params, limit, on_batch)
 
 
-def _open_binary(path: Path):
-    return gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _open_binary(path: Path) -> BinaryIO:
+    """The file's bytes, after a UTF-8 byte-order mark if it starts with one (Windows tools
+    write it); a mark anywhere else is left in place, and its line is rejected."""
+    stream: BinaryIO = gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
+    if stream.read(len(UTF8_BOM)) != UTF8_BOM:
+        stream.seek(0)
+    return stream
 
 
 def _starts_json_array(path: Path) -> bool:

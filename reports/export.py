@@ -25,6 +25,7 @@ from reports.tokens import register_token_counter
 from trace_warehouse import warehouse
 from trace_warehouse.warehouse import sql_literal
 from trace_warehouse.errors import ExportError
+from trace_warehouse.settings import RuntimeSettings
 
 
 @dataclass(frozen=True)
@@ -253,7 +254,7 @@ def _write_jsonl(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, line: str, p
         for batch in _batches(con, _batch_conversations(fmt))
     ]
     with path.open("wb") as sink:
-        for lines in _results_in_order(con, queries, _concurrent_batches(fmt)):
+        for lines in _results_in_order(con, queries, _concurrent_batches(con, fmt)):
             for chunk in lines.column("line").chunks:
                 data = _string_bytes(chunk)
                 digest.update(data)
@@ -261,10 +262,11 @@ def _write_jsonl(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, line: str, p
     return digest.hexdigest()
 
 
-def _concurrent_batches(fmt: ExportFormat) -> int:
+def _concurrent_batches(con: duckdb.DuckDBPyConnection, fmt: ExportFormat) -> int:
     """Turn-level rows repeat the conversation so far, so a batch's memory grows with the square
     of its conversations' length: two at once ran out of memory at 15,000 rows (prompt-response)."""
-    return 1 if fmt.level == "turn" else max(1, warehouse.DEFAULT_THREADS)
+    threads = con.execute("select current_setting('threads')").fetchone()[0]
+    return 1 if fmt.level == "turn" else max(1, int(threads))
 
 
 def _results_in_order(con: duckdb.DuckDBPyConnection, queries: list[str], concurrent: int) -> Iterator[pa.Table]:
@@ -453,7 +455,8 @@ def export(
         raise ExportError(f"{db} does not exist: run `traces run` or `traces ingest` and `traces build` first")
     scratch = out / ".export-scratch.duckdb"
     scratch.unlink(missing_ok=True)
-    con = warehouse.connect_with_scratch(db, scratch)
+    settings = RuntimeSettings.from_env()
+    con = warehouse.connect_with_scratch(db, scratch, settings)
     try:
         if options.tokenizer:
             register_token_counter(con, options.tokenizer)
@@ -464,7 +467,7 @@ def export(
         raise ExportError(f"could not write the export into {out}: {exc}") from exc
     except duckdb.OutOfMemoryException as exc:
         raise ExportError(
-            f"DuckDB ran out of memory (memory_limit {warehouse.DEFAULT_MEMORY_LIMIT}) writing the export; "
+            f"DuckDB ran out of memory (memory_limit {settings.memory_limit}) writing the export; "
             "raise TRACES_MEMORY_LIMIT, e.g. TRACES_MEMORY_LIMIT=4GB"
         ) from exc
     finally:

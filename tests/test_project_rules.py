@@ -124,7 +124,8 @@ def test_every_analysis_compiles_and_answers(sample_db):
 
 
 def test_tables_are_written_in_small_row_groups_so_scans_use_every_core(sample_db, tmp_path):
-    from trace_warehouse.warehouse import ROW_GROUP_SIZE, connect
+    from trace_warehouse.settings import DEFAULT_ROW_GROUP_SIZE as ROW_GROUP_SIZE
+    from trace_warehouse.warehouse import connect
 
     # A table dbt built (profiles.yml attaches the file with the option) ...
     con = duckdb.connect(str(sample_db), read_only=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections import Counter
 import signal
 import subprocess
 import sys
@@ -21,6 +22,10 @@ from tests.conftest import run_cli, write_jsonl
 from trace_warehouse.errors import NothingLoaded, SourceError, StrictModeRejection, WarehouseInUse
 
 GOOD = [row for _, row in generate(6, seed=21)]
+# The summaries the CLI prints and IngestResult carries, spelled out: a test must fail if the
+# loader's constants ever say something else.
+SUPERSEDED = "duplicate id: superseded by a later row"
+DUPLICATE_IN_INPUT = "duplicate id within the input"
 
 
 def good_line(i: int = 0) -> str:
@@ -77,6 +82,9 @@ def test_each_bad_line_alone_is_rejected_with_its_reason(tmp_path, case, line, r
     rows = rejected(tmp_path / "w.duckdb")
     assert len(rows) == 1
     assert rows[0][0] == 1 and reason in rows[0][1] and rows[0][2] == line
+    # The CLI prints the same reason it stored.
+    result = run_cli("ingest", str(path), "--db", str(tmp_path / "cli.duckdb"))
+    assert result.returncode == 1 and reason in result.stderr
 
 
 def test_bad_lines_mixed_with_good_rows(tmp_path):
@@ -92,6 +100,8 @@ def test_bad_lines_mixed_with_good_rows(tmp_path):
     assert result.rejected == len(BAD_LINES) + len(BAD_LINES) - 1
     reasons = [r[1] for r in rejected(tmp_path / "w.duckdb")]
     assert sum("duplicate id" in r for r in reasons) == len(BAD_LINES) - 1
+    stored_reasons = Counter(r for r in reasons if "duplicate id" not in r)
+    assert result.inputs[0].reasons == {**stored_reasons, DUPLICATE_IN_INPUT: len(BAD_LINES) - 1}
     assert {GOOD[0]["id"], GOOD[1]["id"], "r1", "r2", "r3", "r4"} == loaded_ids(tmp_path / "w.duckdb")
 
 
@@ -141,10 +151,22 @@ def test_duplicate_ids_across_files_keep_the_last_and_record_the_first(tmp_path)
     write_jsonl(tmp_path / "b.jsonl", [dict(GOOD[0], task="second copy")])
     result = ingest(tmp_path / "w.duckdb", [str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")])
     assert (result.read, result.loaded, result.rejected) == (2, 1, 1)
+    first, second = result.inputs
+    assert first.reasons == {SUPERSEDED: 1} and second.reasons == {}
     con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
     assert con.execute("select task from raw.conversations").fetchall() == [("second copy",)]
-    assert "superseded by" in con.execute("select reason from raw.rejected_rows").fetchone()[0]
+    reason = con.execute("select reason from raw.rejected_rows").fetchone()[0]
     con.close()
+    assert reason == f"duplicate id: superseded by {tmp_path / 'b.jsonl'} row 1"
+
+
+def test_cli_prints_the_reason_a_duplicate_was_rejected(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", [GOOD[0]])
+    write_jsonl(tmp_path / "b.jsonl", [dict(GOOD[0], task="second copy"), GOOD[1], GOOD[1]])
+    result = run_cli("ingest", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl"), "--db", str(tmp_path / "w.duckdb"))
+    assert result.returncode == 0, result.stderr
+    printed = [line.strip() for line in result.stdout.splitlines() if "rejected 1 ×" in line]
+    assert printed == [f"rejected 1 × {SUPERSEDED}", f"rejected 1 × {DUPLICATE_IN_INPUT}"]
 
 
 def test_the_same_id_in_two_configs_is_kept_twice(tmp_path):
@@ -417,3 +439,76 @@ def test_a_block_with_bad_utf8_inside_a_turn_is_not_taken_by_arrow():
     block = line.encode().replace(b"THERE", b"\xff") + b"\n"
     assert readers._clean_rows(1, line.encode() + b"\n") is not None
     assert readers._clean_rows(1, block) is None
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+def _spy_paths(monkeypatch) -> Counter:
+    """Count which reading path staged each block: Arrow's parse or DuckDB's line by line."""
+    from ingest import readers
+
+    taken: Counter = Counter()
+    for name, path in (("_stage_clean_rows", "arrow"), ("_stage_text_batch", "lines")):
+        real = getattr(readers, name)
+
+        def spy(*args, _real=real, _path=path, **kwargs):
+            result = _real(*args, **kwargs)
+            if result is not False:
+                taken[_path] += 1
+            return result
+
+        monkeypatch.setattr(readers, name, spy)
+    return taken
+
+
+def _bom_file(path: Path, lines: list[str], newline: str = "\n") -> Path:
+    data = BOM + newline.join(lines).encode() + newline.encode()
+    path.write_bytes(gzip.compress(data) if path.name.endswith(".gz") else data)
+    return path
+
+
+@pytest.mark.parametrize(
+    "name, newline, extra, path_taken",
+    [
+        ("rows.jsonl", "\n", [], "arrow"),
+        ("rows.jsonl", "\r\n", [], "arrow"),
+        # A bad line sends the block down DuckDB's line-by-line path.
+        ("rows.jsonl", "\r\n", ["not json"], "lines"),
+        ("rows.jsonl.gz", "\r\n", [], "arrow"),
+        ("rows.jsonl.gz", "\n", ["not json"], "lines"),
+    ],
+)
+def test_a_byte_order_mark_at_the_start_is_skipped(tmp_path, monkeypatch, name, newline, extra, path_taken):
+    taken = _spy_paths(monkeypatch)
+    path = _bom_file(tmp_path / name, [good_line(0), good_line(1), *extra], newline)
+    result = ingest(tmp_path / "w.duckdb", [str(path)])
+    assert (result.read, result.loaded, result.rejected) == (2 + len(extra), 2, len(extra))
+    assert loaded_ids(tmp_path / "w.duckdb") == {GOOD[0]["id"], GOOD[1]["id"]}
+    assert [row for row, _, _ in rejected(tmp_path / "w.duckdb")] == [3] * len(extra)
+    assert set(taken) == {path_taken}
+
+
+def test_a_byte_order_mark_before_a_json_array_is_skipped(tmp_path):
+    path = tmp_path / "rows.json"
+    path.write_bytes(BOM + json.dumps(GOOD[:3], indent=1).replace("\n", "\r\n").encode())
+    result = ingest(tmp_path / "w.duckdb", [str(path)])
+    assert (result.read, result.loaded, result.rejected) == (3, 3, 0)
+
+
+def test_a_byte_order_mark_is_skipped_when_reading_line_by_line(tmp_path):
+    # --limit reads line by line in Python.
+    path = _bom_file(tmp_path / "rows.jsonl", [good_line(0), good_line(1), good_line(2)], "\r\n")
+    result = ingest(tmp_path / "w.duckdb", [str(path)], limit=2)
+    assert (result.read, result.loaded, result.rejected) == (2, 2, 0)
+
+
+@pytest.mark.parametrize("bad_line_path", [False, True], ids=["arrow_block", "line_block"])
+def test_a_byte_order_mark_inside_the_file_is_bad_input(tmp_path, bad_line_path):
+    lines = [good_line(0).encode(), BOM + good_line(1).encode()] + ([b"not json"] if bad_line_path else [])
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(BOM + b"\n".join(lines) + b"\n")
+    result = ingest(tmp_path / "w.duckdb", [str(path)])
+    assert (result.loaded, result.rejected) == (1, len(lines) - 1)
+    row, reason, raw = rejected(tmp_path / "w.duckdb")[0]
+    assert row == 2 and "invalid JSON" in reason and raw.startswith("\ufeff")

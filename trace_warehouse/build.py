@@ -13,6 +13,7 @@ from trace_warehouse import warehouse
 from trace_warehouse.dbt_worker import GO
 from trace_warehouse.errors import BuildFailed
 from trace_warehouse.paths import DB_ENV_VAR, PROJECT_DIR
+from trace_warehouse.settings import RuntimeSettings
 
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
@@ -29,7 +30,12 @@ def _project_args(args: list[str]) -> list[str]:
 
 
 def _start(command: list[str], db: Path, stdin: int | None = None) -> subprocess.Popen:
-    env = {**os.environ, DB_ENV_VAR: str(db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {
+        **os.environ,
+        **RuntimeSettings.from_env().dbt_env(db),
+        DB_ENV_VAR: str(db),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
     return subprocess.Popen(
         command, cwd=PROJECT_DIR, env=env, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

@@ -27,3 +27,7 @@ class BuildFailed(TraceWarehouseError):
 
 class ExportError(TraceWarehouseError):
     """An export could not be written as asked (existing files, bad path, bad option)."""
+
+
+class SettingError(TraceWarehouseError):
+    """A TRACES_* environment variable holds a value that cannot be used."""

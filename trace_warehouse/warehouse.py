@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import duckdb
 
 from trace_warehouse.errors import WarehouseInUse
+from trace_warehouse.settings import RuntimeSettings
 
 # DuckDB 2.x writes a format 1.x cannot read unless told otherwise; users open the
 # warehouse from the DuckDB CLI and BI drivers that are still on 1.4.
 STORAGE_COMPATIBILITY_VERSION = "v1.4.0"
-DEFAULT_THREADS = int(os.environ.get("TRACES_THREADS", os.cpu_count() or 2))
-DEFAULT_MEMORY_LIMIT = os.environ.get("TRACES_MEMORY_LIMIT", "1GB")
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?\s*$", re.IGNORECASE)
 _UNIT_BYTES = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
 
-def share_of_memory_limit(share: float, limit: str = DEFAULT_MEMORY_LIMIT) -> str:
+def share_of_memory_limit(share: float, limit: str) -> str:
     """``share`` of a DuckDB memory limit such as ``1GB`` (``limit`` itself if it is not a size)."""
     match = _SIZE.match(limit)
     if not match:
@@ -30,10 +28,10 @@ def share_of_memory_limit(share: float, limit: str = DEFAULT_MEMORY_LIMIT) -> st
     return f"{int(size * share) // 2**20}MiB"
 
 
-def _resource_config(memory_limit: str = DEFAULT_MEMORY_LIMIT) -> dict[str, str | int]:
+def _resource_config(settings: RuntimeSettings, memory_limit: str | None) -> dict[str, str | int]:
     return {
-        "threads": DEFAULT_THREADS,
-        "memory_limit": memory_limit,
+        "threads": settings.threads,
+        "memory_limit": memory_limit or settings.memory_limit,
         "preserve_insertion_order": "false",
         # Same reason as in profiles.yml: it would materialise whole conversations.
         "disabled_optimizers": "common_subplan",
@@ -49,20 +47,16 @@ def create_if_missing(path: Path) -> None:
     con.close()
 
 
-# DuckDB scans a table one row group per thread; at the default 122,880 rows a table of
-# conversations is a single group, read by one core. The size is an ATTACH option (not stored
-# in the file), so every writer attaches the file this way; dbt does too (profiles.yml).
-ROW_GROUP_SIZE = 2048
-
-
 def catalog_name(path: Path) -> str:
     """The catalog DuckDB names a file after when opening it directly (dbt-compiled views use it)."""
     return path.name.lstrip(".").split(".")[0]
 
 
-def _session(temp_directory: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
+def _session(
+    temp_directory: Path, settings: RuntimeSettings, memory_limit: str | None = None
+) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB session with the resource limits; the warehouse is attached to it."""
-    con = duckdb.connect(config={**_resource_config(memory_limit), "temp_directory": str(temp_directory)})
+    con = duckdb.connect(config={**_resource_config(settings, memory_limit), "temp_directory": str(temp_directory)})
     con.execute("set enable_progress_bar = false")
     return con
 
@@ -82,14 +76,23 @@ def _attach(con: duckdb.DuckDBPyConnection, path: Path, options: list[str]) -> N
 
 
 def connect(
-    path: Path, read_only: bool = False, create: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT
+    path: Path,
+    read_only: bool = False,
+    create: bool = False,
+    memory_limit: str | None = None,
+    settings: RuntimeSettings | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse; raise ``WarehouseInUse`` when another process holds it."""
+    """Open the warehouse; raise ``WarehouseInUse`` when another process holds it.
+
+    ``settings`` default to the environment's; ``memory_limit`` overrides theirs (the ingest
+    takes a share of it).
+    """
+    settings = settings or RuntimeSettings.from_env()
     if not create and not path.exists() and not read_only:
         create_if_missing(path)
     # Spill next to the warehouse, read-only sessions included (exports stage large temp tables).
-    con = _session(path.with_name(path.name + ".tmp"), memory_limit)
-    options = ["read_only"] if read_only else [f"row_group_size {ROW_GROUP_SIZE}"]
+    con = _session(settings.spill_dir_for(path), settings, memory_limit)
+    options = ["read_only"] if read_only else [f"row_group_size {settings.row_group_size}"]
     if create:
         options.append(f"storage_version '{STORAGE_COMPATIBILITY_VERSION}'")
     _attach(con, path, options)
@@ -110,13 +113,16 @@ def ensure_free(path: Path) -> None:
     connect(path).close()
 
 
-def connect_with_scratch(path: Path, scratch: Path) -> duckdb.DuckDBPyConnection:
+def connect_with_scratch(
+    path: Path, scratch: Path, settings: RuntimeSettings | None = None
+) -> duckdb.DuckDBPyConnection:
     """Read the warehouse read-only, with a writable on-disk ``scratch`` database for staging.
 
     Staged rows spill to disk instead of failing on large exports; the warehouse itself
     is never written, so exports can run while nothing else holds the file for writing.
     """
-    con = _session(scratch.with_name(scratch.name + ".tmp"))
+    settings = settings or RuntimeSettings.from_env()
+    con = _session(settings.spill_dir_for(scratch), settings)
     try:
         _attach(con, path, ["read_only"])
     except WarehouseInUse as exc:
