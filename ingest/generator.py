@@ -1,22 +1,80 @@
-"""Deterministic generator of realistic rows in the hermes-agent-reasoning-traces schema.
+"""Deterministic generator of real-shaped rows in the hermes-agent-reasoning-traces schema.
 
 Every row has the dataset's exact columns: ``id``, ``conversations`` (list of
 ``{from, value}``), ``tools`` (JSON text), ``category``, ``subcategory``,
 ``task``. The first rows of each config carry one forced quirk each (see
 ``QUIRKS``) so that any sample of a few dozen rows or more exercises every
 oddity of the real data; later rows draw quirks at realistic rates.
+
+Calibration. The shapes below aim at ``TARGETS``, taken from the dataset card of
+``lambda/hermes-agent-reasoning-traces`` (rows, turns and tool calls per config; the kimi tool
+mix; the share of parallel turns and of rows that fail and recover) and from measurements of
+real rows reported in the project's issue #17 (row, call-body and tool-output sizes). Sizes
+come from log-normal draws per tool: a ``terminal`` call is usually one short command and
+sometimes a whole script, ``write_file`` carries a whole file and ``patch`` a diff; file reads,
+browser snapshots and long command output make the tail of tool outputs.
+``tests/test_generator_calibration.py`` holds the generator to these figures within stated
+bands; ``ingest.calibration.describe`` measures any rows the same way.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
+
 from ingest import catalog
 
 CONFIGS: tuple[str, ...] = ("kimi", "glm-5.1")
+
+# What the generator aims at. Per config: rows in the real dataset (for reference), mean
+# messages ("turns") and mean tool calls per row (dataset card).
+TARGETS = {
+    "kimi": {"rows": 7_646, "mean_turns": 24.3, "mean_tool_calls": 13.9},
+    "glm-5.1": {"rows": 7_055, "mean_turns": 19.1, "mean_tool_calls": 9.7},
+    # Across both configs (dataset card; issue #17's measurements of real rows).
+    "share_of_parallel_turns": 0.16,  # assistant turns with calls that make several at once
+    "share_of_rows_failing_then_recovering": 0.81,
+    "mean_row_kb": 110,  # JSON of a whole row; real rows are 55 to 350 KB
+    "system_prompt_and_tools_kb": 25,
+    "mean_call_chars": 1_050,  # the body between <tool_call> tags
+    "p99_call_chars": 13_000,
+    "mean_output_chars": 1_000,  # the tool's "content", as JSON text
+    "max_output_chars_at_least": 25_000,
+}
+
+# Calls per tool in the kimi config (dataset card); the tools after clarify share a long tail.
+TOOL_MIX: dict[str, int] = {
+    "terminal": 45_573,
+    "read_file": 11_848,
+    "search_files": 10_685,
+    "write_file": 8_911,
+    "browser_snapshot": 3_003,
+    "browser_navigate": 2_548,
+    "browser_scroll": 1_806,
+    "browser_click": 1_769,
+    "patch": 1_589,
+    "process": 810,
+    "browser_vision": 662,
+    "todo": 466,
+    "browser_close": 348,
+    "browser_type": 239,
+    "browser_press": 203,
+    "session_search": 159,
+    "skill_view": 148,
+    "skills_list": 107,
+    "clarify": 60,
+    "execute_code": 55,
+    "memory": 50,
+    "browser_back": 40,
+    "delegate_task": 30,
+    "cronjob": 20,
+}
 
 # Each forced quirk lands on exactly one early row per config.
 QUIRKS: tuple[str, ...] = (
@@ -45,6 +103,76 @@ QUIRKS: tuple[str, ...] = (
 SAMPLE_ROWS = 300
 SAMPLE_SEED = 7
 
+# Steps (assistant turns that call tools) per row: a gamma draw around the config's mean,
+# capped by the agent's iteration limit; a row that reaches the cap ends on the limit message.
+_MEAN_STEPS = {"kimi": 12.2, "glm-5.1": 9.3}
+_MAX_STEPS = 26
+# Calls in a parallel turn: glm-5.1 makes fewer at once (its calls per turn, from the card's
+# turns and calls, are lower); six at most.
+_PARALLEL_WIDTHS = {"kimi": (2, 2, 2, 3, 3, 4, 6), "glm-5.1": (2, 2, 2, 2, 3)}
+# glm-5.1 often thinks nothing at all: ``<think>\n</think>``.
+_EMPTY_THINK = {"kimi": 0.0, "glm-5.1": 0.35}
+# Median characters and log-normal sigma of a thought.
+_THOUGHT_SIZE = {"kimi": (4_300, 0.9), "glm-5.1": (4_200, 0.9)}
+
+
+@dataclass(frozen=True)
+class _Size:
+    """A log-normal size: ``median`` characters, spread ``sigma``, at most ``cap``."""
+
+    median: float
+    sigma: float
+    cap: int = 60_000
+
+    def draw(self, rng: random.Random) -> int:
+        return max(1, min(self.cap, int(rng.lognormvariate(math.log(self.median), self.sigma))))
+
+
+# Tool outputs by tool; tools not named produce short confirmations.
+_OUTPUT_SIZE: dict[str, _Size] = {
+    "terminal": _Size(260, 1.5),
+    "read_file": _Size(1_100, 1.2),
+    "search_files": _Size(500, 1.2),
+    "browser_snapshot": _Size(4_000, 0.9),
+    "browser_navigate": _Size(2_500, 0.9),
+    "browser_vision": _Size(500, 0.6),
+    "process": _Size(400, 1.2),
+    "execute_code": _Size(300, 1.2),
+    "session_search": _Size(800, 0.8),
+    "skill_view": _Size(1_500, 0.7),
+}
+
+
+@functools.cache
+def _corpus() -> str:
+    """About 4 MB of code- and log-like text that slices are cut from: cheap to take, and rows
+    differ because each slice starts at a random place. No ``<`` (no tags) and no ``@``."""
+    words = (
+        "def class return import from self None True False if else elif for while in not and or "
+        "try except raise with as lambda yield async await print len range dict list str int "
+        "config value result status request response handler module cache index table column "
+        "error warning info debug user path file line data items key name count total offset "
+        "limit query select where group order by join left inner update insert delete create "
+        "src app tests utils main server client api v1 orders users sessions tmp var log etc "
+        "nginx docker compose build run test pytest pip install npm git commit push pull branch "
+        "merge diff status HEAD origin README.md setup.py pyproject.toml requirements.txt "
+        "0 1 2 3 4 5 7 8 10 12 16 32 42 64 100 128 200 256 404 500 1024 2048 8080 "
+        "= == != += -> => : ; , . ( ) [ ] { } \" ' # // /* */ \\n \\t - + * / % | & ~ ^ ! ?"
+    ).split()
+    gen = np.random.default_rng(20_240_417)
+    tokens = np.array(words, dtype=object)[gen.integers(0, len(words), 800_000)]
+    lines = np.split(tokens, np.cumsum(gen.integers(4, 16, 100_000)))
+    indents = gen.integers(0, 4, len(lines))
+    return "\n".join("    " * indent + " ".join(line) for indent, line in zip(indents, lines) if len(line))
+
+
+def _text(rng: random.Random, chars: int) -> str:
+    corpus = _corpus()
+    if chars >= len(corpus):
+        return (corpus * (chars // len(corpus) + 1))[:chars]
+    start = rng.randrange(len(corpus) - chars)
+    return corpus[start : start + chars]
+
 
 @dataclass
 class _Call:
@@ -57,11 +185,10 @@ class _Call:
 class _Conversation:
     """Builds one conversation turn by turn with a private random stream."""
 
-    def __init__(self, rng: random.Random, config: str, quirk: str | None, padding: int) -> None:
+    def __init__(self, rng: random.Random, config: str, quirk: str | None) -> None:
         self.rng = rng
         self.config = config
         self.quirk = quirk
-        self.padding = padding
         self.turns: list[dict[str, str]] = []
         self.call_counter = 0
         self.last_error = False
@@ -69,13 +196,13 @@ class _Conversation:
     # -- text pieces -------------------------------------------------------
     def think(self, after_error: bool = False, force_empty: bool = False) -> str:
         rng = self.rng
-        if force_empty or (self.config == "glm-5.1" and rng.random() < 0.7 and not after_error):
+        if force_empty or (not after_error and rng.random() < _EMPTY_THINK[self.config]):
             return "<think>\n</think>"
-        sentences = list(rng.sample(catalog.THOUGHT_SENTENCES, rng.randint(1, 4)))
+        sentences = list(rng.sample(catalog.THOUGHT_SENTENCES, rng.randint(1, 3)))
         if after_error:
             sentences.insert(0, rng.choice(catalog.ERROR_THOUGHTS))
-            sentences.extend(rng.sample(catalog.THOUGHT_SENTENCES, 2))
-        body = " ".join(sentences)
+        median, sigma = _THOUGHT_SIZE[self.config]
+        body = " ".join(sentences) + " " + _text(rng, _Size(median, sigma, cap=20_000).draw(rng))
         if self.config == "kimi":
             return f"<think> {body}</think>"
         return f"<think>\n{body}\n</think>"
@@ -86,18 +213,33 @@ class _Conversation:
             return f"functions.{tool}:{self.call_counter - 1}"
         return "chatcmpl-tool-" + "".join(self.rng.choice("0123456789abcdef") for _ in range(16))
 
+    def path(self) -> str:
+        return self.rng.choice(
+            ["src/app.py", "README.md", "config/settings.yaml", "tests/test_utils.py", "/var/log/nginx/error.log",
+             "src/api/orders.py", "scripts/deploy.sh", "docs/index.md", "package.json", "Dockerfile"]
+        )
+
     def arguments(self, tool: str) -> dict:
         rng = self.rng
-        path = rng.choice(["src/app.py", "README.md", "config/settings.yaml", "tests/test_utils.py", "/var/log/nginx/error.log"])
-        by_tool: dict[str, dict] = {
-            "terminal": {"command": rng.choice(["ls -la", "git status", "python -m pytest -q", "pip install -r requirements.txt", "cat /etc/os-release", "grep -rn TODO src | head -50", "systemctl status nginx"])},
-            "read_file": {"path": path, "limit": 200},
-            "write_file": {"path": path, "content": "# generated\nprint('hello')\n" * rng.randint(1, 6)},
-            "search_files": {"pattern": rng.choice(["TODO", "def main", "v1/orders", "import pandas"]), "path": "."},
-            "patch": {"path": path, "old_string": "timeout=30", "new_string": "timeout=60"},
+        if tool == "terminal":
+            if rng.random() < 0.22:  # a script: heredoc, python -c, a pipeline of many steps
+                return {"command": "cat > /tmp/run.sh << 'EOF'\n" + _text(rng, _Size(1_300, 1.0, 30_000).draw(rng)) + "\nEOF\nbash /tmp/run.sh"}
+            command = rng.choice(["ls -la", "git status", "python -m pytest -q", "pip install -r requirements.txt",
+                                  "cat /etc/os-release", "grep -rn TODO src | head -50", "systemctl status nginx"])
+            return {"command": command + (" && " + _text(rng, _Size(40, 0.8).draw(rng)).replace("\n", " ") if rng.random() < 0.5 else "")}
+        if tool == "write_file":
+            return {"path": self.path(), "content": _text(rng, _Size(3_700, 1.0, 60_000).draw(rng))}
+        if tool == "patch":
+            size = _Size(700, 1.0, 30_000)
+            return {"path": self.path(), "old_string": _text(rng, size.draw(rng)), "new_string": _text(rng, size.draw(rng))}
+        if tool == "todo":
+            return {"todos": [{"id": i, "content": _text(rng, rng.randint(20, 90)).replace("\n", " "), "status": "pending"}
+                              for i in range(rng.randint(2, 8))]}
+        simple: dict[str, dict] = {
+            "read_file": {"path": self.path(), "offset": 1, "limit": 200},
+            "search_files": {"pattern": rng.choice(["TODO", "def main", "v1/orders", "import pandas"]), "path": ".", "file_glob": "*.py"},
             "process": {"action": "poll", "session_id": f"proc_{rng.randint(100, 999)}"},
-            "execute_code": {"code": "import json\nprint(sum(range(10)))\n"},
-            "todo": {"todos": [{"id": i, "content": f"step {i}", "status": "pending"} for i in range(rng.randint(1, 4))]},
+            "execute_code": {"code": _text(rng, _Size(400, 0.8).draw(rng))},
             "memory": {"action": "add", "content": "User prefers concise answers."},
             "session_search": {"query": "deployment notes"},
             "skill_view": {"name": "deploy-flask"},
@@ -111,40 +253,39 @@ class _Conversation:
             "browser_press": {"key": "Enter"},
             "browser_vision": {"question": "Is there a pricing table?"},
         }
-        return dict(by_tool.get(tool, {}))
+        return dict(simple.get(tool, {}))
 
-    def filler(self, lines: int) -> str:
-        rng = self.rng
-        words = ("alpha", "request", "config", "value", "module", "handler", "result", "status", "cache", "index")
-        out = []
-        for n in range(lines):
-            out.append(f"{n + 1:>4}| " + " ".join(rng.choice(words) for _ in range(rng.randint(4, 12))))
-        return "\n".join(out)
+    def output(self, tool: str) -> str:
+        size = _OUTPUT_SIZE.get(tool)
+        return _text(self.rng, size.draw(self.rng)) if size else "ok"
 
-    def response_content(self, tool: str, arguments: dict) -> tuple[object, bool]:
-        """Return (content, is_error) for a well-formed call."""
+    def response_content(self, tool: str, arguments: dict, fail: bool = False) -> tuple[object, bool]:
+        """Return (content, is_error) for a well-formed call; ``fail`` makes it an error."""
         rng = self.rng
-        lines = max(1, int(rng.expovariate(1 / max(self.padding, 1))))
-        roll = rng.random()
         if tool == "terminal":
-            if roll < 0.12:
+            if fail:
                 code = rng.choice([1, 2, 127])
                 msg = {127: "bash: foo: command not found", 1: "Error: tests failed", 2: "usage error"}[code]
-                return {"output": msg + "\n" + self.filler(2), "exit_code": code, "error": None}, True
-            return {"output": self.filler(lines), "exit_code": 0, "error": None}, False
-        if tool in ("read_file", "write_file", "patch", "search_files") and roll < 0.1:
+                return {"output": msg + "\n" + self.output(tool), "exit_code": code, "error": None}, True
+            return {"output": self.output(tool), "exit_code": 0, "error": None}, False
+        if fail and tool.startswith("browser_"):
+            return {"success": False, "error": "Timeout 30000ms exceeded waiting for element"}, True
+        if fail and tool in ("read_file", "write_file", "patch", "search_files"):
             return {"success": False, "error": f"File not found: {arguments.get('path', 'unknown')}"}, True
+        if fail:
+            return {"success": False, "error": f"{tool} failed: invalid arguments"}, True
         if tool == "read_file":
-            return {"content": self.filler(lines), "total_lines": lines, "truncated": False}, False
+            text = self.output(tool)
+            return {"content": text, "total_lines": text.count("\n") + 1, "truncated": False}, False
         if tool == "search_files":
-            return {"matches": [{"file": f"src/m{n}.py", "line": n * 7, "text": "TODO: fix"} for n in range(rng.randint(0, 8))]}, False
+            return {"matches": self.output(tool), "total_count": rng.randint(0, 40)}, False
         if tool.startswith("browser_"):
-            if roll < 0.08:
-                return {"success": False, "error": "Timeout 30000ms exceeded waiting for element"}, True
-            return {"success": True, "snapshot": self.filler(max(1, lines // 2))}, False
-        if tool == "execute_code":
-            return {"output": "45\n", "error": None}, False
-        return {"success": True, "result": "ok"}, False
+            return {"success": True, "snapshot": self.output(tool)}, False
+        if tool in ("process", "execute_code"):
+            return {"output": self.output(tool), "error": None}, False
+        if tool in ("write_file", "patch"):
+            return {"success": True, "bytes_written": len(json.dumps(arguments))}, False
+        return {"success": True, "result": self.output(tool)}, False
 
     # -- turns ---------------------------------------------------------------
     def add(self, role: str, value: str) -> None:
@@ -173,12 +314,11 @@ class _Conversation:
         self.add("tool", "\n".join(blocks))
         self.last_error = any(is_error for _, is_error in contents)
 
-    def step(self, tools: tuple[str, ...], width: int) -> None:
-        rng = self.rng
-        names = [rng.choice(tools[:4]) if rng.random() < 0.7 else rng.choice(tools) for _ in range(width)]
+    def step(self, tools: list[str], weights: list[float], width: int, fail: bool = False) -> None:
+        names = self.rng.choices(tools, weights, k=width)
         calls = [_Call(name, self.arguments(name)) for name in names]
         self.assistant_turn(calls)
-        self.tool_turn(calls, [self.response_content(c.name, c.arguments) for c in calls])
+        self.tool_turn(calls, [self.response_content(c.name, c.arguments, fail and i == 0) for i, c in enumerate(calls)])
 
 
 def _tools_json(config: str, tool_names: tuple[str, ...]) -> str:
@@ -199,6 +339,15 @@ def _task(rng: random.Random, subcategory: str) -> tuple[str, str]:
     return prompt, first_sentence[:100]
 
 
+def _tool_weights(offered: tuple[str, ...], category: str) -> tuple[list[str], list[float]]:
+    """The global mix restricted to the tools a row offers; a category's own tools weigh more.
+    Browser tools are offered in about half the rows, so their weight there is doubled."""
+    tools = [t for t in offered if t in TOOL_MIX]
+    preferred = set(catalog.CATEGORY_TOOLS[category])
+    weights = [TOOL_MIX[t] * (2.0 if t.startswith("browser_") else 1.0) * (1.5 if t in preferred else 1.0) for t in tools]
+    return tools, weights
+
+
 def _apply_quirk(conv: _Conversation, quirk: str, tools: tuple[str, ...]) -> None:
     """Append the turns that make ``quirk`` happen, mid-conversation."""
     if quirk == "empty_think":
@@ -206,7 +355,9 @@ def _apply_quirk(conv: _Conversation, quirk: str, tools: tuple[str, ...]) -> Non
         conv.assistant_turn([call], thought="<think>\n</think>")
         conv.tool_turn([call], [conv.response_content(call.name, call.arguments)])
     elif quirk == "parallel_calls":
-        conv.step(tools, 6)
+        calls = [_Call(t, conv.arguments(t)) for t in (tools * 6)[:6]]
+        conv.assistant_turn(calls)
+        conv.tool_turn(calls, [conv.response_content(c.name, c.arguments) for c in calls])
     elif quirk == "text_around_calls":
         calls = [_Call(t, conv.arguments(t)) for t in tools[:2]]
         conv.assistant_turn(calls, before="Let me check two things at once.", after="I'll wait for both results.")
@@ -283,10 +434,20 @@ def _ending(conv: _Conversation, quirk: str | None, n_steps: int) -> None:
         conv.add("human", "Thanks! Can you also check the staging server?")
 
 
-def generate_row(
-    rng: random.Random, config: str, index: int, quirk: str | None, padding: int = 140, random_ids: bool = False
-) -> dict:
-    """One row of the dataset schema; ``padding`` scales tool output size (lines).
+def _n_steps(rng: random.Random, config: str) -> int:
+    return max(1, min(_MAX_STEPS, round(rng.gammavariate(2.0, _MEAN_STEPS[config] / 2.0))))
+
+
+def _failing_steps(rng: random.Random, n_steps: int) -> set[int]:
+    """Steps whose first call fails. Most rows fail somewhere and recover: a later step follows
+    every failure."""
+    if n_steps < 2 or rng.random() >= 0.93:
+        return set()
+    return set(rng.sample(range(n_steps - 1), min(n_steps - 1, 1 + int(rng.expovariate(1.2)))))
+
+
+def generate_row(rng: random.Random, config: str, index: int, quirk: str | None, random_ids: bool = False) -> dict:
+    """One row of the dataset schema.
 
     Ids sort in generation order unless ``random_ids``: then, like uuids or hashes, they do not
     (same rows otherwise), which is what the benchmark needs to show ids do not matter.
@@ -297,22 +458,24 @@ def generate_row(
         category = rng.choice([c for c in catalog.CATEGORIES if quirk is None or c != "Conversational"])
     subcategory = rng.choice(catalog.CATEGORIES[category])
     prompt, task = _task(rng, subcategory)
-    tool_names = catalog.CORE_TOOLS + (catalog.BROWSER_TOOLS if category in ("Browser Automation", "Multi-Tool") or index % 3 == 0 else ())
+    browser = category in ("Browser Automation", "Multi-Tool") or rng.random() < 0.3
+    tool_names = catalog.CORE_TOOLS + (catalog.BROWSER_TOOLS if browser else ())
     tools_json = _tools_json(config, tool_names)
-    preferred = catalog.CATEGORY_TOOLS[category]
+    tools, weights = _tool_weights(tool_names, category)
 
-    conv = _Conversation(rng, config, quirk, padding)
+    conv = _Conversation(rng, config, quirk)
     conv.add("system", _system_prompt(tools_json))
     conv.add("human", prompt)
-    n_steps = 0 if category == "Conversational" else max(1, min(30, int(rng.expovariate(1 / 6))))
+    n_steps = 0 if category == "Conversational" else _n_steps(rng, config)
+    failing = _failing_steps(rng, n_steps)
     quirk_at = rng.randint(0, n_steps) if quirk else -1
     for step in range(n_steps + 1):
         if step == quirk_at and quirk:
-            _apply_quirk(conv, quirk, preferred)
+            _apply_quirk(conv, quirk, catalog.CATEGORY_TOOLS[category])
         if step < n_steps:
-            width = 1 if rng.random() < 0.84 else rng.randint(2, 6)
-            conv.step(preferred, width)
-    if quirk is None and n_steps and rng.random() < 0.05:
+            width = 1 if rng.random() < 1 - TARGETS["share_of_parallel_turns"] else rng.choice(_PARALLEL_WIDTHS[config])
+            conv.step(tools, weights, width, fail=step in failing)
+    if quirk is None and n_steps >= _MAX_STEPS:
         quirk = "iteration_limit"
     _ending(conv, quirk, n_steps)
 
@@ -328,9 +491,7 @@ def generate_row(
     }
 
 
-def generate(
-    rows: int, seed: int = SAMPLE_SEED, padding: int = 140, random_ids: bool = False
-) -> Iterator[tuple[str, dict]]:
+def generate(rows: int, seed: int = SAMPLE_SEED, random_ids: bool = False) -> Iterator[tuple[str, dict]]:
     """Yield ``(config, row)`` pairs; configs alternate, quirks are forced early."""
     rng = random.Random(seed)
     per_config_index = {config: 0 for config in CONFIGS}
@@ -343,4 +504,4 @@ def generate(
         else:
             quirk = rng.choice(QUIRKS) if rng.random() < 0.08 else None
         row_rng = random.Random(rng.getrandbits(64))
-        yield config, generate_row(row_rng, config, index, quirk, padding, random_ids)
+        yield config, generate_row(row_rng, config, index, quirk, random_ids)

@@ -13,13 +13,11 @@ import duckdb
 
 from ingest.readers import stage_input
 from ingest.schema import (
-    JOIN_STORED_ONCE,
     STAGED_DDL,
     SYSTEM_PROMPT,
     SYSTEM_PROMPT_HASH,
     TOOLS_HASH,
     TURNS_AS_GIVEN,
-    TURNS_WITHOUT_SYSTEM_PROMPT,
     ensure_raw_schema,
 )
 from ingest.sources import Input, resolve
@@ -97,21 +95,29 @@ inner join staged_good as s
 """
 
 # ... become rejections, with their text as stored: by this ingest, or unchanged from an earlier one.
-_SUPERSEDED_TO_REJECTED = f"""
-insert into raw.rejected_rows_written
-select
-    seen.source_uri, seen.source_row, seen.source_config,
-    'duplicate id: superseded by ' || seen.by_uri || ' row ' || seen.by_row,
-    to_json({{'id': r.conversation_id, 'conversations': {TURNS_AS_GIVEN}, 'tools': t.tools,
-              'category': r.category, 'subcategory': r.subcategory, 'task': r.task}})::varchar,
-    now(), $ingest_id
+_SUPERSEDED_WRITTEN = """
+create or replace temp table superseded_written as
+select seen.*, r.conversation_seq, r.category, r.subcategory, r.task, r.tools_hash
 from superseded as seen
 inner join raw.conversations_written as r
     on
         seen.source_config = r.source_config
         and seen.conversation_id = r.conversation_id
         and seen.content_hash = r.content_hash
-{JOIN_STORED_ONCE}
+"""
+
+_SUPERSEDED_TO_REJECTED = f"""
+insert into raw.rejected_rows_written
+select
+    w.source_uri, w.source_row, w.source_config,
+    'duplicate id: superseded by ' || w.by_uri || ' row ' || w.by_row,
+    to_json({{'id': w.conversation_id, 'conversations': g.turns, 'tools': t.tools,
+              'category': w.category, 'subcategory': w.subcategory, 'task': w.task}})::varchar,
+    now(), $ingest_id
+from superseded_written as w
+left join ({TURNS_AS_GIVEN.format(seqs="select conversation_seq from superseded_written")}) as g
+    on w.conversation_seq = g.conversation_seq
+left join raw.toolsets as t on w.tools_hash = t.tools_hash
 returning source_uri
 """
 
@@ -170,6 +176,14 @@ where r.content_hash = s.content_hash and r.ingest_id <> $ingest_id
 # A row this ingest wrote earlier and a later row of it supersedes. Rows of earlier ingests it
 # changes stay visible until it finishes (_FINISH).
 _DELETE_SUPERSEDED = """
+delete from raw.messages_written
+where conversation_seq in (
+    select r.conversation_seq
+    from raw.conversations_written as r
+    inner join staged_good as s on r.source_config = s.source_config and r.conversation_id = s.conversation_id
+    where r.ingest_id = $ingest_id
+);
+
 delete from raw.conversations_written as r
 using staged_good as s
 where r.source_config = s.source_config
@@ -190,12 +204,27 @@ anti join raw.conversations_written as r
 # One short transaction makes the ingest visible: the rows it changed replace their earlier
 # versions, and its rejections replace earlier ones of the same inputs.
 _FINISH = """
+delete from raw.messages_written
+where conversation_seq in (
+    select r.conversation_seq from raw.conversations_written as r
+    where r.ingest_id <> $ingest_id
+      and exists (
+        select 1 from raw.conversations_written as n
+        where n.ingest_id = $ingest_id
+          and r.source_config = n.source_config
+          and r.conversation_id = n.conversation_id
+      )
+);
+
 delete from raw.conversations_written as r
-using raw.conversations_written as n
-where n.ingest_id = $ingest_id
-  and r.ingest_id <> $ingest_id
-  and r.source_config = n.source_config
-  and r.conversation_id = n.conversation_id;
+where r.ingest_id <> $ingest_id
+  and exists (
+    -- Not `using`: DuckDB would then read every column of n, the conversations' text included.
+    select 1 from raw.conversations_written as n
+    where n.ingest_id = $ingest_id
+      and r.source_config = n.source_config
+      and r.conversation_id = n.conversation_id
+  );
 
 delete from raw.rejected_rows_written
 where source_uri in (select unnest($uris)) and ingest_id <> $ingest_id;
@@ -214,6 +243,8 @@ select ingest_id from raw.ingest_runs where finished_at is null;
 
 delete from raw.conversations_written where ingest_id in (select ingest_id from unfinished);
 
+delete from raw.messages_written where ingest_id in (select ingest_id from unfinished);
+
 delete from raw.rejected_rows_written where ingest_id in (select ingest_id from unfinished);
 
 delete from raw.ingest_runs where ingest_id in (select ingest_id from unfinished);
@@ -227,20 +258,57 @@ where system_prompt_hash not in (
 )
 """
 
-# The only statement that writes conversation text: straight from the batch being read, with
-# the repeated texts (tools, leading system prompt) replaced by their md5.
+# The only statements that write conversation text: from the batch being read (its rows to
+# load, parsed once into batch_payload), the turns as rows of raw.messages_written and the
+# repeated texts (tools, leading system prompt) replaced by their md5.
 _INSERT = f"""
+create or replace temp table batch_payload as $payload;
+
+create or replace temp table batch_seqs as
+select
+    s.source_row,
+    s.source_config,
+    s.conversation_id,
+    (select coalesce(max(conversation_seq), 0) from raw.conversations_written)
+    + row_number() over (order by s.source_row) as conversation_seq,
+    now() as ingested_at
+from staged_good as s
+where s.source_row in (select source_row from batch_payload);
+
 insert into raw.conversations_written by name
 select
     s.conversation_id, s.source_config, s.category, s.subcategory, s.task,
     {TOOLS_HASH.format(tools="b.tools")} as tools_hash,
     {SYSTEM_PROMPT_HASH.format(turns="b.conversations")} as system_prompt_hash,
-    {TURNS_WITHOUT_SYSTEM_PROMPT.format(turns="b.conversations")} as conversations,
-    s.source_uri, s.source_row, now() as ingested_at, $ingest_id as ingest_id, s.content_hash, s.ingest_flags,
-    (select coalesce(max(conversation_seq), 0) from raw.conversations_written)
-    + row_number() over (order by s.source_row) as conversation_seq
+    len(b.conversations) as n_messages,
+    s.source_uri, s.source_row, q.ingested_at, $ingest_id as ingest_id, s.content_hash, s.ingest_flags,
+    q.conversation_seq
 from staged_good as s
-inner join ($payload) as b on s.source_row = b.source_row
+inner join batch_seqs as q on s.source_row = q.source_row
+inner join batch_payload as b on s.source_row = b.source_row;
+
+insert into raw.messages_written
+select
+    q.conversation_seq,
+    q.source_config,
+    q.conversation_id,
+    m.message_index,
+    m.turn."from",
+    case when m.message_index > 0 or m.turn."from" <> 'system' then m.turn."value" end,
+    m.tools_hash,
+    case when m.message_index = 0 then m.system_prompt_hash end,
+    q.ingested_at,
+    $ingest_id
+from (
+    select
+        source_row,
+        {TOOLS_HASH.format(tools="tools")} as tools_hash,
+        {SYSTEM_PROMPT_HASH.format(turns="conversations")} as system_prompt_hash,
+        unnest(conversations) as turn,
+        (generate_subscripts(conversations, 1) - 1)::integer as message_index
+    from batch_payload
+) as m
+inner join batch_seqs as q on m.source_row = q.source_row
 """
 
 # Rows just written whose tools text or system prompt is not stored yet (rare after the first batch).
@@ -258,11 +326,10 @@ where
     )
 """
 
-# Each new text once, read again from the batch for just those rows. They are copied out first:
-# a filter on the parsed values must not be merged with (and run before) the payload's row filter.
+# Each new text once, from the batch's payload for just those rows.
 _INSERT_TEXTS = f"""
 create or replace temp table new_texts as
-select tools, conversations from ($payload);
+select tools, conversations from batch_payload where source_row in (select source_row from to_load);
 
 insert into raw.toolsets
 select {TOOLS_HASH.format(tools="tools")} as tools_hash, any_value(tools)
@@ -299,18 +366,19 @@ def _merge_batch(
     con.execute(_FIND_SUPERSEDED)
     superseded: Counter[str] = Counter()
     if con.execute("select count(*) from superseded").fetchone()[0]:
+        con.execute(_SUPERSEDED_WRITTEN)
         superseded.update(uri for (uri,) in con.execute(_SUPERSEDED_TO_REJECTED, params).fetchall())
     unchanged = con.execute(_UNCHANGED, params).fetchone()[0]
     if payload is not None:
         con.execute("create or replace temp table to_load as select source_row from staged_ranked where dup_rank > 1")
         if con.execute("select count(*) from to_load").fetchone()[0]:
             con.execute(_DUPLICATES_TO_REJECTED.format(payload=payload), params)
-        con.execute(_DELETE_SUPERSEDED, params)
+        _run_script(con, _DELETE_SUPERSEDED, params)
         con.execute(_NEW_OR_CHANGED)
-        con.execute(_INSERT.replace("$payload", payload), params)
+        _run_script(con, _INSERT.replace("$payload", payload), params)
         con.execute(_NEW_TEXTS, {**params, "uri": counts.uri})
         if con.execute("select count(*) from to_load").fetchone()[0]:
-            _run_script(con, _INSERT_TEXTS.replace("$payload", payload), params)
+            _run_script(con, _INSERT_TEXTS, params)
     _run_script(con, _REMEMBER_RUN_ROWS, {})
 
     read = con.execute("select count(*) from staged").fetchone()[0]

@@ -18,24 +18,46 @@ create table if not exists raw.conversations_written (
     -- text is stored once (raw.toolsets, raw.system_prompts) and rows carry its md5.
     tools_hash varchar not null,
     system_prompt_hash varchar,
-    -- The turns as given, except that a leading system turn's value is null (see system_prompt_hash).
-    conversations struct("from" varchar, "value" varchar)[] not null,
+    -- The turns are rows of raw.messages_written, keyed by conversation_seq.
+    n_messages integer not null,
     source_uri varchar not null,
     source_row bigint,
     ingested_at timestamp not null,
     ingest_id varchar not null,
     content_hash varchar not null,
     ingest_flags varchar[] not null,
-    -- Ingest order, across ingests. Every table built from raw keeps roughly this order, so a
-    -- range of it is a few row groups of each: the export reads conversations in such ranges,
-    -- which ids (random ones, say) need not give.
+    -- Ingest order, across ingests, and the written row's own number (a re-ingested conversation
+    -- gets a new one). Every table built from raw keeps roughly this order, so a range of it is a
+    -- few row groups of each: the export reads conversations in such ranges, which ids (random
+    -- ones, say) need not give.
     conversation_seq bigint not null
+)"""
+
+# One row per turn, not a list per conversation: DuckDB scans 2,048 rows at a time, and 2,048
+# real-shaped conversations (110 KB each) are 225 MB per scan thread; 2,048 messages are ~10 MB.
+MESSAGES_DDL = """
+create table if not exists raw.messages_written (
+    conversation_seq bigint not null,
+    source_config varchar not null,
+    conversation_id varchar not null,
+    message_index integer not null,
+    "from" varchar not null,
+    -- The turn's text as given; null for a leading system turn (stored once, see system_prompt_hash).
+    "value" varchar,
+    -- The conversation row's, repeated so that reading messages needs no join: its tools, its
+    -- system prompt (on message 0 only) and when it was ingested.
+    tools_hash varchar not null,
+    system_prompt_hash varchar,
+    ingested_at timestamp not null,
+    ingest_id varchar not null
 )"""
 
 RAW_DDL = f"""
 create schema if not exists raw;
 
 {CONVERSATIONS_DDL};
+
+{MESSAGES_DDL};
 
 create table if not exists raw.toolsets (
     tools_hash varchar primary key,
@@ -74,6 +96,10 @@ create or replace view raw.conversations as
 select * from raw.conversations_written
 where ingest_id not in (select ingest_id from raw.ingest_runs where finished_at is null);
 
+create or replace view raw.messages as
+select * exclude (ingest_id) from raw.messages_written
+where ingest_id not in (select ingest_id from raw.ingest_runs where finished_at is null);
+
 create or replace view raw.rejected_rows as
 select * from raw.rejected_rows_written
 where ingest_id not in (select ingest_id from raw.ingest_runs where finished_at is null);
@@ -108,20 +134,45 @@ TURNS_WITHOUT_SYSTEM_PROMPT = """case
     else {turns}
 end"""
 
-# ... and put back: the row as given, from raw.conversations as r left-joined to
-# raw.toolsets as t and raw.system_prompts as p.
-JOIN_STORED_ONCE = """
-left join raw.toolsets as t on r.tools_hash = t.tools_hash
-left join raw.system_prompts as p on r.system_prompt_hash = p.system_prompt_hash"""
-TURNS_AS_GIVEN = """case
-    when r.system_prompt_hash is null then r.conversations
-    else list_concat([{'from': 'system', 'value': p.system_prompt}], r.conversations[2:])
-end"""
+# ... and put back: the turns as given of raw.conversations_written rows r, from their messages
+# with the system prompt's text, for the conversation_seqs in {seqs} (a subquery).
+TURNS_AS_GIVEN = """
+select
+    m.conversation_seq,
+    list(
+        {{'from': m."from", 'value': coalesce(m."value", case when m.message_index = 0 then p.system_prompt end)}}
+        order by m.message_index
+    ) as turns
+from raw.messages_written as m
+inner join raw.conversations_written as r on m.conversation_seq = r.conversation_seq
+left join raw.system_prompts as p on r.system_prompt_hash = p.system_prompt_hash
+where m.conversation_seq in ({seqs})
+group by m.conversation_seq"""
+
+# The layout before turns became rows of raw.messages_written: what the migrations below go through.
+_CONVERSATIONS_WITH_TURNS_DDL = """
+create table raw.conversations_written (
+    conversation_id varchar not null,
+    source_config varchar not null,
+    category varchar,
+    subcategory varchar,
+    task varchar,
+    tools_hash varchar not null,
+    system_prompt_hash varchar,
+    conversations struct("from" varchar, "value" varchar)[] not null,
+    source_uri varchar not null,
+    source_row bigint,
+    ingested_at timestamp not null,
+    ingest_id varchar not null,
+    content_hash varchar not null,
+    ingest_flags varchar[] not null,
+    conversation_seq bigint not null
+)"""
 
 # Warehouses written before the repeated texts were stored once kept them on every row.
 _MIGRATE_TO_STORED_ONCE = f"""
 alter table raw.conversations_written rename to conversations_before_stored_once;
-{CONVERSATIONS_DDL};
+{_CONVERSATIONS_WITH_TURNS_DDL};
 insert or ignore into raw.toolsets
 select {TOOLS_HASH.format(tools="tools")}, tools from raw.conversations_before_stored_once;
 insert or ignore into raw.system_prompts
@@ -147,6 +198,28 @@ update raw.conversations_written set conversation_seq = rowid + 1
 """
 
 
+# Warehouses written before turns became rows: each list becomes rows of raw.messages_written.
+_MIGRATE_TO_MESSAGE_ROWS = f"""
+insert into raw.messages_written
+select
+    conversation_seq, source_config, conversation_id, message_index, turn."from", turn."value", tools_hash,
+    case when message_index = 0 then system_prompt_hash end, ingested_at, ingest_id
+from (
+    select
+        *, unnest(conversations) as turn, (generate_subscripts(conversations, 1) - 1)::integer as message_index
+    from raw.conversations_written
+)
+order by conversation_seq, message_index;
+alter table raw.conversations_written add column n_messages integer;
+update raw.conversations_written set n_messages = len(conversations);
+alter table raw.conversations_written rename to conversations_with_turns;
+{CONVERSATIONS_DDL};
+insert into raw.conversations_written by name
+select * exclude (conversations) from raw.conversations_with_turns order by conversation_seq;
+drop table raw.conversations_with_turns
+"""
+
+
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists raw")
     # Warehouses written before ingest committed batch by batch had the tables under the views' names.
@@ -154,10 +227,14 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         if _table_type(con, name) == "BASE TABLE":
             con.execute(f"alter table raw.{name} rename to {name}_written")
     con.execute(RAW_DDL)
+    # Migrations, in the order the layouts changed.
     if _has_column(con, "conversations_written", "tools"):
         con.execute(_MIGRATE_TO_STORED_ONCE)
     if not _has_column(con, "conversations_written", "conversation_seq"):
         con.execute(_MIGRATE_TO_CONVERSATION_SEQ)
+    if _has_column(con, "conversations_written", "conversations"):
+        con.execute("drop view if exists raw.conversations")
+        con.execute(_MIGRATE_TO_MESSAGE_ROWS)
     con.execute(RAW_VIEWS_DDL)
 
 

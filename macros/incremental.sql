@@ -6,12 +6,16 @@
 
 {% macro delete_reingested() -%}
     {%- if is_incremental() -%}
+        {#- Not `delete ... using`: DuckDB then reads every column of the view, the conversations' text included. -#}
         delete from {{ this }} as existing
-        using {{ ref('stg_conversations') }} as conversations
-        where
-            existing.source_config = conversations.source_config
-            and existing.conversation_id = conversations.conversation_id
-            and existing.ingested_at <> conversations.ingested_at
+        where exists (
+            select 1
+            from {{ ref('stg_conversations') }} as conversations
+            where
+                existing.source_config = conversations.source_config
+                and existing.conversation_id = conversations.conversation_id
+                and existing.ingested_at <> conversations.ingested_at
+        )
     {%- else -%}
         select 1
     {%- endif -%}

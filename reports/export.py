@@ -131,42 +131,58 @@ def _exclusion_case(fmt: ExportFormat, options: ExportOptions) -> str:
     return f"case\n{whens}\n    end"
 
 
-# Conversations per batch: aggregating whole conversations holds them in memory, so every
-# pass over an sft_ view runs on one range of conversations at a time (filters reach the table scans).
+# A batch is a range of conversations whose text, as the format renders it, fits a budget:
+# aggregating whole conversations holds them in memory, and real conversations run from 20 KB
+# to 350 KB; a turn-level row repeats the conversation so far, so a turn-level batch of 100
+# real-shaped conversations (70 MB of prompts) ran out of memory at 1 GB. Every pass over an
+# sft_ view runs on one such range (the filter reaches the table scans).
+BATCH_CHARS = 24_000_000
+# ... and at most this many conversations: each is a group in the batch's aggregates.
 BATCH_CONVERSATIONS = 500
-# Turn-level rows repeat the conversation so far, so their batches hold far more text: 500
-# conversations of prompt-response needed 1.6 GB at 15,000 rows.
-TURN_LEVEL_SHARE = 5
 
 
-def _batch_conversations(fmt: ExportFormat) -> int:
-    return BATCH_CONVERSATIONS if fmt.level == "conversation" else max(1, BATCH_CONVERSATIONS // TURN_LEVEL_SHARE)
+def _rendered_chars(fmt: ExportFormat) -> str:
+    """A conversation's text as ``fmt`` writes it, in characters, estimated from the mart: a
+    turn-level format repeats the system prompt and, on average, half the conversation per turn."""
+    if fmt.level == "conversation":
+        return "c.n_message_chars + coalesce(length(p.system_prompt), 0)"
+    return "c.n_message_chars + c.n_assistant_turns * (coalesce(length(p.system_prompt), 0) + c.n_message_chars // 2)"
 
 
 def _kept(alias: str = "sft") -> str:
     return f"{alias}.sample_id in (select sample_id from scratch.export_rows where exclusion_reason is null)"
 
 
-def _batches(con: duckdb.DuckDBPyConnection, size: int) -> list[str]:
-    """Filters selecting consecutive ranges of the rows still kept, in output (ingest) order.
+def _batches(con: duckdb.DuckDBPyConnection, fmt: ExportFormat) -> list[str]:
+    """Filters selecting consecutive ranges of the rows still kept, in output (ingest) order,
+    each within BATCH_CHARS of rendered text and BATCH_CONVERSATIONS conversations.
 
     Ranges of conversation_seq, not of ids: every table keeps ingest order, so a range is a few
     row groups of each, whatever the ids look like. Ranges of random ids read every row group of
     raw for each batch (60,000 rows: export 112 s instead of 33 s).
     """
-    ranges = con.execute(
+    sizes = con.execute(
         f"""
-        with keys as (
+        with kept as (
             select distinct conversation_seq from scratch.export_rows where exclusion_reason is null
-        ),
-        numbered as (
-            select *, (row_number() over (order by conversation_seq) - 1) // {int(size)} as batch
-            from keys
         )
-        select min(conversation_seq), max(conversation_seq)
-        from numbered group by batch order by 1
+        select kept.conversation_seq, {_rendered_chars(fmt)}
+        from kept
+        inner join fct_conversations as c on kept.conversation_seq = c.conversation_seq
+        left join staging.stg_system_prompts as p on c.system_prompt_hash = p.system_prompt_hash
+        order by kept.conversation_seq
         """
     ).fetchall()
+    ranges: list[tuple[int, int]] = []
+    chars = count = 0
+    for seq, size in sizes:
+        if count and (chars + size > BATCH_CHARS or count >= BATCH_CONVERSATIONS):
+            chars = count = 0
+        if count == 0:
+            ranges.append((seq, seq))
+        ranges[-1] = (ranges[-1][0], seq)
+        chars += size
+        count += 1
     return [f"sft.conversation_seq between {lo} and {hi}" for lo, hi in ranges]
 
 
@@ -190,7 +206,7 @@ def _stage(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, options: ExportOpt
     )
     if options.tokenizer:
         con.execute("create or replace table scratch.export_tokens (sample_id varchar, total_tokens bigint, trainable_tokens bigint)")
-        for batch in _batches(con, _batch_conversations(fmt)):
+        for batch in _batches(con, fmt):
             con.execute(
                 f"""
                 insert into scratch.export_tokens
@@ -217,7 +233,7 @@ def _stage(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, options: ExportOpt
     if options.dedup:
         payload = " || chr(31) || ".join(f"coalesce(sft.{c}::varchar, '')" for c in fmt.columns if c != "id")
         con.execute("create or replace table scratch.export_hashes (sample_id varchar, content_hash varchar)")
-        for batch in _batches(con, _batch_conversations(fmt)):
+        for batch in _batches(con, fmt):
             con.execute(
                 f"""
                 insert into scratch.export_hashes
@@ -251,7 +267,7 @@ def _write_jsonl(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, line: str, p
     queries = [
         f"select {line} || chr(10) as line from {fmt.model} as sft where {batch} and {_kept()} "
         f"order by sft.conversation_seq, sft.sample_id"
-        for batch in _batches(con, _batch_conversations(fmt))
+        for batch in _batches(con, fmt)
     ]
     with path.open("wb") as sink:
         for lines in _results_in_order(con, queries, _concurrent_batches(con, fmt)):

@@ -273,8 +273,8 @@ def test_many_batches_written_concurrently_give_the_same_file_as_one(sample_db, 
     from reports import export as export_module
 
     one = export(sample_db, tmp_path / "one", [name], ExportOptions(tokenizer=None))[0]
-    # About 45 batches (two at a time for conversation-level formats).
-    monkeypatch.setattr(export_module, "BATCH_CONVERSATIONS", 7 if FORMATS[name].level == "conversation" else 35)
+    # About 45 batches (two at a time for conversation-level formats), cut by size.
+    monkeypatch.setattr(export_module, "BATCH_CHARS", one.path.stat().st_size // 45)
     many = export(sample_db, tmp_path / "many", [name], ExportOptions(tokenizer=None))[0]
     assert many.path.read_bytes() == one.path.read_bytes()
     assert many.manifest["sha256"] == one.manifest["sha256"] == hashlib.sha256(one.path.read_bytes()).hexdigest()
@@ -324,14 +324,14 @@ def test_an_export_batch_reaches_every_scan_of_a_conversation_table_with_its_ran
     con = warehouse.connect_with_scratch(sample_db, tmp_path / "scratch.duckdb")
     try:
         export_module._stage(con, fmt, ExportOptions(tokenizer=None))
-        batches = export_module._batches(con, export_module._batch_conversations(fmt))
+        batches = export_module._batches(con, fmt)
         batch = batches[len(batches) // 2]
         query = f"select {export_module._json_line(con, fmt)} from {fmt.model} as sft where {batch}"
         plan = json.loads(con.execute("explain (format json) " + query).fetchall()[0][1])
     finally:
         con.close()
     scans = _scan_filters(plan)
-    assert "raw.conversations_written" in scans
+    assert "raw.messages_written" in scans
     unreached = {
         table for table, filters in scans.items()
         if table not in ("raw.toolsets", "raw.system_prompts") and "conversation_seq" not in filters

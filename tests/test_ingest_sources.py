@@ -15,7 +15,7 @@ import pytest
 
 from ingest.generator import generate
 from ingest.loader import ingest
-from ingest.schema import JOIN_STORED_ONCE, TURNS_AS_GIVEN
+from ingest.schema import TURNS_AS_GIVEN
 from ingest.sample import rows_to_table, write_sample
 from trace_warehouse.errors import SourceError
 from trace_warehouse.warehouse import STORAGE_COMPATIBILITY_VERSION, connect, storage_version
@@ -207,7 +207,13 @@ def _rows_as_given(db: Path) -> dict[str, tuple]:
     con = duckdb.connect(str(db), read_only=True)
     try:
         found = con.execute(
-            f"select r.conversation_id, {TURNS_AS_GIVEN}, t.tools from raw.conversations as r {JOIN_STORED_ONCE}"
+            f"""
+            select r.conversation_id, g.turns, t.tools
+            from raw.conversations as r
+            left join ({TURNS_AS_GIVEN.format(seqs="select conversation_seq from raw.conversations")}) as g
+                on r.conversation_seq = g.conversation_seq
+            left join raw.toolsets as t on r.tools_hash = t.tools_hash
+            """
         ).fetchall()
     finally:
         con.close()
@@ -229,8 +235,16 @@ def test_repeated_texts_are_stored_once_and_rows_come_back_as_given(tmp_path):
         prompts = {r["conversations"][0]["value"] for r in data if r["conversations"][0]["from"] == "system"}
         assert con.execute("select count(*) from raw.system_prompts").fetchone()[0] == len(prompts) > 0
         assert con.execute(
-            "select count(*) from raw.conversations where system_prompt_hash is not null and conversations[1].value is not null"
+            "select count(*) from raw.messages where message_index = 0 and system_prompt_hash is not null and value is not null"
         ).fetchone()[0] == 0
+        # One row per turn, each conversation's turns numbered from 0.
+        assert con.execute(
+            "select count(*), count(distinct (conversation_seq, message_index)) from raw.messages"
+        ).fetchone() == (sum(len(r["conversations"]) for r in data),) * 2
+        assert con.execute(
+            "select bool_and(n_messages = (select count(*) from raw.messages as m where m.conversation_seq = c.conversation_seq)) "
+            "from raw.conversations as c"
+        ).fetchone()[0]
     finally:
         con.close()
     assert _rows_as_given(db) == _expected(data)
@@ -259,6 +273,41 @@ def test_a_warehouse_in_the_earlier_layout_is_migrated_on_ingest(tmp_path):
     assert _ids_in_ingest_order(db) == [r["id"] for r in old + new]
 
 
+def _back_to_turn_lists(db: Path, keep_seq: bool) -> None:
+    """Rewrite a warehouse in the layout before turns were rows: a list of turns on each
+    conversation row (and, unless ``keep_seq``, before conversations were numbered)."""
+    con = connect(db)
+    try:
+        con.execute(
+            f"""
+            drop view raw.conversations;
+            drop view raw.messages;
+            create table raw.with_turns as
+            select
+                c.* exclude (n_messages{'' if keep_seq else ', conversation_seq'}),
+                (select list({{'from': m."from", 'value': m."value"}} order by m.message_index)
+                 from raw.messages_written as m where m.conversation_seq = c.conversation_seq) as conversations
+            from raw.conversations_written as c
+            order by c.conversation_seq;
+            drop table raw.messages_written;
+            drop table raw.conversations_written;
+            alter table raw.with_turns rename to conversations_written;
+            """
+        )
+    finally:
+        con.close()
+
+
+def test_a_warehouse_with_turn_lists_is_migrated_to_message_rows(tmp_path):
+    old, new = [r for _, r in rows(8)][:5], [r for _, r in rows(8, seed=4)][:3]
+    db = tmp_path / "w.duckdb"
+    ingest(db, [str(write_jsonl(tmp_path / "a.jsonl", old))], config="kimi")
+    _back_to_turn_lists(db, keep_seq=True)
+    ingest(db, [str(write_jsonl(tmp_path / "b.jsonl", new))], config="kimi")
+    assert _rows_as_given(db) == _expected(old + new)
+    assert _ids_in_ingest_order(db) == [r["id"] for r in old + new]
+
+
 def _ids_in_ingest_order(db) -> list[str]:
     con = connect(db)
     try:
@@ -279,9 +328,7 @@ def test_conversations_are_numbered_in_ingest_order_whatever_their_ids(tmp_path)
     write_jsonl(tmp_path / "a.jsonl", first)
     ingest(db, [str(tmp_path / "a.jsonl")], config="kimi")
     # A warehouse from before the numbering: the column is added, in stored order.
-    con = connect(db)
-    con.execute("alter table raw.conversations_written drop column conversation_seq")
-    con.close()
+    _back_to_turn_lists(db, keep_seq=False)
     write_jsonl(tmp_path / "b.jsonl", second)
     ingest(db, [str(tmp_path / "b.jsonl")], config="kimi")
     assert _ids_in_ingest_order(db) == [r["id"] for r in first + second]

@@ -288,6 +288,13 @@ def test_an_ingest_failing_midway_leaves_the_warehouse_as_it_was(tmp_path, monke
 def written_rows(db: Path) -> int:
     con = duckdb.connect(str(db), read_only=True)
     try:
+        # Every turn written belongs to a conversation written, and every conversation has all its turns.
+        assert con.execute(
+            "select count(*) from raw.messages_written as m anti join raw.conversations_written as c using (conversation_seq)"
+        ).fetchone()[0] == 0
+        assert con.execute(
+            "select coalesce(sum(n_messages), 0) from raw.conversations_written"
+        ).fetchone()[0] == con.execute("select count(*) from raw.messages_written").fetchone()[0]
         return con.execute("select count(*) from raw.conversations_written").fetchone()[0]
     finally:
         con.close()
@@ -363,7 +370,7 @@ def test_an_unchanged_row_superseded_in_a_later_batch_is_recorded(tmp_path, monk
         con.close()
 
 
-def _stored_rows(db: Path) -> tuple[list[tuple], list[tuple]]:
+def _stored_rows(db: Path) -> tuple[list[tuple], list[tuple], list[tuple]]:
     con = duckdb.connect(str(db), read_only=True)
     try:
         return (
@@ -372,6 +379,9 @@ def _stored_rows(db: Path) -> tuple[list[tuple], list[tuple]]:
             ).fetchall(),
             con.execute(
                 "select * exclude (rejected_at, ingest_id) from raw.rejected_rows order by source_uri, source_row"
+            ).fetchall(),
+            con.execute(
+                "select * exclude (ingested_at) from raw.messages order by conversation_seq, message_index"
             ).fetchall(),
         )
     finally:

@@ -1,3 +1,5 @@
+-- The delete_reingested pre-hook (dbt_project.yml) reads stg_conversations.
+-- depends_on: {{ ref('stg_conversations') }}
 with
 
 assistant_messages as (
@@ -6,18 +8,11 @@ assistant_messages as (
         conversation_id,
         message_index,
         content,
+        tools_hash,
         ingested_at,
         conversation_seq
     from {{ ref('stg_messages') }}
     where role = 'assistant' {{ only_new_rows() }}
-),
-
-conversations as (
-    select
-        source_config,
-        conversation_id,
-        tools_hash
-    from {{ ref('stg_conversations') }}
 ),
 
 definitions as (
@@ -41,6 +36,7 @@ blocks as (
         source_config,
         conversation_id,
         message_index,
+        tools_hash,
         ingested_at,
         conversation_seq,
         {{ tag_blocks(without_think('content'), 'tool_call') }} as call_blocks
@@ -52,6 +48,7 @@ unnested as (
         source_config,
         conversation_id,
         message_index,
+        tools_hash,
         ingested_at,
         conversation_seq,
         unnest(call_blocks) as block,
@@ -64,6 +61,7 @@ validated as (
         source_config,
         conversation_id,
         message_index,
+        tools_hash,
         ingested_at,
         conversation_seq,
         call_index::integer as call_index,
@@ -103,6 +101,8 @@ with_arguments as (
     from named
 ),
 
+-- Calls join only the (few) tool definitions: a join with the conversations made DuckDB hash
+-- the calls, text and all, and run out of memory on real-shaped rows.
 with_definitions as (
     select
         calls.*,
@@ -110,15 +110,11 @@ with_definitions as (
         definitions.tool_name is not null as is_known_tool,
         coalesce(definitions.required_arguments, []::varchar[]) as required_arguments
     from with_arguments as calls
-    inner join conversations
-        on
-            calls.source_config = conversations.source_config
-            and calls.conversation_id = conversations.conversation_id
     left join toolset_sizes as sizes
-        on conversations.tools_hash = sizes.tools_hash
+        on calls.tools_hash = sizes.tools_hash
     left join definitions
         on
-            conversations.tools_hash = definitions.tools_hash
+            calls.tools_hash = definitions.tools_hash
             and calls.tool_name = definitions.tool_name
 ),
 

@@ -29,6 +29,7 @@ message_stats as (
         source_config,
         conversation_id,
         arg_max(role, message_index) as last_role,
+        sum(length(content))::bigint as n_message_chars,
         bool_or(
             role = 'user' and message_index > 1 and regexp_matches(content, {{ iteration_limit_pattern() }})
         ) as hit_iteration_limit
@@ -132,6 +133,7 @@ joined as (
         conversations.subcategory,
         conversations.task,
         conversations.n_messages,
+        coalesce(message_stats.n_message_chars, 0) as n_message_chars,
         coalesce(turn_stats.n_assistant_turns, 0) as n_assistant_turns,
         coalesce(call_stats.n_tool_calls, 0) as n_tool_calls,
         coalesce(call_stats.n_valid_tool_calls, 0) as n_valid_tool_calls,

@@ -14,7 +14,7 @@ renamed as (
         task,
         tools_hash,
         system_prompt_hash,
-        len(conversations) as n_messages,
+        n_messages::bigint as n_messages,
         content_hash,
         ingest_flags,
         source_uri,

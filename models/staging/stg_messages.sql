@@ -1,45 +1,28 @@
 {#-
-    A view: message text stays in raw.conversations; parsing models read it from there.
+    A view: message text stays in raw.messages; parsing models read it from there.
     The leading system prompt is stored once (stg_system_prompts): its row carries the hash, not the text.
 -#}
 with
 
 source as (
-    select
-        source_config,
-        conversation_id,
-        conversations,
-        system_prompt_hash,
-        ingested_at,
-        conversation_seq
-    from {{ source('raw', 'conversations') }}
-),
-
-unnested as (
-    select
-        source_config,
-        conversation_id,
-        unnest(conversations) as message,
-        generate_subscripts(conversations, 1) - 1 as message_index,
-        system_prompt_hash,
-        ingested_at,
-        conversation_seq
-    from source
+    select * from {{ source('raw', 'messages') }}
 ),
 
 renamed as (
     select
         source_config,
         conversation_id,
-        message_index::integer as message_index,
-        {{ role_of('message."from"') }} as role,
-        message."from" as raw_role,
-        message."value" as content,
-        -- The leading system prompt is stored once: its content is null here.
-        case when message_index = 0 then system_prompt_hash end as system_prompt_hash,
+        message_index,
+        {{ role_of('"from"') }} as role,
+        "from" as raw_role,
+        "value" as content,
+        -- On the leading system prompt's row only; its content is null (stored once).
+        system_prompt_hash,
+        -- The conversation's tools, so parsing models need not join the conversation for them.
+        tools_hash,
         ingested_at,
         conversation_seq
-    from unnested
+    from source
 )
 
 select * from renamed
