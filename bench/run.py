@@ -14,7 +14,10 @@ import sys
 from pathlib import Path
 
 from bench.measure import Measurement, measure
+from ingest.generator import TARGETS
 from ingest.sample import write_sample
+
+REAL_DATASET_ROWS = TARGETS["kimi"]["rows"] + TARGETS["glm-5.1"]["rows"]
 
 TIMINGS = re.compile(r"timings:\s+(.*)")
 
@@ -130,7 +133,8 @@ def _incremental(rows: int, work: Path, seed: int, full_stages: dict[str, float]
 
 def render_table(results: dict) -> str:
     lines = [
-        f"rows {results['rows']}{' (random ids)' if results.get('random_ids') else ''}, "
+        f"rows {results['rows']} ({results['rows'] / REAL_DATASET_ROWS:.1f}x the real dataset)"
+        f"{' (random ids)' if results.get('random_ids') else ''}, "
         f"JSONL {results['input_mb_jsonl']} MB"
         + (f", parquet {results['input_mb_parquet']} MB" if "input_mb_parquet" in results else ""),
         "",

@@ -264,6 +264,8 @@ where system_prompt_hash not in (
 _INSERT = f"""
 create or replace temp table batch_payload as $payload;
 
+-- Per conversation what its turns repeat; computed in the unnesting select, the hashes would
+-- be computed once per turn.
 create or replace temp table batch_seqs as
 select
     s.source_row,
@@ -271,15 +273,17 @@ select
     s.conversation_id,
     (select coalesce(max(conversation_seq), 0) from raw.conversations_written)
     + row_number() over (order by s.source_row) as conversation_seq,
-    now() as ingested_at
+    now() as ingested_at,
+    {TOOLS_HASH.format(tools="b.tools")} as tools_hash,
+    {SYSTEM_PROMPT_HASH.format(turns="b.conversations")} as system_prompt_hash
 from staged_good as s
-where s.source_row in (select source_row from batch_payload);
+inner join batch_payload as b on s.source_row = b.source_row;
 
 insert into raw.conversations_written by name
 select
     s.conversation_id, s.source_config, s.category, s.subcategory, s.task,
-    {TOOLS_HASH.format(tools="b.tools")} as tools_hash,
-    {SYSTEM_PROMPT_HASH.format(turns="b.conversations")} as system_prompt_hash,
+    q.tools_hash,
+    q.system_prompt_hash,
     len(b.conversations) as n_messages,
     s.source_uri, s.source_row, q.ingested_at, $ingest_id as ingest_id, s.content_hash, s.ingest_flags,
     q.conversation_seq
@@ -295,15 +299,13 @@ select
     m.message_index,
     m.turn."from",
     case when m.message_index > 0 or m.turn."from" <> 'system' then m.turn."value" end,
-    m.tools_hash,
-    case when m.message_index = 0 then m.system_prompt_hash end,
+    q.tools_hash,
+    case when m.message_index = 0 then q.system_prompt_hash end,
     q.ingested_at,
     $ingest_id
 from (
     select
         source_row,
-        {TOOLS_HASH.format(tools="tools")} as tools_hash,
-        {SYSTEM_PROMPT_HASH.format(turns="conversations")} as system_prompt_hash,
         unnest(conversations) as turn,
         (generate_subscripts(conversations, 1) - 1)::integer as message_index
     from batch_payload

@@ -67,7 +67,10 @@
     end
 {%- endmacro %}
 
-{#- trim() strips only spaces; tags are usually separated from their bodies by newlines. -#}
+{#-
+    trim() strips only spaces; tags are usually separated from their bodies by newlines.
+    A regex, not trim(text, characters): that took 2.3x as long on real-shaped thoughts.
+-#}
 {% macro strip(text) -%}
-    trim({{ text }}, chr(32) || chr(9) || chr(10) || chr(13))
+    regexp_replace({{ text }}, '^[ \t\n\r]+|[ \t\n\r]+$', '', 'g')
 {%- endmacro %}

@@ -228,7 +228,10 @@ def run(
 
 @app.command()
 def bench(
-    rows: Annotated[int, typer.Option(help="Rows to generate (both configs together).")] = 15000,
+    rows: Annotated[
+        Optional[list[int]],
+        typer.Option(help="Rows to generate (both configs together); repeat for several volumes (default 15000, about the real dataset)."),
+    ] = None,
     workdir: Annotated[Path, typer.Option(help="Where inputs, warehouses and results go.")] = Path("bench_out"),
     repeats: Annotated[int, typer.Option(help="Baseline/project alternations.")] = 2,
     incremental: Annotated[bool, typer.Option(help="Also time adding 10% new rows.")] = True,
@@ -240,10 +243,12 @@ def bench(
     """Benchmark the main job against the tutorial-style plain-Python baseline (ratios, stages, peak RSS)."""
     from bench.run import bench as run_bench, render_table
 
-    results = run_bench(
-        rows, workdir / f"rows-{rows}", repeats=repeats, incremental=incremental, parquet=parquet, random_ids=random_ids
-    )
-    _print(render_table(results))
+    for volume in rows or [15000]:
+        results = run_bench(
+            volume, workdir / f"rows-{volume}", repeats=repeats, incremental=incremental, parquet=parquet,
+            random_ids=random_ids,
+        )
+        _print(render_table(results) + "\n")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,3 +1,9 @@
+{#-
+    A view: the thought text (half of a real trace's text) is stored once, in int_thoughts, and
+    read from there; stored again here it made the 60,000-row build write it twice more.
+-#}
+{{ config(materialized='view') }}
+
 with
 
 thoughts as (
@@ -11,10 +17,10 @@ select
     conversation_seq,
     message_index,
     thought_index,
-    thought,
+    {{ strip('thought_raw') }} as thought,
     thought_raw,
     n_chars,
-    n_words,
+    {{ word_count('thought_raw') }} as n_words,
     is_empty,
     is_unclosed,
     position
