@@ -217,3 +217,32 @@ def test_not_null_constraints_of_marts_are_enforced_by_duckdb(sample_db, manifes
     ).fetchall())
     con.close()
     assert len(declared) >= 20 and declared <= enforced
+
+
+def _build_side_tables(node: dict, on_build_side: bool = False) -> set[str]:
+    """Tables a plan scans on the build (hashed) side of some hash join."""
+    found: set[str] = set()
+    name = node.get("name", "")
+    info = node.get("extra_info", {})
+    if "SCAN" in name and on_build_side and info.get("Table"):
+        found.add(info["Table"].split(".", 1)[1])
+    children = node.get("children", [])
+    for position, child in enumerate(children):
+        found |= _build_side_tables(child, on_build_side or ("HASH_JOIN" in name and position == 1))
+    return found
+
+
+@pytest.mark.parametrize("model, wide_table", [("fct_tool_calls", "intermediate.int_tool_calls")])
+def test_wide_tables_are_streamed_never_hashed(sample_db, manifest, model, wide_table):
+    # A hash join holds its build side in memory: the table carrying a model's text (call
+    # bodies and arguments here) must be the side DuckDB streams. Hashed, it ran out of memory
+    # at 60,000 real-shaped rows.
+    [node] = [n for n in models(manifest) if n["name"] == model]
+    sql = (PROJECT / "target" / "compiled" / "trace_warehouse" / node["original_file_path"]).read_text()
+    con = duckdb.connect(str(sample_db), read_only=True)
+    try:
+        plan = json.loads(con.execute("explain (format json) " + sql).fetchall()[0][1])
+    finally:
+        con.close()
+    assert wide_table.split(".")[1] in json.dumps(plan)
+    assert wide_table not in set().union(*(_build_side_tables(n) for n in plan))

@@ -10,7 +10,18 @@ links as (
 ),
 
 responses as (
-    select * from {{ ref('int_tool_responses') }}
+    select
+        source_config,
+        conversation_id,
+        conversation_seq,
+        message_index,
+        response_index,
+        tool_call_id,
+        response_name,
+        error_type,
+        budget_warning
+    from {{ ref('int_tool_responses') }}
+    where response_index is not null
 ),
 
 conversations as (
@@ -22,6 +33,10 @@ conversations as (
     from {{ ref('stg_conversations') }}
 ),
 
+-- The calls, text and all, must be the side DuckDB streams, never the one it hashes: every other
+-- side is filtered or left-joined so that its estimated size stays below the calls' (with an
+-- inner join to the conversations, DuckDB hashed the calls and ran out of memory at 60,000
+-- real-shaped rows). Streaming the calls also keeps this table in their (ingest) order.
 joined as (
     select
         calls.source_config,
@@ -47,7 +62,7 @@ joined as (
         responses.error_type,
         responses.budget_warning
     from calls
-    inner join conversations
+    left join conversations
         on
             {{ same_conversation('calls', 'conversations') }}
     left join links
