@@ -239,8 +239,12 @@ def test_wide_tables_are_streamed_never_hashed(sample_db, manifest, model, wide_
     # at 60,000 real-shaped rows.
     [node] = [n for n in models(manifest) if n["name"] == model]
     sql = (PROJECT / "target" / "compiled" / "trace_warehouse" / node["original_file_path"]).read_text()
-    con = duckdb.connect(str(sample_db), read_only=True)
+    # The compiled SQL names its catalog after whichever warehouse file target/ was last built
+    # for; attach the sample under that name so the plan is the sample's.
+    con = duckdb.connect()
     try:
+        con.execute(f"attach '{sample_db}' as \"{node['database']}\" (read_only)")
+        con.execute(f"use \"{node['database']}\"")
         plan = json.loads(con.execute("explain (format json) " + sql).fetchall()[0][1])
     finally:
         con.close()
