@@ -28,7 +28,12 @@ from ingest.sources import Input
 
 KNOWN_FIELDS = ("id", "conversations", "tools", "category", "subcategory", "task")
 BATCH_BYTES = 16 * 1024 * 1024
-ARROW_BATCH_ROWS = 512
+# Real rows average about 110 KB: 128 of them are a 14 MB batch, like BATCH_BYTES for text.
+ARROW_BATCH_ROWS = 128
+# pyarrow's default pre-buffers a whole row group (tens of MB of compressed text) beside the
+# decoded batch; reading through a small buffer instead cut the ingest peak by a fifth, at
+# the same speed.
+PARQUET_READ_BUFFER = 1024 * 1024
 SCAN_CHUNK_ROWS = 64
 # DuckDB's JSON reader needs several times a document's size; a line this long is parsed
 # alone, with the memory limit raised for just that statement.
@@ -319,7 +324,7 @@ def _stage_arrow_batches(
 
 def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, params: dict, limit: int | None, on_batch: OnBatch) -> None:
     try:
-        parquet = pq.ParquetFile(path)
+        parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=PARQUET_READ_BUFFER)
     except Exception as exc:  # pyarrow raises ArrowInvalid / OSError for non-parquet bytes
         con.execute(
             "insert into staged (seq, source_uri, source_config, source_row, reject_reason, raw_text) "

@@ -1,10 +1,12 @@
 {#-
-    Incremental parsing models are keyed on the conversation. A conversation whose content
-    changed is re-ingested with a new ingested_at: its old rows are deleted first (even if it
-    now yields none), then every row newer than the table's newest is parsed and inserted.
+    Incremental models are keyed on the conversation. A conversation whose content changed is
+    re-ingested with a new ingested_at and a new, higher conversation_seq: its old rows are
+    deleted first (even if it now yields none), then every conversation newer than the table's
+    newest is processed and inserted. The parsing models compare ingested_at; the marts, which
+    do not carry it, compare conversation_seq.
 -#}
 
-{% macro delete_reingested() -%}
+{% macro delete_reingested(column='ingested_at') -%}
     {%- if is_incremental() -%}
         {#- Not `delete ... using`: DuckDB then reads every column of the view, the conversations' text included. -#}
         delete from {{ this }} as existing
@@ -14,7 +16,7 @@
             where
                 existing.source_config = conversations.source_config
                 and existing.conversation_id = conversations.conversation_id
-                and existing.ingested_at <> conversations.ingested_at
+                and existing.{{ column }} <> conversations.{{ column }}
         )
     {%- else -%}
         select 1
@@ -23,6 +25,12 @@
 
 {% macro only_new_rows(column='ingested_at') -%}
     {%- if is_incremental() -%}
-        and {{ column }} > (select coalesce(max(ingested_at), '-infinity'::timestamp) from {{ this }})
+        and coalesce({{ column }} > (select max({{ column }}) from {{ this }}), true)
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro where_new_conversations() -%}
+    {%- if is_incremental() -%}
+        where {{ only_new_rows('conversation_seq') | replace('and ', '', 1) }}
     {%- endif -%}
 {%- endmacro %}

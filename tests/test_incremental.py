@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import duckdb
 
 from ingest.generator import generate
@@ -44,3 +46,38 @@ def test_incremental_build_matches_a_full_reading(tmp_path):
         assert marts[conversation_id] == (
             expected["n_tool_calls"], expected["n_thoughts"], expected["n_tool_errors"], expected["has_final_answer"]
         ), conversation_id
+
+
+INCREMENTAL_MARTS = ("fct_assistant_turns", "fct_tool_calls", "fct_conversations")
+
+
+def test_incremental_marts_equal_a_full_rebuild(tmp_path):
+    rows = [row for _, row in generate(60, seed=37)]
+    write_jsonl(tmp_path / "first.jsonl", rows[:40])
+    db = tmp_path / "w.duckdb"
+    ingest(db, [str(tmp_path / "first.jsonl")])
+    build(db, echo=False)
+    changed = dict(rows[3], conversations=rows[3]["conversations"][:3])
+    write_jsonl(tmp_path / "second.jsonl", [changed] + rows[40:])
+    ingest(db, [str(tmp_path / "second.jsonl")])
+    build(db, echo=False)
+
+    rebuilt = tmp_path / "rebuilt.duckdb"
+    shutil.copy(db, rebuilt)
+    build(rebuilt, echo=False, full_refresh=True)
+
+    con = duckdb.connect(str(db), read_only=True)
+    con.execute(f"attach '{rebuilt}' as rebuilt (read_only)")
+    try:
+        for mart in INCREMENTAL_MARTS:
+            incremental = f"select * from main.{mart}"
+            full = f"select * from rebuilt.main.{mart}"
+            assert con.execute(f"select count(*) from main.{mart}").fetchone()[0] > 0
+            assert con.execute(f"select count(*) from ({incremental} except all {full})").fetchone()[0] == 0, mart
+            assert con.execute(f"select count(*) from ({full} except all {incremental})").fetchone()[0] == 0, mart
+        # Each passing build moved the tag check's watermark to its newest conversation.
+        watermarks = [r[0] for r in con.execute("select conversation_seq from main.tested_through order by recorded_at").fetchall()]
+        newest = con.execute("select max(conversation_seq) from main.fct_conversations").fetchone()[0]
+        assert len(watermarks) == 2 and watermarks[0] < watermarks[1] == newest
+    finally:
+        con.close()

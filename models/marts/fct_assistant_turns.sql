@@ -1,19 +1,25 @@
+-- The delete_reingested pre-hook (dbt_project.yml) reads stg_conversations.
+-- depends_on: {{ ref('stg_conversations') }}
 with
 
 messages as (
     select * from {{ ref('stg_messages') }}
+    {{ where_new_conversations() }}
 ),
 
 thoughts as (
     select * from {{ ref('int_thoughts') }}
+    {{ where_new_conversations() }}
 ),
 
 calls as (
     select * from {{ ref('int_tool_calls') }}
+    {{ where_new_conversations() }}
 ),
 
 responses as (
     select * from {{ ref('int_tool_responses') }}
+    {{ where_new_conversations() }}
 ),
 
 -- Text is reduced to a flag before the window, which would otherwise hold every conversation's

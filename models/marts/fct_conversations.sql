@@ -2,26 +2,32 @@ with
 
 conversations as (
     select * from {{ ref('stg_conversations') }}
+    {{ where_new_conversations() }}
 ),
 
 messages as (
     select * from {{ ref('stg_messages') }}
+    {{ where_new_conversations() }}
 ),
 
 turns as (
     select * from {{ ref('fct_assistant_turns') }}
+    {{ where_new_conversations() }}
 ),
 
 calls as (
     select * from {{ ref('fct_tool_calls') }}
+    {{ where_new_conversations() }}
 ),
 
 responses as (
     select * from {{ ref('fct_tool_responses') }}
+    {{ where_new_conversations() }}
 ),
 
 thoughts as (
     select * from {{ ref('fct_thoughts') }}
+    {{ where_new_conversations() }}
 ),
 
 message_stats as (

@@ -2,11 +2,12 @@ with
 
 calls as (
     select * from {{ ref('int_tool_calls') }}
+    {{ where_new_conversations() }}
 ),
 
 links as (
     select * from {{ ref('int_tool_call_links') }}
-    where call_index is not null
+    where call_index is not null {{ only_new_rows('conversation_seq') }}
 ),
 
 responses as (
@@ -21,7 +22,7 @@ responses as (
         error_type,
         budget_warning
     from {{ ref('int_tool_responses') }}
-    where response_index is not null
+    where response_index is not null {{ only_new_rows('conversation_seq') }}
 ),
 
 conversations as (
@@ -31,6 +32,7 @@ conversations as (
         conversation_seq,
         category
     from {{ ref('stg_conversations') }}
+    {{ where_new_conversations() }}
 ),
 
 -- The calls, text and all, must be the side DuckDB streams, never the one it hashes: every other

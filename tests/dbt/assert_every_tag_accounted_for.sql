@@ -1,5 +1,6 @@
 -- Every opening <tool_call>, <tool_response> and <think> tag in assistant and tool
--- messages yields exactly one row in the marts, parsed or flagged.
+-- messages yields exactly one row in the marts, parsed or flagged. Incremental builds check the
+-- conversations no passing build has checked (macros/tested_through.sql).
 with
 
 messages as (
@@ -15,7 +16,7 @@ messages as (
         case when role = 'assistant' then {{ count_opening_tags('content', 'think') }} else 0 end
             as think_tags
     from {{ ref('stg_messages') }}
-    where role in ('assistant', 'tool')
+    where role in ('assistant', 'tool') and {{ untested_conversations() }}
 ),
 
 calls as (
@@ -25,6 +26,7 @@ calls as (
         message_index,
         count(*) as n_rows
     from {{ ref('fct_tool_calls') }}
+    where {{ untested_conversations() }}
     group by all
 ),
 
@@ -35,6 +37,7 @@ responses as (
         message_index,
         count(*) as n_rows
     from {{ ref('fct_tool_responses') }}
+    where {{ untested_conversations() }}
     group by all
 ),
 
@@ -45,6 +48,7 @@ thoughts as (
         message_index,
         count(*) as n_rows
     from {{ ref('fct_thoughts') }}
+    where {{ untested_conversations() }}
     group by all
 )
 
