@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # A DuckDB 1.4 beside the project's 2.x, to prove the warehouse opens in older tools.
 DUCKDB_1_4 := $(VENV)/duckdb-1.4
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup browser run serve test lint bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,15 @@ run: setup
 lint: setup
 	$(BIN)/sqlfluff lint models macros analyses
 
-test: setup lint
+# The browser tests drive Debian's Chromium; installed here, never downloaded at run time.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	@chromium --version
+
+serve: setup
+	$(BIN)/traces serve
+
+test: setup lint browser
 	$(BIN)/pytest
 
 bench: setup

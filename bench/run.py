@@ -72,7 +72,7 @@ def run_baseline(files: list[Path], work: Path, tag: str) -> Measurement:
 
 def bench(
     rows: int, work: Path, repeats: int = 2, seed: int = 7, incremental: bool = True, parquet: bool = True,
-    random_ids: bool = False,
+    random_ids: bool = False, serve: bool = True,
 ) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     ids = "-random-ids" if random_ids else ""
@@ -105,6 +105,11 @@ def bench(
             "project_s": round(proj.wall_seconds, 2), "project_rss_mb": round(proj.peak_rss_mb), "stages_s": stages,
             "ratio_to_jsonl": round(proj.wall_seconds / jsonl_median, 3),
         }
+    if serve:
+        from bench.serve import serve_timings
+
+        last = max(work.glob("warehouse-jsonl-*.duckdb"), key=lambda p: p.stat().st_mtime)
+        results["serve_ms"] = serve_timings(last)
     if incremental:
         results["incremental"] = _incremental(rows, work, seed, results["runs"][-1]["stages_s"], random_ids)
     shutil.rmtree(work / "baseline-0", ignore_errors=True)
@@ -161,4 +166,7 @@ def render_table(results: dict) -> str:
             f"incremental: +{inc['new_rows']} rows: ingest {inc['ingest_s']} s + build {inc['build_s']} s = "
             f"{inc['ratio_to_full']} of the full ingest + build ({inc['full_ingest_build_s']} s)"
         )
+    if "serve_ms" in results:
+        lines += ["", "| traces serve page | median ms | slowest ms |", "|---|---|---|"]
+        lines += [f"| {name} | {t['median_ms']} | {t['max_ms']} |" for name, t in results["serve_ms"].items()]
     return "\n".join(lines)

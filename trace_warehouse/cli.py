@@ -1,4 +1,4 @@
-"""The ``traces`` command: ingest, build, report, export, run, sample, bench."""
+"""The ``traces`` command: ingest, build, report, export, run, serve, sample, bench."""
 
 from __future__ import annotations
 
@@ -223,7 +223,32 @@ def run(
     _print(f"warehouse: {path}   (duckdb {path}  →  select * from fct_conversations limit 10;)")
     _print(f"reports:   {reports_dir / 'index.md'}")
     _print(f"exports:   {exports_dir}")
+    _print(f"browse:    traces serve{_db_flag(db)}   (then open http://127.0.0.1:8000)")
     _print("timings:   " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
+
+
+def _db_flag(db: Path | None) -> str:
+    return f" --db {db}" if db is not None else ""
+
+
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on; other machines reach it only if you say so.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Browse the warehouse in a web browser: the report, a filterable conversation list, each trace.
+
+    Read-only: the warehouse is opened per request and never held, so ingest and build can run
+    while it serves (pages wait for them) and the next page shows their data.
+    """
+    from reports.web.app import serve as run_server
+
+    path = warehouse_path(db)
+    if not path.exists():
+        _fail(FileNotFoundError(f"{path} does not exist: run `traces run` (or ingest and build) first"))
+    _print(f"serving {path} on http://{host}:{port}  (Ctrl+C to stop)")
+    run_server(path, host, port)
 
 
 @app.command()

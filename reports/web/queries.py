@@ -1,0 +1,300 @@
+"""What the trace browser reads: the conversation list with its filters, and one conversation.
+
+Every filter is a warehouse column (or a search over warehouse text) and every value reaches
+DuckDB as a bound parameter; only whitelisted column names are written into the SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field, fields
+from typing import Any, Mapping
+
+import duckdb
+
+PAGE_SIZE = 50
+
+SORTABLE = (
+    "conversation_seq",
+    "n_messages",
+    "n_tool_calls",
+    "n_tool_errors",
+    "n_thoughts",
+    "n_message_chars",
+    "max_parallel_width",
+    "category",
+)
+
+# URL flag -> the fct_conversations predicate it stands for.
+FLAGS = {
+    "has_error": "n_tool_errors > 0",
+    "recovered": "recovered_after_error",
+    "stuck_loop": "has_stuck_loop",
+    "iteration_limit": "hit_iteration_limit",
+    "malformed": "n_malformed_calls > 0",
+    "no_final_answer": "not has_final_answer",
+}
+
+LIST_COLUMNS = (
+    "source_config, conversation_id, conversation_seq, category, subcategory, task, n_messages, n_tool_calls, "
+    "n_tool_errors, n_malformed_calls, n_thoughts, max_parallel_width, hit_iteration_limit, has_stuck_loop, "
+    "recovered_after_error, has_final_answer, last_role"
+)
+
+
+class BadFilter(ValueError):
+    """A query-string value that cannot be used (e.g. ``min_calls=abc``)."""
+
+
+def _integer(value: str | None, name: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise BadFilter(f"{name} must be a whole number, got {value!r}") from exc
+    if number < 0:
+        raise BadFilter(f"{name} must not be negative, got {number}")
+    return number
+
+
+@dataclass(frozen=True)
+class ConversationFilters:
+    config: str = ""
+    category: str = ""
+    subcategory: str = ""
+    tool: str = ""
+    q: str = ""
+    flags: tuple[str, ...] = ()
+    min_calls: int | None = None
+    max_calls: int | None = None
+    sort: str = "conversation_seq"
+    order: str = "asc"
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> ConversationFilters:
+        sort = args.get("sort") or "conversation_seq"
+        if sort not in SORTABLE:
+            raise BadFilter(f"sort must be one of {', '.join(SORTABLE)}, got {sort!r}")
+        order = args.get("order") or "asc"
+        if order not in ("asc", "desc"):
+            raise BadFilter(f"order must be asc or desc, got {order!r}")
+        return cls(
+            config=args.get("config", "").strip(),
+            category=args.get("category", "").strip(),
+            subcategory=args.get("subcategory", "").strip(),
+            tool=args.get("tool", "").strip(),
+            q=args.get("q", "").strip(),
+            flags=tuple(flag for flag in FLAGS if args.get(flag) in ("1", "true", "on", "yes")),
+            min_calls=_integer(args.get("min_calls"), "min_calls"),
+            max_calls=_integer(args.get("max_calls"), "max_calls"),
+            sort=sort,
+            order=order,
+            page=max(_integer(args.get("page"), "page") or 1, 1),
+        )
+
+    def as_args(self, **changes: Any) -> dict[str, str]:
+        """The query string that reproduces these filters (with ``changes``), defaults left out."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)} | changes
+        args: dict[str, str] = {}
+        for name, value in values.items():
+            if name == "flags":
+                args.update({flag: "1" for flag in value})
+            elif value not in (None, "", ()) and value != getattr(ConversationFilters, name, None):
+                args[name] = str(value)
+        return args
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _where(filters: ConversationFilters) -> tuple[str, dict[str, Any]]:
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    for name in ("config", "category", "subcategory"):
+        value = getattr(filters, name)
+        if value:
+            column = "source_config" if name == "config" else name
+            clauses.append(f"{column} = ${name}")
+            params[name] = value
+    clauses.extend(FLAGS[flag] for flag in filters.flags)
+    if filters.min_calls is not None:
+        clauses.append("n_tool_calls >= $min_calls")
+        params["min_calls"] = filters.min_calls
+    if filters.max_calls is not None:
+        clauses.append("n_tool_calls <= $max_calls")
+        params["max_calls"] = filters.max_calls
+    if filters.tool:
+        clauses.append("conversation_seq in (select conversation_seq from fct_tool_calls where tool_name = $tool)")
+        params["tool"] = filters.tool
+    if filters.q:
+        # A scan of the text (no full-text index: DuckDB's fts extension cannot be installed
+        # offline); conversation_seq keys each conversation in one integer.
+        clauses.append(
+            "(task ilike $pattern escape '\\'"
+            " or conversation_seq in (select conversation_seq from fct_thoughts where thought_raw ilike $pattern escape '\\')"
+            " or conversation_seq in (select conversation_seq from fct_tool_responses where content ilike $pattern escape '\\'))"
+        )
+        params["pattern"] = _like_pattern(filters.q)
+    return (" where " + " and ".join(clauses)) if clauses else "", params
+
+
+@dataclass
+class ConversationPage:
+    rows: list[dict]
+    total: int
+    page: int
+    pages: int
+    seconds: float
+
+
+def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
+def list_conversations(con: duckdb.DuckDBPyConnection, filters: ConversationFilters) -> ConversationPage:
+    started = time.perf_counter()
+    where, params = _where(filters)
+    total = con.execute(f"select count(*) from fct_conversations{where}", params).fetchone()[0]
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    page = min(filters.page, pages)
+    tiebreak = "" if filters.sort == "conversation_seq" else ", conversation_seq"
+    rows = _dicts(
+        con.execute(
+            f"select {LIST_COLUMNS} from fct_conversations{where} "
+            f"order by {filters.sort} {filters.order}{tiebreak} limit {PAGE_SIZE} offset {(page - 1) * PAGE_SIZE}",
+            params,
+        )
+    )
+    return ConversationPage(rows, total, page, pages, time.perf_counter() - started)
+
+
+def filter_choices(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """The values the list's drop-downs offer."""
+    def values(sql: str) -> list[str]:
+        return [r[0] for r in con.execute(sql).fetchall() if r[0] is not None]
+
+    return {
+        "config": values("select distinct source_config from fct_conversations order by 1"),
+        "category": values("select distinct category from fct_conversations order by 1"),
+        "tool": values("select tool_name from dim_tools where n_calls > 0 group by 1 order by sum(n_calls) desc, 1"),
+    }
+
+
+# Display only: the text of an assistant turn outside its <think> and <tool_call> blocks, an
+# unclosed block running to the end (the parsing itself is SQL, in macros/parsing.sql).
+_BLOCKS = re.compile(r"<(think|tool_call)>.*?(?:</\1>|\Z)", re.DOTALL)
+
+
+def text_outside_blocks(content: str | None) -> str:
+    return _BLOCKS.sub("", content or "").strip()
+
+
+def pretty_json(text: str | None) -> str:
+    if text is None:
+        return ""
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except (ValueError, TypeError):
+        return text
+
+
+@dataclass
+class Turn:
+    message_index: int
+    role: str
+    raw_role: str
+    content: str | None
+    text: str = ""
+    thoughts: list[dict] = field(default_factory=list)
+    calls: list[dict] = field(default_factory=list)
+    orphans: list[dict] = field(default_factory=list)
+    responses: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class Conversation:
+    summary: dict
+    system_prompt: str | None
+    tools_json: str | None
+    turns: list[Turn]
+
+
+def load_conversation(con: duckdb.DuckDBPyConnection, source_config: str, conversation_id: str) -> Conversation | None:
+    found = _dicts(
+        con.execute(
+            "select * from fct_conversations where source_config = $config and conversation_id = $id",
+            {"config": source_config, "id": conversation_id},
+        )
+    )
+    if not found:
+        return None
+    summary = found[0]
+    # conversation_seq keeps every table in ingest order, so this key prunes row groups.
+    key = {"seq": summary["conversation_seq"]}
+    messages = _dicts(
+        con.execute(
+            "select message_index, role, raw_role, content from staging.stg_messages "
+            "where conversation_seq = $seq order by message_index",
+            key,
+        )
+    )
+    thoughts = _dicts(
+        con.execute(
+            "select message_index, thought_index, thought, n_chars, is_empty, is_unclosed, position "
+            "from fct_thoughts where conversation_seq = $seq order by message_index, thought_index",
+            key,
+        )
+    )
+    calls = _dicts(
+        con.execute(
+            "select message_index, call_index, tool_name, arguments, call_text, is_valid_json, is_closed, parse_issue, "
+            "missing_arguments, tool_call_id, has_response, response_message_index, is_error, error_type, "
+            "is_name_mismatch from fct_tool_calls where conversation_seq = $seq order by message_index, call_index",
+            key,
+        )
+    )
+    responses = _dicts(
+        con.execute(
+            "select message_index, response_index, tool_call_id, tool_name, is_error, error_type, budget_warning, "
+            "content, call_message_index, call_index, is_orphan, is_name_mismatch "
+            "from fct_tool_responses where conversation_seq = $seq order by message_index, response_index",
+            key,
+        )
+    )
+    system_prompt = con.execute(
+        "select system_prompt from staging.stg_system_prompts where system_prompt_hash = $hash",
+        {"hash": summary["system_prompt_hash"]},
+    ).fetchone()
+    tools = con.execute(
+        "select tools_json from staging.stg_toolsets where tools_hash = $hash", {"hash": summary["tools_hash"]}
+    ).fetchone()
+
+    turns = {m["message_index"]: Turn(**m) for m in messages}
+    paired = {(r["call_message_index"], r["call_index"]): r for r in responses if not r["is_orphan"]}
+    for thought in thoughts:
+        turns[thought["message_index"]].thoughts.append(thought)
+    for call in calls:
+        call["pretty_arguments"] = pretty_json(call["arguments"]) if call["is_valid_json"] else call["call_text"]
+        call["response"] = paired.get((call["message_index"], call["call_index"]))
+        if call["response"] is not None:
+            call["response"]["pretty_content"] = pretty_json(call["response"]["content"])
+        turns[call["message_index"]].calls.append(call)
+    for response in responses:
+        turns[response["message_index"]].responses.append(response)
+        if response["is_orphan"]:
+            response["pretty_content"] = pretty_json(response["content"])
+            turns[response["message_index"]].orphans.append(response)
+    for turn in turns.values():
+        if turn.role == "assistant":
+            turn.text = text_outside_blocks(turn.content)
+    return Conversation(
+        summary, system_prompt[0] if system_prompt else None, pretty_json(tools[0]) if tools else None,
+        [turns[i] for i in sorted(turns)],
+    )
