@@ -43,8 +43,9 @@ def _pages(db: Path) -> dict[str, tuple[str, dict]]:
         "conversation page (median size)": (f"/conversations/{typical[0]}/{typical[1]}", {}),
         "conversation page (largest)": (f"/conversations/{largest[0]}/{largest[1]}", {}),
         "report page": ("/report/errors", {}),
-        "text search (a word from a thought)": ("/conversations", {"q": word}),
-        "text search (no match: every text read)": ("/conversations", {"q": "zq-no-such-text-xj"}),
+        "text search, lowercase: any case (a word from a thought)": ("/conversations", {"q": word.lower()}),
+        "text search, lowercase: any case (no match)": ("/conversations", {"q": "zq-no-such-text-xj"}),
+        "text search, with a capital: exact case (no match)": ("/conversations", {"q": "Zq-No-Such-Text-Xj"}),
     }
 
 

@@ -195,9 +195,11 @@ def test_dbt_unit_tests_pass(sample_db, manifest):
     # `traces build` leaves them out (they test the SQL, not the data); the suite runs every one.
     from trace_warehouse.build import run_dbt
 
-    output = run_dbt(sample_db, ["test", "--select", "test_type:unit"], echo=False)
+    run_dbt(sample_db, ["test", "--select", "test_type:unit"], echo=False)
     n_unit_tests = len(manifest["unit_tests"])
-    assert n_unit_tests >= 8 and f"PASS={n_unit_tests} " in output
+    results = json.loads((PROJECT / "target" / "run_results.json").read_text())["results"]
+    passed = [r["unique_id"] for r in results if r["unique_id"].startswith("unit_test.") and r["status"] == "pass"]
+    assert n_unit_tests >= 8 and len(passed) == n_unit_tests
 
 
 def test_not_null_constraints_of_marts_are_enforced_by_duckdb(sample_db, manifest):
@@ -206,7 +208,7 @@ def test_not_null_constraints_of_marts_are_enforced_by_duckdb(sample_db, manifes
     declared = {
         (node["name"], column["name"])
         for node in models(manifest)
-        if node["config"].get("contract", {}).get("enforced") and node["config"]["materialized"] == "table"
+        if node["config"].get("contract", {}).get("enforced") and node["config"]["materialized"] in ("table", "incremental")
         for column in node["columns"].values()
         if any(c["type"] == "not_null" for c in column.get("constraints", []))
     }

@@ -129,6 +129,12 @@ def test_text_search_finds_thoughts_and_tool_output(client, sample_db):
         html = client.get("/conversations", query_string={"q": needle}).get_data(as_text=True)
         assert conversation_id in listed_ids(html) or total_of(html) > 50
         assert "(text search)" in html and re.search(r"query took \d+ ms", html)
+        # Smart case: all lowercase matches any case.
+        lowered = client.get("/conversations", query_string={"q": needle.lower()}).get_data(as_text=True)
+        assert total_of(lowered) >= total_of(html)
+    assert total_of(client.get("/conversations?q=TASK").get_data(as_text=True)) < total_of(
+        client.get("/conversations?q=task").get_data(as_text=True)
+    )
     assert total_of(client.get("/conversations?q=%25_no_such_text_%25").get_data(as_text=True)) == 0
 
 
