@@ -23,14 +23,18 @@
     {%- endif -%}
 {%- endmacro %}
 
+{% macro newer_than_table(column) -%}
+    coalesce({{ column }} > (select max({{ column }}) from {{ this }}), true)
+{%- endmacro %}
+
 {% macro only_new_rows(column='ingested_at') -%}
     {%- if is_incremental() -%}
-        and coalesce({{ column }} > (select max({{ column }}) from {{ this }}), true)
+        and {{ newer_than_table(column) }}
     {%- endif -%}
 {%- endmacro %}
 
 {% macro where_new_conversations() -%}
     {%- if is_incremental() -%}
-        where {{ only_new_rows('conversation_seq') | replace('and ', '', 1) }}
+        where {{ newer_than_table('conversation_seq') }}
     {%- endif -%}
 {%- endmacro %}

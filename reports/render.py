@@ -42,7 +42,7 @@ def markdown_table(columns: list[str], rows: list[dict]) -> str:
     return head + body
 
 
-def _query(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[dict]]:
+def query_rows(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[dict]]:
     cursor = con.execute(sql)
     columns = [d[0] for d in cursor.description]
     return columns, [dict(zip(columns, row)) for row in cursor.fetchall()]
@@ -75,7 +75,7 @@ def _header(db: Path, generated_at: str, config_counts: dict[str, int], table_co
 
 
 def _render_section(con: duckdb.DuckDBPyConnection, section: Section, charts_dir: Path) -> str:
-    columns, rows = _query(con, section.sql)
+    columns, rows = query_rows(con, section.sql)
     out = [f"## {section.title}\n"]
     if section.text:
         out.append(section.text + "\n")

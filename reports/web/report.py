@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 
 from reports.pages import PAGES, Page, Section
-from reports.render import format_value
+from reports.render import format_value, query_rows
 
 # Report columns whose values name a set of conversations the list can show.
 LINKED_COLUMNS = {"source_config": "config", "category": "category", "tool_name": "tool"}
@@ -36,9 +36,7 @@ def _link(section: Section, column: str, value: object) -> dict | None:
 
 
 def render_section(con: duckdb.DuckDBPyConnection, page: Page, section: Section) -> RenderedSection:
-    cursor = con.execute(section.sql)
-    columns = [d[0] for d in cursor.description]
-    rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
+    columns, rows = query_rows(con, section.sql)
     cells = [[(format_value(row[c]), _link(section, c, row[c])) for c in columns] for row in rows]
     chart_url = f"/report/{page.slug}/charts/{section.query_name}.png" if section.chart and rows else None
     return RenderedSection(section, columns, rows, cells, chart_url)
@@ -51,9 +49,7 @@ def draw_chart(con: duckdb.DuckDBPyConnection, page: Page, query_name: str, char
         return None
     path = charts_dir / f"{page.slug}-{query_name}.png"
     if not path.exists():
-        cursor = con.execute(section.sql)
-        columns = [d[0] for d in cursor.description]
-        rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
+        _, rows = query_rows(con, section.sql)
         if not rows:
             return None
         charts_dir.mkdir(parents=True, exist_ok=True)
