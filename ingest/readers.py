@@ -56,16 +56,24 @@ list_filter(
 )[1]
 """
 
-_JSON_TURN_PROBLEM = """
+def kind_words(json_type: str) -> str:
+    """A JSON value's kind as a reason words it ("a number", "an array"), from its ``json_type``."""
+    return (
+        f"case {json_type} when 'OBJECT' then 'an object' when 'ARRAY' then 'an array' "
+        "when 'VARCHAR' then 'a string' when 'BOOLEAN' then 'a boolean' when 'NULL' then 'null' else 'a number' end"
+    )
+
+
+_JSON_TURN_PROBLEM = f"""
 list_filter(
     list_transform(
-        {turns},
+        {{turns}},
         lambda t, i: case
             when t."from" is null and t."value" is null then 'turn ' || (i - 1) || ': not an object with "from" and "value"'
             when t."from" is null then 'turn ' || (i - 1) || ': missing "from"'
             when t."value" is null or json_type(t."value") = 'NULL' then 'turn ' || (i - 1) || ': missing "value"'
-            when json_type(t."from") <> 'VARCHAR' then 'turn ' || (i - 1) || ': "from" is ' || replace(replace(replace(lower(json_type(t."from")), 'varchar', 'a string'), 'bigint', 'a number'), 'array', 'an array') || ', not a string'
-            when json_type(t."value") <> 'VARCHAR' then 'turn ' || (i - 1) || ': "value" is ' || replace(replace(replace(lower(json_type(t."value")), 'varchar', 'a string'), 'bigint', 'a number'), 'array', 'an array') || ', not a string'
+            when json_type(t."from") <> 'VARCHAR' then 'turn ' || (i - 1) || ': "from" is ' || {kind_words('json_type(t."from")')} || ', not a string'
+            when json_type(t."value") <> 'VARCHAR' then 'turn ' || (i - 1) || ': "value" is ' || {kind_words('json_type(t."value")')} || ', not a string'
         end
     ),
     lambda p: p is not null
@@ -112,7 +120,7 @@ checked as (
             when decode_error is not null then decode_error
             when not json_valid(line) then 'invalid JSON (truncated or not JSON)'
             -- Valid JSON opening with a brace is an object: no second parse to ask its type.
-            when not regexp_matches(line, '^\\s*[{{]') then 'expected a JSON object, got ' || replace(replace(replace(lower(json_type(line)), 'varchar', 'a string'), 'bigint', 'a number'), 'array', 'an array')
+            when not regexp_matches(line, '^\\s*[{{]') then 'expected a JSON object, got ' || {kind_words('json_type(line)')}
         end as early_reason
     from lines
 ),
@@ -136,9 +144,9 @@ judged as (
             early_reason,
             case
                 when j.id is null or json_type(j.id) = 'NULL' then 'missing field "id"'
-                when json_type(j.id) not in ('VARCHAR', 'BIGINT', 'UBIGINT') then '"id" is ' || replace(replace(replace(lower(json_type(j.id)), 'varchar', 'a string'), 'bigint', 'a number'), 'array', 'an array') || ', not a string'
+                when json_type(j.id) not in ('VARCHAR', 'BIGINT', 'UBIGINT') then '"id" is ' || {kind_words('json_type(j.id)')} || ', not a string'
                 when j.conversations is null and json_type(line, '$.conversations') is null then 'missing field "conversations"'
-                when j.conversations is null then '"conversations" is ' || replace(replace(replace(lower(json_type(line, '$.conversations')), 'varchar', 'a string'), 'bigint', 'a number'), 'array', 'an array') || ', not a list of turns'
+                when j.conversations is null then '"conversations" is ' || {kind_words("json_type(line, '$.conversations')")} || ', not a list of turns'
                 when len(j.conversations) = 0 then '"conversations" is empty'
             end,
             {_TURN_PROBLEM.format(turns="j.conversations")},

@@ -1,0 +1,485 @@
+"""``traces ingest --target spark``: Spark reads the inputs itself into parquet raw tables.
+
+The rules are the DuckDB ingest's (ingest/readers.py, ingest/loader.py): the same verdicts,
+reasons, flags and keys, so the same dbt project builds the same marts on either engine (a
+test compares them row for row). Nothing passes through the DuckDB file: any path or URI
+Spark reads (``s3a://``, ``hdfs://`` on a cluster) is a source.
+
+The raw tables are parquet directories under ``<warehouse>.spark/raw/`` registered in the
+metastore as ``raw.*``. Parquet has no DELETE, so an ingest writes each changed table anew
+beside the old one and then points the table at it: readers see the old version until the
+ingest has finished, and a failed ingest leaves it as it was.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ingest.loader import DUPLICATE_IN_INPUT_REASON, SUPERSEDED_REASON, IngestResult, InputCounts
+from ingest.readers import KNOWN_FIELDS
+from ingest.sources import DEFAULT_CONFIG, Input, resolve
+from trace_warehouse import spark as spark_env
+from trace_warehouse.errors import NothingLoaded, SourceError, StrictModeRejection
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+KNOWN_ROLES = ("system", "human", "gpt", "tool", "user", "assistant")
+RAW_TABLES = ("conversations", "messages", "toolsets", "system_prompts", "rejected_rows")
+_URI_SCHEME = ("s3a://", "s3://", "hdfs://", "gs://", "abfss://", "file:")
+
+# A JSON value's kind, as the DuckDB ingest words it in a reason.
+_KIND_WORDS = """case
+    when {kind} like 'OBJECT%' then 'an object'
+    when {kind} like 'ARRAY%' then 'an array'
+    when {kind} = 'STRING' then 'a string'
+    when {kind} in ('BIGINT', 'DOUBLE', 'FLOAT') or {kind} like 'DECIMAL%' then 'a number'
+    when {kind} = 'BOOLEAN' then 'a boolean'
+    else 'null'
+end"""
+
+_TURN_PROBLEM = """try_element_at(filter(
+    transform({turns}, (t, i) -> case
+        when t is null or schema_of_variant(t) not like 'OBJECT%' then 'turn ' || i || ': not an object'
+        when coalesce(schema_of_variant(t:from), 'VOID') = 'VOID' then 'turn ' || i || ': missing "from"'
+        when coalesce(schema_of_variant(t:value), 'VOID') = 'VOID' then 'turn ' || i || ': missing "value"'
+        when schema_of_variant(t:from) <> 'STRING'
+            then 'turn ' || i || ': "from" is ' || {from_words} || ', not a string'
+        when schema_of_variant(t:value) <> 'STRING'
+            then 'turn ' || i || ': "value" is ' || {value_words} || ', not a string'
+    end),
+    p -> p is not null
+), 1)""".format(
+    turns="{turns}",
+    from_words=_KIND_WORDS.format(kind="schema_of_variant(t:from)"),
+    value_words=_KIND_WORDS.format(kind="schema_of_variant(t:value)"),
+)
+
+_TURNS_TYPE = "array<struct<`from`: string, `value`: string>>"
+
+# One verdict per non-blank line of a text input (view ``lines``: source_row, line).
+_JUDGE_LINES = f"""
+with parsed as (
+    select source_row, line, try_parse_json(line) as v
+    from lines
+    where line rlike '\\\\S'
+),
+kinds as (
+    select
+        *,
+        schema_of_variant(v) as kind,
+        schema_of_variant(v:id) as id_kind,
+        schema_of_variant(v:conversations) as conversations_kind,
+        schema_of_variant(v:tools) as tools_kind,
+        try_variant_get(v, '$.conversations', 'array<variant>') as turns_v
+    from parsed
+),
+judged as (
+    select
+        *,
+        case
+            when v is null then 'invalid JSON (truncated or not JSON)'
+            when kind not like 'OBJECT%' then 'expected a JSON object, got ' || {_KIND_WORDS.format(kind="kind")}
+            when coalesce(id_kind, 'VOID') = 'VOID' then 'missing field "id"'
+            when id_kind not in ('STRING', 'BIGINT') then '"id" is ' || {_KIND_WORDS.format(kind="id_kind")} || ', not a string'
+            when conversations_kind is null then 'missing field "conversations"'
+            when conversations_kind not like 'ARRAY%'
+                then '"conversations" is ' || {_KIND_WORDS.format(kind="conversations_kind")} || ', not a list of turns'
+            when size(turns_v) = 0 then '"conversations" is empty'
+            else {_TURN_PROBLEM.format(turns="turns_v")}
+        end as reason
+    from kinds
+)
+select
+    source_row,
+    reason,
+    case when reason is not null then line end as raw_text,
+    case when reason is null then get_json_object(line, '$.id') end as conversation_id,
+    case when reason is null then get_json_object(line, '$.category') end as category,
+    case when reason is null then get_json_object(line, '$.subcategory') end as subcategory,
+    case when reason is null then get_json_object(line, '$.task') end as task,
+    case when reason is null and coalesce(tools_kind, 'VOID') <> 'VOID' then get_json_object(line, '$.tools') end as tools,
+    case when reason is null then from_json(get_json_object(line, '$.conversations'), '{_TURNS_TYPE}') end as turns,
+    case when reason is null then concat(
+        case when coalesce(tools_kind, 'VOID') = 'VOID' then array('missing_tools') else array() end,
+        case when coalesce(tools_kind, 'VOID') not in ('STRING', 'VOID') then array('tools_not_a_string') else array() end,
+        case
+            when size(filter(json_object_keys(line), k -> k not in {KNOWN_FIELDS!r})) > 0
+                then array('extra_fields:' || array_join(array_sort(filter(json_object_keys(line), k -> k not in {KNOWN_FIELDS!r})), ','))
+            else array()
+        end
+    ) end as key_flags
+from judged
+"""
+
+# The flags every loadable row gets from its values, and its content hash (view ``judged``).
+_FLAGGED = f"""
+select
+    *,
+    case when reason is null then concat(
+        key_flags,
+        case when tools is not null and try_parse_json(tools) is null then array('invalid_tools_json') else array() end,
+        case
+            when exists(turns, t -> t.`from` not in {KNOWN_ROLES!r})
+                then array('unknown_role:' || array_join(array_sort(array_distinct(
+                    transform(filter(turns, t -> t.`from` not in {KNOWN_ROLES!r}), t -> t.`from`)
+                )), ','))
+            else array()
+        end
+    ) end as ingest_flags,
+    case when reason is null then lower(lpad(hex(xxhash64(category, subcategory, task, tools, turns)), 16, '0')) end
+        as content_hash
+from judged
+"""
+
+_JUDGE_TYPED = """
+select
+    source_row,
+    reason,
+    case when reason is not null then to_json(struct(*), map('ignoreNullFields', 'false')) end as raw_text,
+    case when reason is null then cast(id as string) end as conversation_id,
+    case when reason is null then {category} end as category,
+    case when reason is null then {subcategory} end as subcategory,
+    case when reason is null then {task} end as task,
+    case when reason is null then {tools} end as tools,
+    case when reason is null then conversations end as turns,
+    case when reason is null then array({key_flags}) end as key_flags
+from (
+    select
+        *,
+        case
+            when id is null then 'missing field "id"'
+            when conversations is null then 'missing field "conversations"'
+            when size(conversations) = 0 then '"conversations" is empty'
+            else try_element_at(filter(
+                transform(conversations, (t, i) -> case
+                    when t is null then 'turn ' || i || ': not an object'
+                    when t.`from` is null then 'turn ' || i || ': missing "from"'
+                    when t.`value` is null then 'turn ' || i || ': missing "value"'
+                end),
+                p -> p is not null
+            ), 1)
+        end as reason
+    from typed_input
+)
+"""
+
+
+def _numbered(frame: DataFrame, column: str = "source_row") -> DataFrame:
+    """``frame`` with its rows numbered 1.. in read order (file order), without a global sort.
+
+    Each partition's rows are counted once; a row's number is its partition's offset plus its
+    place in the partition, which ``monotonically_increasing_id`` encodes in the low 33 bits.
+    """
+    from pyspark.sql import functions as F
+
+    tagged = frame.withColumn("_pid", F.spark_partition_id()).withColumn("_mid", F.monotonically_increasing_id())
+    sizes = dict(tagged.groupBy("_pid").count().collect())
+    offsets, total = {}, 0
+    for pid in sorted(sizes):
+        offsets[pid] = total
+        total += sizes[pid]
+    offset = F.coalesce(*[F.when(F.col("_pid") == pid, F.lit(off)) for pid, off in offsets.items()], F.lit(0))
+    local = F.col("_mid") - F.shiftleft(F.col("_pid").cast("long"), 33)
+    return tagged.withColumn(column, offset + local + 1).drop("_pid", "_mid")
+
+
+def _judge_text(spark: SparkSession, uri: str) -> DataFrame:
+    lines = _numbered(spark.read.text(uri).withColumnRenamed("value", "line"))
+    lines.createOrReplaceTempView("lines")
+    spark.sql(_JUDGE_LINES).createOrReplaceTempView("judged")
+    return spark.sql(_FLAGGED)
+
+
+def _schema_problem(frame: DataFrame) -> str | None:
+    from pyspark.sql import types as T
+
+    names = frame.schema.names
+    for required in ("id", "conversations"):
+        if required not in names:
+            return f'schema mismatch: no column "{required}" (columns: {", ".join(names)})'
+    conv = frame.schema["conversations"].dataType
+    if not isinstance(conv, T.ArrayType) or not isinstance(conv.elementType, T.StructType):
+        return f'schema mismatch: "conversations" is {conv.simpleString()}, expected list<struct<from: string, value: string>>'
+    fields = {f.name: f.dataType for f in conv.elementType.fields}
+    for name in ("from", "value"):
+        if name not in fields:
+            return f'schema mismatch: conversation turns have no "{name}" field'
+        if not isinstance(fields[name], T.StringType):
+            return f'schema mismatch: turn field "{name}" is {fields[name].simpleString()}, expected string'
+    return None
+
+
+def _judge_parquet(spark: SparkSession, uri: str) -> DataFrame:
+    frame = _numbered(spark.read.parquet(uri))
+    problem = _schema_problem(frame)
+    if problem:
+        from pyspark.sql import functions as F
+
+        frame = frame.select(
+            "source_row",
+            F.lit(problem).alias("reason"),
+            F.to_json(F.struct(*[c for c in frame.columns if c != "source_row"])).alias("raw_text"),
+        )
+        for name, kind in (("conversation_id", "string"), ("category", "string"), ("subcategory", "string"),
+                           ("task", "string"), ("tools", "string"), ("turns", _TURNS_TYPE), ("key_flags", "array<string>")):
+            frame = frame.withColumn(name, F.lit(None).cast(kind))
+        frame.createOrReplaceTempView("judged")
+        return spark.sql(_FLAGGED)
+    columns = set(frame.columns)
+
+    def col(name: str) -> str:
+        return f"cast(`{name}` as string)" if name in columns else "cast(null as string)"
+
+    extra = sorted(columns - set(KNOWN_FIELDS) - {"source_row"})
+    flags = ([] if "tools" in columns else ["'missing_tools'"]) + ([f"'extra_fields:{','.join(extra)}'"] if extra else [])
+    frame.createOrReplaceTempView("typed_input")
+    spark.sql(_JUDGE_TYPED.format(
+        category=col("category"), subcategory=col("subcategory"), task=col("task"), tools=col("tools"),
+        key_flags=", ".join(flags) if flags else "",
+    )).createOrReplaceTempView("judged")
+    return spark.sql(_FLAGGED.replace("key_flags,", "cast(key_flags as array<string>),", 1))
+
+
+def _inputs(sources: list[str], config: str | None) -> list[Input]:
+    inputs: list[Input] = []
+    for source in sources:
+        if source.startswith(_URI_SCHEME):
+            kind = "parquet" if source.rstrip("/").endswith(".parquet") else "text"
+            parts = source.split("/")
+            path_config = parts[parts.index("data") + 1] if "data" in parts[:-1] else None
+            inputs.append(Input(uri=source, config=config or path_config or DEFAULT_CONFIG, kind=kind))
+            continue
+        if source == "sample" or source.startswith("hf:"):
+            raise SourceError(
+                f"{source}: Spark reads files and URIs; write the data out first (`traces sample --format parquet`, "
+                "or the hub's data/<config>/train.parquet files)"
+            )
+        for item in resolve(source, config):
+            if item.kind == "arrow":
+                raise SourceError(f"{item.uri}: a saved `datasets` directory; Spark reads parquet or JSONL files")
+            inputs.append(item)
+    if not inputs:
+        raise SourceError("no inputs to read")
+    return inputs
+
+
+def _existing(spark: SparkSession, table: str) -> DataFrame | None:
+    return spark.table(f"raw.{table}") if spark.catalog.tableExists(f"raw.{table}") else None
+
+
+def _replace_table(spark: SparkSession, root: Path, table: str, frame: DataFrame, ingest_id: str) -> None:
+    """Write ``frame`` as the new version of ``raw.<table>`` and point the table at it."""
+    location = root / "raw" / f"{table}-{ingest_id}"
+    frame.write.mode("overwrite").parquet(str(location))
+    old = None
+    if spark.catalog.tableExists(f"raw.{table}"):
+        old = spark.sql(f"describe formatted raw.{table}").where("col_name = 'Location'").collect()[0][1]
+        spark.sql(f"alter table raw.{table} set location '{location}'")
+        spark.catalog.refreshTable(f"raw.{table}")
+    else:
+        spark.sql(f"create table raw.{table} using parquet location '{location}'")
+    if old:
+        shutil.rmtree(old.removeprefix("file:"), ignore_errors=True)
+
+
+def ingest_spark(
+    db: Path,
+    sources: list[str],
+    config: str | None = None,
+    strict: bool = False,
+    on_input: Callable[[Input], None] | None = None,
+) -> IngestResult:
+    """Load every SOURCE into the Spark raw tables of warehouse ``db``; rejected rows go to ``raw.rejected_rows``."""
+    from pyspark.sql import functions as F
+
+    inputs = _inputs(sources, config)
+    spark = spark_env.session(db)
+    root = spark_env.spark_dir(db)
+    ingest_id = uuid.uuid4().hex
+    scratch = root / "scratch" / ingest_id
+    spark.sql("create database if not exists raw")
+    try:
+        judged = []
+        for index, item in enumerate(inputs):
+            if on_input:
+                on_input(item)
+            frame = _judge_parquet(spark, item.uri) if item.kind == "parquet" else _judge_text(spark, item.uri)
+            judged.append(frame.select(
+                F.lit(index).alias("input_index"), F.lit(item.uri).alias("source_uri"),
+                F.lit(item.config).alias("source_config"), "*",
+            ))
+        staged_frame = judged[0]
+        for frame in judged[1:]:
+            staged_frame = staged_frame.unionByName(frame)
+        # Written once: every table below reads the verdicts, and parsing the input again for each costs more.
+        staged_frame.write.parquet(str(scratch / "staged"))
+        spark.read.parquet(str(scratch / "staged")).createOrReplaceTempView("staged")
+        result = _merge(spark, root, inputs, ingest_id, strict)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if result.read == 0:
+        raise NothingLoaded("nothing could be read: every input is empty (" + ", ".join(i.uri for i in inputs) + ")")
+    if result.loaded == 0:
+        raise NothingLoaded(f"nothing loaded: all {result.read} rows were rejected (see raw.rejected_rows)")
+    return result
+
+
+_RANKED = """
+select
+    *,
+    row_number() over (partition by source_config, conversation_id order by input_index desc, source_row desc) as dup_rank,
+    first_value(source_uri) over (partition by source_config, conversation_id order by input_index desc, source_row desc)
+        as kept_uri,
+    first_value(input_index) over (partition by source_config, conversation_id order by input_index desc, source_row desc)
+        as kept_input,
+    first_value(source_row) over (partition by source_config, conversation_id order by input_index desc, source_row desc)
+        as kept_row
+from staged
+where reason is null
+"""
+
+_REJECTED = """
+select source_uri, source_row, source_config, reason, raw_text, current_timestamp() as rejected_at, '{ingest_id}' as ingest_id
+from staged
+where reason is not null
+union all
+select
+    source_uri,
+    source_row,
+    source_config,
+    case
+        when kept_input = input_index then 'duplicate id: superseded by row ' || kept_row || ' of the same input'
+        else 'duplicate id: superseded by ' || kept_uri || ' row ' || kept_row
+    end,
+    to_json(
+        named_struct(
+            'id', conversation_id, 'conversations', turns, 'tools', tools,
+            'category', category, 'subcategory', subcategory, 'task', task
+        ),
+        map('ignoreNullFields', 'false')
+    ),
+    current_timestamp(),
+    '{ingest_id}'
+from ranked
+where dup_rank > 1
+"""
+
+
+def _merge(spark: SparkSession, root: Path, inputs: list[Input], ingest_id: str, strict: bool) -> IngestResult:
+    from pyspark.sql import functions as F
+
+    spark.sql(_RANKED).createOrReplaceTempView("ranked")
+    counts = {item.uri: InputCounts(uri=item.uri, config=item.config) for item in inputs}
+    by_index = {index: item.uri for index, item in enumerate(inputs)}
+    for index, read, loaded in spark.sql(
+        "select input_index, count(*), count_if(reason is null) from staged group by input_index"
+    ).collect():
+        counts[by_index[index]].read = read
+        counts[by_index[index]].loaded = loaded
+        counts[by_index[index]].rejected = read - loaded
+    for index, reason, n in spark.sql(
+        "select input_index, reason, count(*) from staged where reason is not null group by 1, 2 order by 3 desc"
+    ).collect():
+        counts[by_index[index]].reasons[reason] = n
+    for index, kept_input, n in spark.sql(
+        "select input_index, kept_input, count(*) from ranked where dup_rank > 1 group by 1, 2"
+    ).collect():
+        item = counts[by_index[index]]
+        item.loaded -= n
+        item.rejected += n
+        reason = DUPLICATE_IN_INPUT_REASON if kept_input == index else SUPERSEDED_REASON
+        item.reasons[reason] = item.reasons.get(reason, 0) + n
+    for index, row, reason in spark.sql(
+        "select input_index, source_row, reason from staged where reason is not null order by input_index, source_row limit 5"
+    ).collect():
+        counts[by_index[index]].examples.append((row, reason))
+    result = IngestResult(ingest_id=ingest_id, inputs=list(counts.values()))
+    if strict and result.rejected:
+        raise StrictModeRejection(f"--strict: {result.rejected} of {result.read} rows rejected; nothing was loaded.")
+
+    existing = _existing(spark, "conversations")
+    kept = spark.sql("select * from ranked where dup_rank = 1")
+    if existing is not None:
+        existing.createOrReplaceTempView("existing_conversations")
+        kept.createOrReplaceTempView("kept")
+        unchanged = spark.sql(
+            "select kept.input_index, count(*) from kept inner join existing_conversations as e "
+            "on kept.source_config = e.source_config and kept.conversation_id = e.conversation_id "
+            "and kept.content_hash = e.content_hash group by 1"
+        ).collect()
+        for index, n in unchanged:
+            counts[by_index[index]].unchanged = n
+        kept = spark.sql(
+            "select * from kept where not exists (select 1 from existing_conversations as e "
+            "where kept.source_config = e.source_config and kept.conversation_id = e.conversation_id "
+            "and kept.content_hash = e.content_hash)"
+        )
+    seq_base = existing.agg(F.max("conversation_seq")).collect()[0][0] if existing is not None else None
+    kept.createOrReplaceTempView("to_load")
+    new_rows = spark.sql(f"""
+        select
+            *,
+            {seq_base or 0} + row_number() over (order by input_index, source_row) as conversation_seq,
+            md5(coalesce(tools, '')) as tools_hash,
+            case when turns[0].`from` = 'system' then turns[0].`value` end as system_prompt,
+            current_timestamp() as ingested_at
+        from to_load
+    """)
+    new_rows = new_rows.withColumn("system_prompt_hash", F.md5("system_prompt"))
+    new_rows.write.parquet(str(root / "scratch" / ingest_id / "new_rows"))
+    spark.read.parquet(str(root / "scratch" / ingest_id / "new_rows")).createOrReplaceTempView("new_rows")
+
+    conversations = spark.sql(f"""
+        select
+            conversation_id, source_config, category, subcategory, task, tools_hash, system_prompt_hash,
+            size(turns) as n_messages, source_uri, source_row, ingested_at, '{ingest_id}' as ingest_id, content_hash,
+            ingest_flags, conversation_seq
+        from new_rows
+    """)
+    messages = spark.sql("""
+        select
+            conversation_seq, source_config, conversation_id, cast(message_index as int) as message_index,
+            turn.`from` as `from`,
+            case when message_index = 0 and turn.`from` = 'system' then null else turn.`value` end as `value`,
+            tools_hash,
+            case when message_index = 0 then system_prompt_hash end as system_prompt_hash,
+            ingested_at
+        from new_rows
+        lateral view posexplode(turns) as message_index, turn
+    """)
+    if existing is not None:
+        spark.sql("select source_config, conversation_id from new_rows").createOrReplaceTempView("replaced_keys")
+        conversations = spark.sql(
+            "select * from existing_conversations as e where not exists (select 1 from replaced_keys as r "
+            "where e.source_config = r.source_config and e.conversation_id = r.conversation_id)"
+        ).unionByName(conversations)
+        _existing(spark, "messages").createOrReplaceTempView("existing_messages")
+        messages = spark.sql(
+            "select * from existing_messages as m where not exists (select 1 from new_rows as r "
+            "where m.source_config = r.source_config and m.conversation_id = r.conversation_id)"
+        ).unionByName(messages)
+    toolsets = spark.sql("select tools_hash, any_value(tools) as tools from new_rows group by tools_hash")
+    prompts = spark.sql(
+        "select system_prompt_hash, any_value(system_prompt) as system_prompt from new_rows "
+        "where system_prompt_hash is not null group by system_prompt_hash"
+    )
+    for table, frame in (("toolsets", toolsets), ("system_prompts", prompts)):
+        old = _existing(spark, table)
+        if old is not None:
+            key = frame.columns[0]
+            frame = old.unionByName(frame.join(old.select(key), key, "left_anti"))
+        _replace_table(spark, root, table, frame.orderBy(frame.columns[0]), ingest_id)
+    rejected = spark.sql(_REJECTED.format(ingest_id=ingest_id))
+    old_rejected = _existing(spark, "rejected_rows")
+    if old_rejected is not None:
+        rejected = old_rejected.unionByName(rejected)
+    _replace_table(spark, root, "rejected_rows", rejected, ingest_id)
+    _replace_table(spark, root, "messages", messages.orderBy("conversation_seq", "message_index"), ingest_id)
+    # Last: a conversation is visible once its messages are.
+    _replace_table(spark, root, "conversations", conversations.orderBy("conversation_seq"), ingest_id)
+    return result
