@@ -188,8 +188,13 @@ def _numbered(frame: DataFrame, column: str = "source_row") -> DataFrame:
     return tagged.withColumn(column, offset + local + 1).drop("_pid", "_mid")
 
 
-def _judge_text(spark: SparkSession, uri: str) -> DataFrame:
+def _judge_text(spark: SparkSession, uri: str, limit: int | None) -> DataFrame:
     lines = _numbered(spark.read.text(uri).withColumnRenamed("value", "line"))
+    if limit is not None:
+        # As the DuckDB ingest counts: the first N rows, blank lines not counted.
+        from pyspark.sql import functions as F
+
+        lines = _numbered(lines.where(F.col("line").rlike(r"\S")), "nonblank_row").where(F.col("nonblank_row") <= limit)
     lines.createOrReplaceTempView("lines")
     spark.sql(_JUDGE_LINES).createOrReplaceTempView("judged")
     return spark.sql(_FLAGGED)
@@ -214,8 +219,10 @@ def _schema_problem(frame: DataFrame) -> str | None:
     return None
 
 
-def _judge_parquet(spark: SparkSession, uri: str) -> DataFrame:
+def _judge_parquet(spark: SparkSession, uri: str, limit: int | None) -> DataFrame:
     frame = _numbered(spark.read.parquet(uri))
+    if limit is not None:
+        frame = frame.where(f"source_row <= {int(limit)}")
     problem = _schema_problem(frame)
     if problem:
         from pyspark.sql import functions as F
@@ -291,6 +298,7 @@ def ingest_spark(
     db: Path,
     sources: list[str],
     config: str | None = None,
+    limit: int | None = None,
     strict: bool = False,
     on_input: Callable[[Input], None] | None = None,
 ) -> IngestResult:
@@ -308,7 +316,8 @@ def ingest_spark(
         for index, item in enumerate(inputs):
             if on_input:
                 on_input(item)
-            frame = _judge_parquet(spark, item.uri) if item.kind == "parquet" else _judge_text(spark, item.uri)
+            judge = _judge_parquet if item.kind == "parquet" else _judge_text
+            frame = judge(spark, item.uri, limit)
             judged.append(frame.select(
                 F.lit(index).alias("input_index"), F.lit(item.uri).alias("source_uri"),
                 F.lit(item.config).alias("source_config"), "*",

@@ -8,14 +8,14 @@
 
 {% macro error_type(success, error, exit_code, content_text) -%}
     case
-        when json_type({{ success }}) = 'BOOLEAN' and not ({{ success }}::boolean) then 'tool_failure'
-        when json_type({{ error }}) = 'VARCHAR' and {{ strip(error ~ " ->> '$'") }} <> '' then 'tool_failure'
-        when json_type({{ error }}) in ('OBJECT', 'ARRAY') and len(({{ error }})::varchar) > 2 then 'tool_failure'
-        when json_type({{ error }}) = 'BOOLEAN' and ({{ error }})::boolean then 'tool_failure'
-        when json_type({{ exit_code }}) in ('BIGINT', 'UBIGINT') and ({{ exit_code }})::bigint <> 0 then 'nonzero_exit'
+        when {{ json_kind(success) }} = 'BOOLEAN' and not ({{ success }})::boolean then 'tool_failure'
+        when {{ json_kind(error) }} = 'VARCHAR' and {{ strip(json_text_at(error, '$')) }} <> '' then 'tool_failure'
+        when {{ json_kind(error) }} in ('OBJECT', 'ARRAY') and length(({{ error }})::string) > 2 then 'tool_failure'
+        when {{ json_kind(error) }} = 'BOOLEAN' and ({{ error }})::boolean then 'tool_failure'
+        when {{ json_kind(exit_code) }} in ('BIGINT', 'UBIGINT') and ({{ exit_code }})::bigint <> 0 then 'nonzero_exit'
         when
-            coalesce(json_type({{ exit_code }}), 'NULL') not in ('BIGINT', 'UBIGINT')
-            and regexp_matches({{ content_text }}, {{ traceback_pattern() }})
+            coalesce({{ json_kind(exit_code) }}, 'NULL') not in ('BIGINT', 'UBIGINT')
+            and {{ regex_matches(content_text, traceback_pattern()) }}
             then 'exception'
     end
 {%- endmacro %}

@@ -7,52 +7,53 @@
 -#}
 
 {% macro tag_blocks(text, tag) -%}
-    list_transform(
-        string_split({{ text }}, '<{{ tag }}>')[2:],
-        lambda piece: {
-            'body': split_part(piece, '</{{ tag }}>', 1),
-            'is_closed': contains(piece, '</{{ tag }}>')
-        }
-    )
+    {{ list_map(
+        list_tail(split_on(text, '<' ~ tag ~ '>')),
+        'piece',
+        make_struct([
+            ('body', "split_part(piece, '</" ~ tag ~ ">', 1)"),
+            ('is_closed', "contains(piece, '</" ~ tag ~ ">')"),
+        ])
+    ) }}
 {%- endmacro %}
 
 {% macro count_opening_tags(text, tag) -%}
-    (len(string_split({{ text }}, '<{{ tag }}>')) - 1)
+    ({{ list_size(split_on(text, '<' ~ tag ~ '>')) }} - 1)
 {%- endmacro %}
 
 {#- A think block runs to its closing tag, or to the end of the message when unclosed. -#}
 {% macro think_block_pattern() -%}
-    '<think>[\s\S]*?(?:</think>|$)'
+    {{ regex('<think>[\s\S]*?(?:</think>|\z)') }}
 {%- endmacro %}
 
 {% macro without_think(text) -%}
-    regexp_replace({{ text }}, {{ think_block_pattern() }}, '', 'g')
+    {{ regex_replace_all(text, think_block_pattern(), "''") }}
 {%- endmacro %}
 
 {% macro call_block_pattern() -%}
-    '<tool_call>[\s\S]*?(?:</tool_call>|$)'
+    {{ regex('<tool_call>[\s\S]*?(?:</tool_call>|\z)') }}
 {%- endmacro %}
 
 {#- Text an assistant wrote outside think and call blocks. -#}
 {% macro outside_blocks(text) -%}
-    {{ strip("regexp_replace(" ~ without_think(text) ~ ", " ~ call_block_pattern() ~ ", '', 'g')") }}
+    {{ strip(regex_replace_all(without_think(text), call_block_pattern(), "''")) }}
 {%- endmacro %}
 
 {#- A tool name recovered from a call body that is not valid JSON. -#}
 {% macro name_from_broken_call(body) -%}
-    nullif(regexp_extract({{ body }}, '"name"\s*:\s*"([^"]*)"', 1), '')
+    nullif(regexp_extract({{ body }}, {{ regex('"name"\s*:\s*"([^"]*)"') }}, 1), '')
 {%- endmacro %}
 
 {% macro iteration_limit_pattern() -%}
-    '(?i)(maximum|max) (number of )?(tool[- ]calling )?(iterations|turns|steps)'
+    {{ regex('(?i)(maximum|max) (number of )?(tool[- ]calling )?(iterations|turns|steps)') }}
 {%- endmacro %}
 
 {% macro traceback_pattern() -%}
-    'Traceback \(most recent call last\)'
+    {{ regex('Traceback \(most recent call last\)') }}
 {%- endmacro %}
 
 {% macro word_count(text) -%}
-    case when {{ strip(text) }} = '' then 0 else len(string_split_regex({{ strip(text) }}, '\s+')) end
+    case when {{ strip(text) }} = '' then 0 else {{ list_size(split_on_whitespace(strip(text))) }} end
 {%- endmacro %}
 
 {% macro role_of(raw_role) -%}
@@ -72,5 +73,5 @@
     A regex, not trim(text, characters): that took 2.3x as long on real-shaped thoughts.
 -#}
 {% macro strip(text) -%}
-    regexp_replace({{ text }}, '^[ \t\n\r]+|[ \t\n\r]+$', '', 'g')
+    {{ regex_replace_all(text, regex('^[ \t\n\r]+|[ \t\n\r]+\z'), "''") }}
 {%- endmacro %}

@@ -8,14 +8,27 @@
 -#}
 
 {% macro tested_through_relation(identifier='tested_through') -%}
-    {{- api.Relation.create(database=target.database, schema=target.schema, identifier=identifier) -}}
+    {{- api.Relation.create(database=target.get('database'), schema=target.schema, identifier=identifier) -}}
 {%- endmacro %}
 
 {% macro create_tested_through() -%}
+    {{ return(adapter.dispatch('create_tested_through')()) }}
+{%- endmacro %}
+
+{% macro default__create_tested_through() -%}
     create table if not exists {{ tested_through_relation() }} (
         conversation_seq bigint not null,
         recorded_at timestamp not null
     )
+{%- endmacro %}
+
+{#- Spark: a parquet table cannot enforce NOT NULL; the schema is created first, as dbt has not yet. -#}
+{% macro spark__create_tested_through() -%}
+    {%- do run_query('create database if not exists ' ~ target.schema) -%}
+    create table if not exists {{ tested_through_relation() }} (
+        conversation_seq bigint,
+        recorded_at timestamp
+    ) using parquet
 {%- endmacro %}
 
 {% macro untested_conversations() -%}

@@ -11,9 +11,10 @@ from types import TracebackType
 
 from trace_warehouse import warehouse
 from trace_warehouse.dbt_worker import GO
-from trace_warehouse.errors import BuildFailed
+from trace_warehouse.errors import BuildFailed, SettingError
 from trace_warehouse.paths import DB_ENV_VAR, PROJECT_DIR
 from trace_warehouse.settings import RuntimeSettings
+from trace_warehouse.spark import spark_dir, spark_env
 
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
@@ -29,13 +30,20 @@ def _project_args(args: list[str]) -> list[str]:
     return [*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
 
 
-def _start(command: list[str], db: Path, stdin: int | None = None) -> subprocess.Popen:
+TARGETS = ("duckdb", "spark")
+# The profile's output for each engine (profiles.yml).
+_PROFILE_OUTPUT = {"duckdb": "dev", "spark": "spark"}
+
+
+def _start(command: list[str], db: Path, stdin: int | None = None, target: str = "duckdb") -> subprocess.Popen:
     env = {
         **os.environ,
         **RuntimeSettings.from_env().dbt_env(db),
         DB_ENV_VAR: str(db),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+    if target == "spark":
+        env.update(spark_env(db))
     return subprocess.Popen(
         command, cwd=PROJECT_DIR, env=env, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -63,15 +71,26 @@ def _finish(proc: subprocess.Popen, what: str, echo: bool) -> str:
     return "".join(lines)
 
 
-def _ready(db: Path) -> None:
+def _ready(db: Path, target: str = "duckdb") -> None:
+    if target == "spark":
+        # Spark never touches the DuckDB file: its tables live under <db>.spark/.
+        spark_dir(db).mkdir(parents=True, exist_ok=True)
+        return
     warehouse.create_if_missing(db)
     warehouse.ensure_free(db)
 
 
-def run_dbt(db: Path, args: list[str], echo: bool = True) -> str:
-    """Run ``dbt <args>`` on ``db``; return its output, raise ``BuildFailed`` on a non-zero exit."""
-    _ready(db)
-    with _start([dbt_executable(), *_project_args(args)], db) as proc:
+def _check_target(target: str) -> None:
+    if target not in TARGETS:
+        raise SettingError(f"unknown target {target!r}: use {' or '.join(TARGETS)}")
+
+
+def run_dbt(db: Path, args: list[str], echo: bool = True, target: str = "duckdb") -> str:
+    """Run ``dbt <args>`` on ``db``'s ``target`` engine; return its output, raise ``BuildFailed`` on a non-zero exit."""
+    _check_target(target)
+    _ready(db, target)
+    command = [dbt_executable(), *_project_args(args), "--target", _PROFILE_OUTPUT[target]]
+    with _start(command, db, target=target) as proc:
         return _finish(proc, args[0], echo)
 
 
@@ -85,10 +104,16 @@ def _build_args(select: str | None, unit_tests: bool, full_refresh: bool = False
 
 
 def build(
-    db: Path, echo: bool = True, select: str | None = None, unit_tests: bool = False, full_refresh: bool = False
+    db: Path,
+    echo: bool = True,
+    select: str | None = None,
+    unit_tests: bool = False,
+    full_refresh: bool = False,
+    target: str = "duckdb",
 ) -> str:
-    """``dbt build``: models and data tests."""
-    return run_dbt(db, _build_args(select, unit_tests, full_refresh), echo=echo)
+    """``dbt build``: models and data tests, on DuckDB or on Spark."""
+    # The unit tests' fixtures are escaped differently on Spark: they run on DuckDB only.
+    return run_dbt(db, _build_args(select, unit_tests and target == "duckdb", full_refresh), echo=echo, target=target)
 
 
 class PreparedBuild:

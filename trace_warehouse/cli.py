@@ -24,6 +24,13 @@ DbOption = Annotated[
     Optional[Path], typer.Option("--db", help="Warehouse file (default: $TRACES_DB, else warehouse.duckdb in the repo).")
 ]
 OutOption = Annotated[Optional[Path], typer.Option("--out", help="Output directory.")]
+TargetOption = Annotated[
+    str,
+    typer.Option(
+        "--target",
+        help="Engine: duckdb (the warehouse file) or spark (tables under <db>.spark/; needs `make spark`).",
+    ),
+]
 
 
 def _fail(exc: Exception) -> None:
@@ -49,6 +56,11 @@ def _ingest(sources: list[str], config: str | None, limit: int | None, db: Path,
                 progress.advance(progress.task_ids[0], n)
 
         result = run_ingest(db, sources, config=config, limit=limit, strict=strict, on_input=on_input, on_bytes=on_bytes)
+    _print_counts(result)
+    _print(f"{result.summary()} → {db}")
+
+
+def _print_counts(result) -> None:
     for item in result.inputs:
         line = f"  {item.uri} [{item.config}]: read {item.read}, loaded {item.loaded}, rejected {item.rejected}"
         if item.unchanged:
@@ -59,7 +71,6 @@ def _ingest(sources: list[str], config: str | None, limit: int | None, db: Path,
         for row, reason in item.examples:
             where = f"line/row {row}" if row is not None else "whole file"
             typer.secho(f"      {item.uri}: {where}: {reason}", fg=typer.colors.YELLOW, err=True)
-    _print(f"{result.summary()} → {db}")
 
 
 def _ingest_in_child(sources: list[str], config: str | None, db: Path) -> None:
@@ -71,19 +82,43 @@ def _ingest_in_child(sources: list[str], config: str | None, db: Path) -> None:
         raise typer.Exit(code)  # the child has printed why
 
 
+def _ingest_spark(sources: list[str], config: str | None, limit: int | None, db: Path, strict: bool) -> None:
+    from ingest.spark_loader import ingest_spark
+
+    result = ingest_spark(db, sources, config=config, limit=limit, strict=strict)
+    _print_counts(result)
+    _print(f"{result.summary()} → {db.with_name(db.name + '.spark')}")
+
+
 @app.command()
 def ingest(
-    sources: Annotated[list[str], typer.Argument(help="sample | hf:NAME | file.parquet/.jsonl/.json(.gz) | glob | directory")],
+    sources: Annotated[
+        list[str],
+        typer.Argument(help="sample | hf:NAME | file.parquet/.jsonl/.json(.gz) | glob | directory (spark: also s3a://, hdfs:// URIs)"),
+    ],
     config: Annotated[Optional[str], typer.Option(help="Config name stored on every row (wins over the path's).")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Read at most N rows from each input.")] = None,
     strict: Annotated[bool, typer.Option(help="Fail, loading nothing, if any row is rejected.")] = False,
     db: DbOption = None,
+    target: TargetOption = "duckdb",
 ) -> None:
     """Load traces into raw.conversations; unrepresentable rows go to raw.rejected_rows."""
     try:
-        _ingest(sources, config, limit, warehouse_path(db), strict)
+        _check_target(target)
+        if target == "spark":
+            _ingest_spark(sources, config, limit, warehouse_path(db), strict)
+        else:
+            _ingest(sources, config, limit, warehouse_path(db), strict)
     except TraceWarehouseError as exc:
         _fail(exc)
+
+
+def _check_target(target: str) -> None:
+    from trace_warehouse.build import TARGETS
+    from trace_warehouse.errors import SettingError
+
+    if target not in TARGETS:
+        raise SettingError(f"unknown --target {target!r}: use {' or '.join(TARGETS)}")
 
 
 @app.command()
@@ -94,12 +129,16 @@ def build(
     full_refresh: Annotated[
         bool, typer.Option(help="Rebuild the incremental parsing models from scratch (after an upgrade adds columns).")
     ] = False,
+    target: TargetOption = "duckdb",
 ) -> None:
     """Run `dbt build` (models and data tests) on the warehouse."""
     from trace_warehouse.build import build as run_build
 
     try:
-        run_build(warehouse_path(db), echo=True, select=select, unit_tests=unit_tests, full_refresh=full_refresh)
+        _check_target(target)
+        run_build(
+            warehouse_path(db), echo=True, select=select, unit_tests=unit_tests, full_refresh=full_refresh, target=target
+        )
     except TraceWarehouseError as exc:
         _fail(exc)
 
@@ -137,7 +176,7 @@ def report(
     out: OutOption = None,
     exports: Annotated[Optional[Path], typer.Option(help="Where export manifests are (for token statistics).")] = None,
 ) -> None:
-    """Write the markdown report (index.md, pages, charts) from the marts."""
+    """Write the markdown report (index.md, pages, charts) from the marts (DuckDB warehouse only, for now)."""
     try:
         _report(warehouse_path(db), out or default_reports_dir(), exports or default_exports_dir())
     except TraceWarehouseError as exc:
@@ -170,7 +209,7 @@ def export(
     redact: Annotated[bool, typer.Option(help="Replace API keys, tokens, private keys and e-mail addresses.")] = False,
     force: Annotated[bool, typer.Option(help="Overwrite existing export files.")] = False,
 ) -> None:
-    """Write SFT training files (JSONL + manifest) with DuckDB COPY from the sft_* models."""
+    """Write SFT training files (JSONL + manifest) from the sft_* models (DuckDB warehouse only, for now)."""
     from reports.export import ExportOptions
 
     options = ExportOptions(
@@ -192,12 +231,22 @@ def run(
     format: Annotated[list[str], typer.Option("--format", help="Export formats (default trl-messages; all for every format).")] = [],
     config: Annotated[Optional[str], typer.Option(help="Config name for every ingested row.")] = None,
     tokenizer: Annotated[str, typer.Option(help="Token statistics in the manifests (slow on big data): a tiktoken encoding, or none.")] = "none",
+    target: Annotated[
+        str, typer.Option("--target", help="duckdb, or spark: ingest and build on Spark (no export or report, which read DuckDB).")
+    ] = "duckdb",
 ) -> None:
     """The main job: ingest, dbt build, export, report; then print where everything is."""
     from reports.export import ExportOptions
     from trace_warehouse.build import PreparedBuild
 
     path = warehouse_path(db)
+    if target != "duckdb":
+        try:
+            _check_target(target)
+            _run_spark(sources, config, path)
+        except TraceWarehouseError as exc:
+            _fail(exc)
+        return
     reports_dir = (out / "reports") if out else default_reports_dir()
     exports_dir = (out / "exports") if out else default_exports_dir()
     timings: dict[str, float] = {}
@@ -224,6 +273,35 @@ def run(
     _print(f"reports:   {reports_dir / 'index.md'}")
     _print(f"exports:   {exports_dir}")
     _print(f"browse:    traces serve{_db_flag(db)}   (then open http://127.0.0.1:8000)")
+    _print("timings:   " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
+
+
+def _run_spark(sources: list[str] | None, config: str | None, db: Path) -> None:
+    """``traces run --target spark``: ingest (in a child: the metastore admits one Spark process at a time), then build."""
+    from ingest.generator import SAMPLE_ROWS
+    from ingest.sample import write_sample
+    from trace_warehouse.build import build as run_build
+    from trace_warehouse.spark import spark_dir
+
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    if not sources or sources == ["sample"]:
+        sample_dir = spark_dir(db) / "sample"
+        if not sample_dir.exists():
+            write_sample(SAMPLE_ROWS, sample_dir, fmt="parquet")
+        sources = [str(sample_dir)]
+    command = [sys.executable, "-m", "trace_warehouse.cli", "ingest", "--target", "spark", *sources, "--db", str(db)]
+    code = subprocess.call(command + (["--config", config] if config else []))
+    if code != 0:
+        raise typer.Exit(code)
+    timings["ingest"] = time.perf_counter() - started
+    started = time.perf_counter()
+    run_build(db, echo=False, target="spark")
+    timings["build"] = time.perf_counter() - started
+    tables = spark_dir(db) / "warehouse"
+    _print("")
+    _print(f"spark tables: {tables}   (parquet; e.g. duckdb -c \"select * from '{tables}/main.db/fct_conversations/*.parquet' limit 10\")")
+    _print("report and export read the DuckDB warehouse: run `traces run` without --target for them")
     _print("timings:   " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
 
 

@@ -15,7 +15,7 @@ thoughts as (
         conversation_id,
         conversation_seq,
         message_index,
-        string_agg(thought_raw, chr(10) order by thought_index) as reasoning_content
+        {{ ordered_string_agg('thought_raw', 'chr(10)', 'thought_index') }} as reasoning_content
     from {{ ref('fct_thoughts') }}
     group by all
 ),
@@ -26,18 +26,23 @@ calls as (
         conversation_id,
         conversation_seq,
         message_index,
-        to_json(list(
-            json_object('type', 'function', 'function', json_object('name', tool_name, 'arguments', arguments))
-            order by call_index
-        ) filter (where parse_issue is null)) as trl_tool_calls,
-        to_json(list(
-            json_object(
-                'id', coalesce(tool_call_id, 'call_' || message_index || '_' || call_index),
-                'type', 'function',
-                'function', json_object('name', tool_name, 'arguments', arguments::varchar)
-            )
-            order by call_index
-        ) filter (where parse_issue is null)) as openai_tool_calls,
+        {{ json_array_agg(
+            json_object_of([
+                ('type', "'function'"),
+                ('function', json_object_of([('name', 'tool_name'), ('arguments', 'arguments', 'json')]), 'json'),
+            ]),
+            'call_index',
+            where='parse_issue is null'
+        ) }} as trl_tool_calls,
+        {{ json_array_agg(
+            json_object_of([
+                ('id', "coalesce(tool_call_id, 'call_' || message_index || '_' || call_index)"),
+                ('type', "'function'"),
+                ('function', json_object_of([('name', 'tool_name'), ('arguments', 'arguments::string')]), 'json'),
+            ]),
+            'call_index',
+            where='parse_issue is null'
+        ) }} as openai_tool_calls,
         count(*) filter (where parse_issue is null) as n_valid_calls
     from {{ ref('fct_tool_calls') }}
     group by all

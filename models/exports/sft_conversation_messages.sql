@@ -21,12 +21,11 @@ conversations as (
         {{ json_array_agg('trl_message', 'message_index, part_index') }} as trl_messages,
         {{ json_array_agg('openai_message', 'message_index, part_index') }} as openai_messages,
         coalesce(
-            string_agg(trl_message::varchar, chr(10) order by message_index, part_index) filter (where role = 'assistant'),
+            {{ ordered_string_agg('trl_message::string', 'chr(10)', 'message_index, part_index', where="role = 'assistant'") }},
             ''
         ) as trl_trainable_text,
         coalesce(
-            string_agg(openai_message::varchar, chr(10) order by message_index, part_index)
-            filter (where role = 'assistant'),
+            {{ ordered_string_agg('openai_message::string', 'chr(10)', 'message_index, part_index', where="role = 'assistant'") }},
             ''
         ) as openai_trainable_text
     from message_rows
@@ -36,14 +35,14 @@ conversations as (
 -- Left joins from the filters, each on its right side's unique key: a query that reads only
 -- the filters and the key (as a key test does) skips aggregating every message.
 select
-    filters.*,
+    {{ filter_columns('filters') }},
     filters.source_config || '/' || filters.conversation_id as sample_id,
     -- Reads only the right side's key, so the export selects rows without rendering them.
     conversations.conversation_id is not null as has_messages,
     -- A conversation without a message to render is kept, empty: the export leaves it out
     -- and counts it (no_messages).
-    coalesce(conversations.trl_messages, '[]'::json) as trl_messages,
-    coalesce(conversations.openai_messages, '[]'::json) as openai_messages,
+    coalesce(conversations.trl_messages, {{ json_literal('[]') }}) as trl_messages,
+    coalesce(conversations.openai_messages, {{ json_literal('[]') }}) as openai_messages,
     coalesce(conversations.trl_trainable_text, '') as trl_trainable_text,
     coalesce(conversations.openai_trainable_text, '') as openai_trainable_text,
     tools.tools

@@ -53,24 +53,27 @@ given_messages as (
         role,
         has_malformed_call,
         case
-            when role <> 'assistant' then json_object('role', role, 'content', content)
+            when role <> 'assistant' then {{ json_object_of([('role', 'role'), ('content', 'content')]) }}
             when n_valid_calls > 0
-                then json_object(
-                    'role', 'assistant', 'content', content,
-                    'reasoning_content', reasoning_content, 'tool_calls', trl_tool_calls
-                )
-            else json_object('role', 'assistant', 'content', content, 'reasoning_content', reasoning_content)
+                then {{ json_object_of([
+                    ('role', "'assistant'"), ('content', 'content'),
+                    ('reasoning_content', 'reasoning_content'), ('tool_calls', 'trl_tool_calls', 'json'),
+                ]) }}
+            else {{ json_object_of([
+                ('role', "'assistant'"), ('content', 'content'), ('reasoning_content', 'reasoning_content'),
+            ]) }}
         end as trl_message,
         case
-            when role <> 'assistant' then json_object('role', role, 'content', content)
+            when role <> 'assistant' then {{ json_object_of([('role', 'role'), ('content', 'content')]) }}
             when n_valid_calls > 0
-                then json_object(
-                    'role', 'assistant', 'content', nullif(content, ''), 'tool_calls', openai_tool_calls,
-                    'weight', case when has_malformed_call then 0 else 1 end
-                )
-            else json_object(
-                'role', 'assistant', 'content', content, 'weight', case when has_malformed_call then 0 else 1 end
-            )
+                then {{ json_object_of([
+                    ('role', "'assistant'"), ('content', "nullif(content, '')"), ('tool_calls', 'openai_tool_calls', 'json'),
+                    ('weight', 'case when has_malformed_call then 0 else 1 end', 'number'),
+                ]) }}
+            else {{ json_object_of([
+                ('role', "'assistant'"), ('content', 'content'),
+                ('weight', 'case when has_malformed_call then 0 else 1 end', 'number'),
+            ]) }}
         end as openai_message
     from given
 ),
@@ -85,8 +88,8 @@ answered as (
         coalesce(responses.tool_name, calls.tool_name) as tool_name,
         coalesce(responses.tool_call_id, 'call_' || calls.message_index || '_' || calls.call_index) as tool_call_id,
         case
-            when json_type(responses.content) = 'VARCHAR' then responses.content ->> '$'
-            else responses.content::varchar
+            when {{ json_kind('responses.content') }} = 'VARCHAR' then {{ json_text_at('responses.content', '$') }}
+            else responses.content::string
         end as content_text
     from responses
     inner join calls
@@ -106,8 +109,9 @@ tool_messages as (
         response_index as part_index,
         'tool' as role,
         false as has_malformed_call,
-        json_object('role', 'tool', 'name', tool_name, 'content', content_text) as trl_message,
-        json_object('role', 'tool', 'tool_call_id', tool_call_id, 'content', content_text) as openai_message
+        {{ json_object_of([('role', "'tool'"), ('name', 'tool_name'), ('content', 'content_text')]) }} as trl_message,
+        {{ json_object_of([('role', "'tool'"), ('tool_call_id', 'tool_call_id'), ('content', 'content_text')]) }}
+            as openai_message
     from answered
 )
 

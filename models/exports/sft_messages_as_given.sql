@@ -10,7 +10,17 @@ system_prompts as (
 ),
 
 restored as (
-    select messages.* replace (coalesce(messages.content, system_prompts.system_prompt) as content)
+    select
+        messages.source_config,
+        messages.conversation_id,
+        messages.message_index,
+        messages.role,
+        messages.raw_role,
+        coalesce(messages.content, system_prompts.system_prompt) as content,
+        messages.system_prompt_hash,
+        messages.tools_hash,
+        messages.ingested_at,
+        messages.conversation_seq
     from messages
     left join system_prompts
         on messages.system_prompt_hash = system_prompts.system_prompt_hash

@@ -27,9 +27,9 @@ prompts as (
         parts.conversation_id,
         parts.conversation_seq,
         parts.message_index,
-        string_agg(
-            '<|' || earlier.role || '|>' || chr(10) || earlier.content || chr(10), '' order by earlier.message_index
-        ) as prompt_so_far
+        {{ ordered_string_agg(
+            "'<|' || earlier.role || '|>' || chr(10) || earlier.content || chr(10)", "''", 'earlier.message_index'
+        ) }} as prompt_so_far
     from {{ ref('sft_assistant_parts') }} as parts
     inner join {{ ref('sft_messages_as_given') }} as earlier
         on
@@ -39,11 +39,10 @@ prompts as (
 )
 
 select
-    filters.* exclude (has_malformed_call),
+    {{ filter_columns('filters', except=['has_malformed_call']) }},
     turns.has_malformed_call,
     turns.source_config || '/' || turns.conversation_id || '/' || turns.message_index as sample_id,
     turns.source_config || '/' || turns.conversation_id || '/' || turns.message_index as id,
-    turns.conversation_id,
     turns.turn_index,
     coalesce(prompts.prompt_so_far, '') || '<|assistant|>' || chr(10) as prompt,
     turns.source_text as response

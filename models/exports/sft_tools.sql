@@ -12,23 +12,24 @@ toolsets as (
 functions as (
     select
         tools_hash,
-        to_json(list(
-            json_object(
-                'type', 'function',
-                'function', json_object(
-                    'name', tool_name,
-                    'description', description,
-                    'parameters', coalesce(parameters, '{"type": "object", "properties": {}}'::json)
-                )
-            ) order by tool_name
-        )) as tools
+        {{ json_array_agg(
+            json_object_of([
+                ('type', "'function'"),
+                ('function', json_object_of([
+                    ('name', 'tool_name'),
+                    ('description', 'description'),
+                    ('parameters', "coalesce(parameters, " ~ json_literal('{"type": "object", "properties": {}}') ~ ")", 'json'),
+                ]), 'json'),
+            ]),
+            'tool_name'
+        ) }} as tools
     from definitions
     group by tools_hash
 )
 
 select
     toolsets.tools_hash,
-    coalesce(functions.tools, '[]'::json) as tools
+    coalesce(functions.tools, {{ json_literal('[]') }}) as tools
 from toolsets
 left join functions
     on toolsets.tools_hash = functions.tools_hash

@@ -6,7 +6,10 @@ conversations as (
 )
 
 select
-    * exclude (trl_messages, openai_messages, trl_trainable_text, openai_trainable_text),
+    {{ filter_columns('conversations') }},
+    conversations.sample_id,
+    conversations.has_messages,
+    conversations.tools,
     sample_id as id,
     trl_messages as messages,
     trl_trainable_text as trainable_text

@@ -16,7 +16,7 @@ tools as (
 with_context as (
     select
         *,
-        list(trl_message) over (
+        {{ window_list('trl_message') }} over (
             partition by source_config, conversation_id, conversation_seq order by message_index, part_index
             rows between unbounded preceding and 1 preceding
         ) as prompt_messages,
@@ -28,12 +28,12 @@ with_context as (
 )
 
 select
-    filters.* exclude (has_malformed_call),
+    {{ filter_columns('filters', except=['has_malformed_call']) }},
     with_context.malformed_so_far as has_malformed_call,
     with_context.source_config || '/' || with_context.conversation_id || '/' || with_context.message_index as sample_id,
     sample_id as id,
-    to_json(coalesce(with_context.prompt_messages, []::json[])) as prompt,
-    json_array(with_context.trl_message) as completion,
+    {{ json_array_of_list('with_context.prompt_messages') }} as prompt,
+    {{ json_array_of_one('with_context.trl_message') }} as completion,
     tools.tools
 from with_context
 inner join filters

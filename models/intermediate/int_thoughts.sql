@@ -36,8 +36,7 @@ unnested as (
         conversation_seq,
         n_thoughts_before_first_call,
         n_calls,
-        unnest(think_blocks) as block,
-        generate_subscripts(think_blocks, 1) - 1 as thought_index
+        {{ unnest_with_index('think_blocks', 'block', 'thought_index') }}
     from blocks
 ),
 
@@ -63,7 +62,15 @@ described as (
 -- The stripped text is not stored, nor its words counted (10 s of regex at 15,000 real-shaped
 -- rows, for a figure no model reads): fct_thoughts does both when asked.
 select
-    * exclude (thought),
+    source_config,
+    conversation_id,
+    message_index,
+    ingested_at,
+    conversation_seq,
+    thought_index,
+    thought_raw,
+    is_unclosed,
+    position,
     length(thought) as n_chars,
     thought = '' as is_empty
 from described

@@ -51,8 +51,7 @@ unnested as (
         tools_hash,
         ingested_at,
         conversation_seq,
-        unnest(call_blocks) as block,
-        generate_subscripts(call_blocks, 1) - 1 as call_index
+        {{ unnest_with_index('call_blocks', 'block', 'call_index') }}
     from blocks
 ),
 
@@ -67,14 +66,14 @@ validated as (
         call_index::integer as call_index,
         {{ strip('block.body') }} as call_text,
         block.is_closed,
-        json_valid({{ strip('block.body') }}) as is_valid_json
+        {{ json_is_valid(strip('block.body')) }} as is_valid_json
     from unnested
 ),
 
 typed as (
     select
         *,
-        case when is_valid_json then json_type(call_text) end as json_kind
+        case when is_valid_json then {{ json_kind('call_text') }} end as json_kind
     from validated
 ),
 
@@ -82,20 +81,31 @@ named as (
     select
         *,
         case
-            when json_kind = 'OBJECT' then call_text ->> '$.name'
+            when json_kind = 'OBJECT' then {{ json_text_at('call_text', '$.name') }}
             else {{ name_from_broken_call('call_text') }}
         end as tool_name,
-        case when json_kind = 'OBJECT' then call_text -> '$.arguments' end as raw_arguments
+        case when json_kind = 'OBJECT' then {{ json_at('call_text', '$.arguments') }} end as raw_arguments
     from typed
 ),
 
 with_arguments as (
     select
-        * exclude (raw_arguments),
+        source_config,
+        conversation_id,
+        message_index,
+        tools_hash,
+        ingested_at,
+        conversation_seq,
+        call_index,
+        call_text,
+        is_closed,
+        is_valid_json,
+        json_kind,
+        tool_name,
         -- Some harnesses double-encode arguments as a JSON string; decode them once.
         case
-            when json_type(raw_arguments) = 'VARCHAR' and json_valid(raw_arguments ->> '$')
-                then (raw_arguments ->> '$')::json
+            when {{ json_kind('raw_arguments') }} = 'VARCHAR' and {{ json_is_valid(json_text_at('raw_arguments', '$')) }}
+                then {{ json_value_of_text(json_text_at('raw_arguments', '$')) }}
             else raw_arguments
         end as arguments
     from named
@@ -108,7 +118,7 @@ with_definitions as (
         calls.*,
         coalesce(sizes.n_definitions, 0) as n_definitions,
         definitions.tool_name is not null as is_known_tool,
-        coalesce(definitions.required_arguments, []::varchar[]) as required_arguments
+        coalesce(definitions.required_arguments, {{ empty_text_list() }}) as required_arguments
     from with_arguments as calls
     left join toolset_sizes as sizes
         on calls.tools_hash = sizes.tools_hash
@@ -121,10 +131,11 @@ with_definitions as (
 checked as (
     select
         *,
-        list_filter(
-            required_arguments,
-            lambda arg: json_type(arguments) <> 'OBJECT' or not list_contains(json_keys(arguments), arg)
-        ) as missing_arguments
+        {{ list_keep(
+            'required_arguments',
+            'arg',
+            json_kind('arguments') ~ " <> 'OBJECT' or not " ~ list_has(json_keys_of('arguments'), 'arg')
+        ) }} as missing_arguments
     from with_definitions
 )
 
@@ -149,7 +160,7 @@ select
         when json_kind <> 'OBJECT' then 'not_an_object'
         when coalesce(tool_name, '') = '' then 'missing_name'
         when n_definitions > 0 and not is_known_tool then 'unknown_tool'
-        when len(missing_arguments) > 0 then 'missing_required_argument'
+        when {{ list_size('missing_arguments') }} > 0 then 'missing_required_argument'
     end as parse_issue,
-    md5(coalesce(tool_name, '') || chr(31) || coalesce(arguments::varchar, call_text)) as call_signature
+    md5(coalesce(tool_name, '') || chr(31) || coalesce(arguments::string, call_text)) as call_signature
 from checked

@@ -32,8 +32,7 @@ unnested as (
         message_index,
         ingested_at,
         conversation_seq,
-        unnest(response_blocks) as block,
-        generate_subscripts(response_blocks, 1) - 1 as response_index
+        {{ unnest_with_index('response_blocks', 'block', 'response_index') }}
     from blocks
 ),
 
@@ -48,7 +47,7 @@ validated as (
         -- Not stripped: JSON ignores surrounding whitespace, and stripping copies every output.
         block.body as response_text,
         block.is_closed,
-        json_valid(block.body) as is_valid_json
+        {{ json_is_valid('block.body') }} as is_valid_json
     from unnested
 ),
 
@@ -58,38 +57,56 @@ envelopes as (
         -- One parse of the envelope yields every field we need; valid JSON opening with a
         -- brace is an object.
         case
-            when is_valid_json and regexp_matches(response_text, '^\s*[{]')
-                then json_transform(response_text, '{"tool_call_id": "JSON", "name": "JSON", "content": "JSON"}')
+            when is_valid_json and {{ regex_matches('response_text', regex('^\s*[{]')) }}
+                then {{ json_fields('response_text', ['tool_call_id', 'name', 'content']) }}
         end as envelope
     from validated
 ),
 
 unwrapped as (
     select
-        * exclude (envelope),
-        envelope.tool_call_id ->> '$' as tool_call_id,
-        envelope.name ->> '$' as response_name,
+        source_config,
+        conversation_id,
+        message_index,
+        ingested_at,
+        conversation_seq,
+        response_index,
+        response_text,
+        is_closed,
+        is_valid_json,
+        {{ json_text_at('envelope.tool_call_id', '$') }} as tool_call_id,
+        {{ json_text_at('envelope.name', '$') }} as response_name,
         case
-            when envelope is null then to_json({{ strip('response_text') }})
+            when envelope is null then {{ json_quote(strip('response_text')) }}
             when envelope.content is not null then envelope.content
             -- json_transform reads "content": null as SQL null; keep it apart from a missing key.
-            when regexp_matches(response_text, '"content"\s*:\s*null') then 'null'::json
-            else json(response_text)
+            when {{ regex_matches('response_text', regex('"content"\s*:\s*null')) }} then {{ json_literal('null') }}
+            else {{ as_json('response_text') }}
         end as raw_content
     from envelopes
 ),
 
 decoded as (
     select
-        * exclude (raw_content),
+        source_config,
+        conversation_id,
+        message_index,
+        ingested_at,
+        conversation_seq,
+        response_index,
+        response_text,
+        is_closed,
+        is_valid_json,
+        tool_call_id,
+        response_name,
         -- Content that is a JSON object encoded as a string is read as that object. Serialised
         -- JSON is compact, so its first character tells its type without another parse.
         case
             when
-                starts_with(raw_content::varchar, '"')
-                and starts_with(ltrim(raw_content ->> '$'), '{')
-                and json_valid(raw_content ->> '$')
-                then json(raw_content ->> '$')
+                {{ starts_with('raw_content::string', "'\"'") }}
+                and {{ starts_with("ltrim(" ~ json_text_at('raw_content', '$') ~ ")", "'{'") }}
+                and {{ json_is_valid(json_text_at('raw_content', '$')) }}
+                then {{ as_json(json_text_at('raw_content', '$')) }}
             else raw_content
         end as content
     from unwrapped
@@ -99,10 +116,8 @@ probed as (
     select
         *,
         case
-            when starts_with(content::varchar, '{')
-                then json_transform(
-                    content, '{"success": "JSON", "error": "JSON", "exit_code": "JSON", "_budget_warning": "JSON"}'
-                )
+            when {{ starts_with('content::string', "'{'") }}
+                then {{ json_fields('content', ['success', 'error', 'exit_code', '_budget_warning']) }}
         end as probe
     from decoded
 )
@@ -119,10 +134,10 @@ select
     tool_call_id,
     response_name,
     content,
-    starts_with(content::varchar, '"') as is_text_content,
-    {{ error_type('probe.success', 'probe.error', 'probe.exit_code', 'content::varchar') }} as error_type,
+    {{ starts_with('content::string', "'\"'") }} as is_text_content,
+    {{ error_type('probe.success', 'probe.error', 'probe.exit_code', 'content::string') }} as error_type,
     case
-        when json_type(probe._budget_warning) = 'VARCHAR' then probe._budget_warning ->> '$'
-        else probe._budget_warning::varchar
+        when {{ json_kind('probe._budget_warning') }} = 'VARCHAR' then {{ json_text_at('probe._budget_warning', '$') }}
+        else probe._budget_warning::string
     end as budget_warning
 from probed

@@ -1,3 +1,5 @@
+{{ config(contract=mart_contract()) }}
+
 with
 
 conversations as (

@@ -1,5 +1,7 @@
 -- The delete_reingested pre-hook (dbt_project.yml) reads stg_conversations.
 -- depends_on: {{ ref('stg_conversations') }}
+{{ config(contract=mart_contract()) }}
+
 with
 
 messages as (
@@ -44,7 +46,7 @@ sequenced as (
         role,
         has_text,
         lag(role) over conversation_order as previous_role,
-        count(*) filter (where role = 'assistant') over (
+        count_if(role = 'assistant') over (
             partition by source_config, conversation_id order by message_index
             rows between unbounded preceding and 1 preceding
         ) as n_earlier_assistant_turns

@@ -1,3 +1,5 @@
+{{ config(contract=mart_contract()) }}
+
 with
 
 conversations as (
@@ -34,10 +36,10 @@ message_stats as (
     select
         source_config,
         conversation_id,
-        arg_max(role, message_index) as last_role,
+        {{ value_at_max('role', 'message_index') }} as last_role,
         sum(length(content))::bigint as n_message_chars,
         bool_or(
-            role = 'user' and message_index > 1 and regexp_matches(content, {{ iteration_limit_pattern() }})
+            role = 'user' and message_index > 1 and {{ regex_matches('content', iteration_limit_pattern()) }}
         ) as hit_iteration_limit
     from messages
     group by all
@@ -49,7 +51,7 @@ turn_stats as (
         conversation_id,
         count(*) as n_assistant_turns,
         coalesce(max(n_tool_calls), 0) as max_parallel_width,
-        arg_max(n_tool_calls = 0 and has_text, message_index) as last_turn_answers,
+        {{ value_at_max('n_tool_calls = 0 and has_text', 'message_index') }} as last_turn_answers,
         max(message_index) as last_assistant_index
     from turns
     group by all
@@ -196,7 +198,36 @@ joined as (
 
 select
     source_config || '/' || conversation_id as conversation_key,
-    * exclude (has_success_after_last_error),
+    conversation_id,
+    conversation_seq,
+    source_config,
+    category,
+    subcategory,
+    task,
+    n_messages,
+    n_message_chars,
+    n_assistant_turns,
+    n_tool_calls,
+    n_valid_tool_calls,
+    n_tool_responses,
+    n_tool_errors,
+    n_malformed_calls,
+    n_thoughts,
+    n_empty_thoughts,
+    n_unclosed_thoughts,
+    max_parallel_width,
+    n_distinct_tools,
+    n_unanswered_calls,
+    n_orphan_responses,
+    last_role,
+    hit_iteration_limit,
+    has_stuck_loop,
+    has_final_answer,
+    tools_hash,
+    system_prompt_hash,
+    content_hash,
+    ingest_flags,
+    ingested_at,
     n_tool_errors > 0 and (has_success_after_last_error or has_final_answer) as recovered_after_error
 from joined
 -- Stored in ingest order, so a range of conversation_seq is a few row groups (see the export).

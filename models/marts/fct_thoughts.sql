@@ -2,7 +2,7 @@
     A view: the thought text (half of a real trace's text) is stored once, in int_thoughts, and
     read from there; stored again here it made the 60,000-row build write it twice more.
 -#}
-{{ config(materialized='view') }}
+{{ config(materialized='view', contract=mart_contract()) }}
 
 with
 

@@ -2,7 +2,7 @@
     A view: the response content (tool output, the bulk of a trace's text) is stored once, in
     int_tool_responses, and read from there; its other columns are cheap to join on each query.
 -#}
-{{ config(materialized='view') }}
+{{ config(materialized='view', contract=mart_contract()) }}
 
 with
 

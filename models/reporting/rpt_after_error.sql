@@ -14,7 +14,7 @@ errored_tools as (
         source_config,
         conversation_id,
         response_message_index,
-        list(distinct tool_name) as failed_tools
+        {{ distinct_list('tool_name') }} as failed_tools
     from calls
     where is_error
     group by all
@@ -25,7 +25,7 @@ next_calls as (
         source_config,
         conversation_id,
         message_index,
-        list(distinct tool_name) as next_tools
+        {{ distinct_list('tool_name') }} as next_tools
     from calls
     group by all
 ),
@@ -36,7 +36,7 @@ reactions as (
         case
             when turns.n_tool_calls = 0 and turns.has_text then 'answer'
             when turns.n_tool_calls = 0 then 'neither'
-            when len(list_intersect(errored_tools.failed_tools, next_calls.next_tools)) > 0 then 'retry_same_tool'
+            when {{ lists_overlap('errored_tools.failed_tools', 'next_calls.next_tools') }} then 'retry_same_tool'
             else 'switch_tool'
         end as reaction
     from turns

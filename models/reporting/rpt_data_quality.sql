@@ -13,6 +13,13 @@ rejected as (
     select * from {{ ref('stg_rejected_rows') }}
 ),
 
+ingest_flags as (
+    select
+        source_config,
+        {{ unnest_list('ingest_flags') }} as ingest_flag
+    from conversations
+),
+
 issues as (
     select
         source_config,
@@ -60,9 +67,10 @@ issues as (
     union all
     select
         source_config,
-        'ingest flag: ' || unnest(ingest_flags) as issue,
-        1 as n
-    from conversations
+        'ingest flag: ' || ingest_flag as issue,
+        count(*) as n
+    from ingest_flags
+    group by all
     union all
     select
         coalesce(source_config, '(unknown)') as source_config,

@@ -13,9 +13,9 @@ renamed as (
         source_config,
         conversation_id,
         message_index,
-        {{ role_of('"from"') }} as role,
-        "from" as raw_role,
-        "value" as content,
+        {{ role_of(adapter.quote('from')) }} as role,
+        {{ adapter.quote('from') }} as raw_role,
+        {{ adapter.quote('value') }} as content,
         -- On the leading system prompt's row only; its content is null (stored once).
         system_prompt_hash,
         -- The conversation's tools, so parsing models need not join the conversation for them.

@@ -12,16 +12,17 @@ toolsets as (
 entries as (
     select
         tools_hash,
-        unnest(json_extract(tools_json, '$[*]')) as entry
+        {{ unnest_with_index(json_elements('tools_json'), 'entry', 'entry_index') }}
     from toolsets
 ),
 
 unwrapped as (
     select
         tools_hash,
+        entry_index,
         case
-            when (entry ->> '$.type') = 'function' and (entry -> '$.function') is not null
-                then entry -> '$.function'
+            when {{ json_text_at('entry', '$.type') }} = 'function' and {{ json_at('entry', '$.function') }} is not null
+                then {{ json_at('entry', '$.function') }}
             else entry
         end as definition
     from entries
@@ -30,16 +31,31 @@ unwrapped as (
 described as (
     select
         tools_hash,
-        definition ->> '$.name' as tool_name,
-        definition ->> '$.description' as description,
-        definition -> '$.parameters' as parameters,
+        entry_index,
+        {{ json_text_at('definition', '$.name') }} as tool_name,
+        {{ json_text_at('definition', '$.description') }} as description,
+        {{ json_at('definition', '$.parameters') }} as parameters,
         coalesce(
-            from_json(definition -> '$.parameters.required', '["VARCHAR"]'),
-            []::varchar[]
+            {{ json_text_list(json_at('definition', '$.parameters.required')) }},
+            {{ empty_text_list() }}
         ) as required_arguments
     from unwrapped
+),
+
+-- A tool defined twice in one toolset: its first definition counts.
+ranked as (
+    select
+        *,
+        row_number() over (partition by tools_hash, tool_name order by entry_index) as definition_rank
+    from described
+    where tool_name is not null
 )
 
-select distinct on (tools_hash, tool_name) *
-from described
-where tool_name is not null
+select
+    tools_hash,
+    tool_name,
+    description,
+    parameters,
+    required_arguments
+from ranked
+where definition_rank = 1

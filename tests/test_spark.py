@@ -1,0 +1,157 @@
+"""The same project on Spark: each engine ingests the same files itself, and the two builds agree.
+
+Spark starts once per test session (about 10 s) and builds once (about a minute): the module
+fixture ingests and builds on both engines, and the tests compare what they hold.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest.sample import write_sample
+from tests.conftest import run_cli
+from tests.test_reliability import BAD_LINES, FLAGGED_LINES, GOOD
+
+# Columns that record when or by which run a row was written, or DuckDB's own hash of it: they
+# differ between any two ingests, whatever the engine.
+RUN_COLUMNS = {"ingested_at", "ingest_id", "rejected_at", "content_hash"}
+# Floating-point columns (averages, rates, correlations) may differ in the last bits between
+# engines that sum in a different order.
+FLOAT_TOLERANCE = 1e-9
+
+MARTS = ("fct_conversations", "fct_assistant_turns", "fct_tool_calls", "fct_thoughts", "fct_tool_responses", "dim_tools")
+REPORTING = (
+    "rpt_after_error", "rpt_completion_by_category", "rpt_conversation_lengths", "rpt_data_quality",
+    "rpt_length_tool_correlation", "rpt_length_vs_tool_usage", "rpt_overview", "rpt_parallel_width",
+    "rpt_thinking_by_context", "rpt_tool_calls_by_category", "rpt_tool_error_rates", "rpt_tool_transitions",
+    "rpt_turn_kinds_by_category",
+)
+RAW = ("conversations", "messages", "toolsets", "system_prompts", "rejected_rows")
+
+
+@dataclass
+class Engines:
+    duck: duckdb.DuckDBPyConnection
+    duck_ingest: str
+    spark_ingest: str
+    spark_db: Path
+
+
+def _inputs(root: Path) -> Path:
+    """The sample as the hub's parquet files, plus a JSONL file of every kind of bad and flagged line."""
+    write_sample(300, root, fmt="parquet")
+    bad = [line for _, line, _ in BAD_LINES] + [line for _, line, _ in FLAGGED_LINES]
+    # A duplicate id within the file (the later row wins), and a blank line (not a row).
+    bad += [json.dumps(GOOD[0]), "", json.dumps(GOOD[0])]
+    (root / "data" / "glm-5.1" / "extra.jsonl").write_text("\n".join(bad) + "\n", encoding="utf-8")
+    return root
+
+
+def _spark_relations(spark_db: Path, names: dict[str, str], out: Path) -> None:
+    """Write each Spark relation (``schema.name``) to parquet with Spark itself: views are computed on read."""
+    script = (
+        "import sys, json\n"
+        "from pathlib import Path\n"
+        "from trace_warehouse.spark import session\n"
+        "spark = session(Path(sys.argv[1]))\n"
+        "for name, relation in json.loads(sys.argv[2]).items():\n"
+        "    spark.table(relation).write.mode('overwrite').parquet(str(Path(sys.argv[3]) / name))\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(spark_db), json.dumps(names), str(out)], check=True)
+
+
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory) -> Engines:
+    root = tmp_path_factory.mktemp("engines")
+    inputs = _inputs(root / "inputs")
+    duck_db, spark_db = root / "duck.duckdb", root / "spark.duckdb"
+    duck_ingest = run_cli("ingest", str(inputs), "--db", str(duck_db))
+    assert duck_ingest.returncode == 0, duck_ingest.stderr
+    assert run_cli("build", "--db", str(duck_db)).returncode == 0
+    spark_ingest = run_cli("ingest", "--target", "spark", str(inputs), "--db", str(spark_db))
+    assert spark_ingest.returncode == 0, spark_ingest.stderr
+    spark_build = run_cli("build", "--target", "spark", "--db", str(spark_db))
+    assert spark_build.returncode == 0, spark_build.stdout[-3000:]
+    relations = {name: f"main.{name}" for name in MARTS + REPORTING}
+    relations |= {f"raw_{name}": f"raw.{name}" for name in RAW}
+    relations["stg_rejected_rows"] = "staging.stg_rejected_rows"
+    _spark_relations(spark_db, relations, root / "from_spark")
+    duck = duckdb.connect(str(duck_db), read_only=True)
+    for name in relations:
+        duck.execute(f"create temp view spark_{name} as select * from read_parquet('{root / 'from_spark' / name}/*.parquet')")
+    return Engines(duck=duck, duck_ingest=duck_ingest.stdout, spark_ingest=spark_ingest.stdout, spark_db=spark_db)
+
+
+def _comparable(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> str:
+    """The relation's rows with every value as text: doubles rounded to the tolerance, lists and JSON as written."""
+    types = dict(con.execute(f"select column_name, data_type from (describe {relation})").fetchall())
+    parts = []
+    for column in columns:
+        kind = types[column]
+        if kind in ("DOUBLE", "FLOAT") or kind.startswith("DECIMAL"):
+            parts.append(f"round({column}::double / {FLOAT_TOLERANCE}) * {FLOAT_TOLERANCE} as {column}")
+        else:
+            parts.append(f'"{column}"::varchar as "{column}"')
+    return f"select {', '.join(parts)} from {relation}"
+
+
+def _differences(engines: Engines, duck_relation: str, spark_relation: str) -> tuple[int, list, list]:
+    con = engines.duck
+    duck_columns = [r[0] for r in con.execute(f"select column_name from (describe {duck_relation})").fetchall()]
+    spark_columns = {r[0] for r in con.execute(f"select column_name from (describe {spark_relation})").fetchall()}
+    assert set(duck_columns) == spark_columns, f"{duck_relation}: columns differ: {set(duck_columns) ^ spark_columns}"
+    columns = [c for c in duck_columns if c not in RUN_COLUMNS]
+    duck_rows, spark_rows = _comparable(con, duck_relation, columns), _comparable(con, spark_relation, columns)
+    only_duck = con.execute(f"{duck_rows} except all {spark_rows} limit 3").fetchall()
+    only_spark = con.execute(f"{spark_rows} except all {duck_rows} limit 3").fetchall()
+    n_rows = con.execute(f"select count(*) from {duck_relation}").fetchone()[0]
+    return n_rows, only_duck, only_spark
+
+
+@pytest.mark.parametrize("name", MARTS + REPORTING)
+def test_every_mart_and_reporting_table_matches_row_for_row(engines, name):
+    n_rows, only_duck, only_spark = _differences(engines, f"main.{name}", f"spark_{name}")
+    assert n_rows > 0, f"{name} is empty: the comparison would prove nothing"
+    assert not only_duck and not only_spark, f"{name}: DuckDB only {only_duck}; Spark only {only_spark}"
+
+
+@pytest.mark.parametrize("table", RAW)
+def test_raw_tables_match(engines, table):
+    n_rows, only_duck, only_spark = _differences(engines, f"raw.{table}", f"spark_raw_{table}")
+    assert n_rows > 0
+    assert not only_duck and not only_spark, f"raw.{table}: DuckDB only {only_duck}; Spark only {only_spark}"
+
+
+def test_rejected_rows_carry_the_same_reasons_and_text(engines):
+    query = "select source_config, source_row, reason, raw_text from {} where source_uri like '%.jsonl' order by 1, 2"
+    duck = engines.duck.execute(query.format("raw.rejected_rows")).fetchall()
+    spark = engines.duck.execute(query.format("spark_raw_rejected_rows")).fetchall()
+    assert len(duck) == len(BAD_LINES) + 1
+    assert spark == duck
+
+
+def test_both_ingests_reconcile_and_print_the_same_counts(engines):
+    def counts(output: str) -> list[str]:
+        # "  <uri> [config]: read N, loaded N, rejected N" per input, then the total.
+        return [line.strip() for line in output.splitlines() if "read " in line and "loaded " in line and "→" not in line]
+
+    total_line = [line for line in engines.spark_ingest.splitlines() if line.startswith("read ")][0]
+    read, loaded, rejected = (int(part.split()[1]) for part in total_line.split(" → ")[0].split(", "))
+    assert read == loaded + rejected and rejected == len(BAD_LINES) + 1
+    assert counts(engines.spark_ingest) == counts(engines.duck_ingest)
+    assert [line for line in engines.duck_ingest.splitlines() if line.startswith("read ")][0].split(" → ")[0] == (
+        total_line.split(" → ")[0]
+    )
+
+
+def test_spark_marts_are_parquet_any_reader_opens(engines):
+    warehouse = engines.spark_db.with_name(engines.spark_db.name + ".spark") / "warehouse"
+    n = engines.duck.execute(f"select count(*) from read_parquet('{warehouse}/main.db/fct_conversations/*.parquet')").fetchone()[0]
+    assert n == engines.duck.execute("select count(*) from main.fct_conversations").fetchone()[0]
