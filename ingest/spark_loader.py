@@ -82,7 +82,8 @@ judged as (
     select
         *,
         case
-            when v is null then 'invalid JSON (truncated or not JSON)'
+            -- Spark's parser stops after the first value; DuckDB's rejects anything after it.
+            when v is null or coalesce(json_array_length('[' || line || ']'), 0) <> 1 then 'invalid JSON (truncated or not JSON)'
             when kind not like 'OBJECT%' then 'expected a JSON object, got ' || {_KIND_WORDS.format(kind="kind")}
             when coalesce(id_kind, 'VOID') = 'VOID' then 'missing field "id"'
             when id_kind not in ('STRING', 'BIGINT') then '"id" is ' || {_KIND_WORDS.format(kind="id_kind")} || ', not a string'

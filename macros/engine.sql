@@ -222,14 +222,33 @@
 
 {#- JSON -#}
 
+{#-
+    One rule on both engines: valid JSON is one RFC 8259 value with nothing after it but
+    whitespace. Duplicate keys are allowed (RFC 8259 permits them; the last wins); NaN,
+    Infinity and trailing commas are not. DuckDB's parser accepts those three, Spark's
+    accepts text after the value and (unless told otherwise, see profiles.yml) rejects
+    duplicate keys: each side checks what its parser lets through.
+-#}
 {% macro json_is_valid(text) -%}
     {{ return(adapter.dispatch('json_is_valid')(text)) }}
 {%- endmacro %}
 {% macro default__json_is_valid(text) -%}
-    json_valid({{ text }})
+    (
+        json_valid({{ text }})
+        and not (
+            {#- Cheap test first: most JSON holds none of the three extensions, even inside strings. #}
+            regexp_matches({{ text }}, {{ json_extension_pattern() }})
+            and regexp_matches(regexp_replace({{ text }}, '"(?:[^"\\]|\\.)*"', '""', 'g'), {{ json_extension_pattern() }})
+        )
+    )
 {%- endmacro %}
 {% macro spark__json_is_valid(text) -%}
-    (try_parse_json({{ text }}) is not null)
+    (try_parse_json({{ text }}) is not null and coalesce(json_array_length('[' || {{ text }} || ']'), 0) = 1)
+{%- endmacro %}
+
+{#- NaN, Infinity or a trailing comma: JSON extensions DuckDB's parser accepts. -#}
+{% macro json_extension_pattern() -%}
+    'NaN|Infinity|,\s*[}\]]'
 {%- endmacro %}
 
 {#- DuckDB's json_type names: OBJECT, ARRAY, VARCHAR, BIGINT, UBIGINT, DOUBLE, BOOLEAN, NULL; null for no value. -#}

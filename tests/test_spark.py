@@ -35,6 +35,24 @@ REPORTING = (
 )
 RAW = ("conversations", "messages", "toolsets", "system_prompts", "rejected_rows")
 
+# Call bodies on each side of the one JSON rule (macros/engine.sql, json_is_valid), in order.
+JSON_RULE_CASES = [
+    ('{"name": "a", "arguments": {"x": 1, "x": 2}}', None),  # a repeated key: valid
+    ('{"name": "a", "arguments": {"x": NaN}}', "invalid_json"),
+    ('{"name": "a", "arguments": {"x": 1,}}', "invalid_json"),  # a trailing comma
+    ('{"name": "a", "arguments": {}} and then some', "invalid_json"),  # text after the value
+    ('{"name": "a", "arguments": {"s": "NaN, Infinity and ,}"}}', None),  # all three, inside a string
+]
+JSON_RULE_ROW = {
+    "id": "json-rules",
+    "conversations": [
+        {"from": "human", "value": "Check the JSON rule."},
+        {"from": "gpt", "value": "<think>Five calls.</think>\n" + "\n".join(f"<tool_call>{body}</tool_call>" for body, _ in JSON_RULE_CASES)},
+        {"from": "tool", "value": "\n".join('<tool_response>{"name": "a", "content": "ok"}</tool_response>' for _ in JSON_RULE_CASES)},
+    ],
+    "tools": "[]",
+}
+
 
 @dataclass
 class Engines:
@@ -49,7 +67,7 @@ def _inputs(root: Path) -> Path:
     write_sample(300, root, fmt="parquet")
     bad = [line for _, line, _ in BAD_LINES] + [line for _, line, _ in FLAGGED_LINES]
     # A duplicate id within the file (the later row wins), and a blank line (not a row).
-    bad += [json.dumps(GOOD[0]), "", json.dumps(GOOD[0])]
+    bad += [json.dumps(GOOD[0]), "", json.dumps(GOOD[0]), json.dumps(JSON_RULE_ROW)]
     (root / "data" / "glm-5.1" / "extra.jsonl").write_text("\n".join(bad) + "\n", encoding="utf-8")
     return root
 
@@ -91,7 +109,7 @@ def engines(tmp_path_factory) -> Engines:
 
 def _comparable(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> str:
     """The relation's rows with every value as text: doubles rounded to the tolerance, lists and JSON as written."""
-    types = dict(con.execute(f"select column_name, data_type from (describe {relation})").fetchall())
+    types = dict(con.execute(f"select column_name, column_type from (describe {relation})").fetchall())
     parts = []
     for column in columns:
         kind = types[column]
@@ -149,6 +167,23 @@ def test_both_ingests_reconcile_and_print_the_same_counts(engines):
     assert [line for line in engines.duck_ingest.splitlines() if line.startswith("read ")][0].split(" → ")[0] == (
         total_line.split(" → ")[0]
     )
+
+
+def test_both_engines_apply_one_json_rule(engines):
+    expected = [issue for _, issue in JSON_RULE_CASES]
+    query = "select parse_issue from {} where conversation_id = 'json-rules' order by call_index"
+    assert [r[0] for r in engines.duck.execute(query.format("main.fct_tool_calls")).fetchall()] == expected
+    assert [r[0] for r in engines.duck.execute(query.format("spark_fct_tool_calls")).fetchall()] == expected
+
+
+def test_the_comparison_finds_a_changed_value(engines):
+    engines.duck.execute(
+        "create or replace temp view altered as "
+        "select * replace (case when conversation_seq = 1 then n_tool_calls + 1 else n_tool_calls end as n_tool_calls) "
+        "from spark_fct_conversations"
+    )
+    _, only_duck, only_spark = _differences(engines, "main.fct_conversations", "altered")
+    assert len(only_duck) == 1 and len(only_spark) == 1
 
 
 def test_spark_marts_are_parquet_any_reader_opens(engines):

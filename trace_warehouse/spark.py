@@ -43,6 +43,8 @@ def session_conf(directory: Path) -> dict[str, str]:
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.session.timeZone": "UTC",
+        # JSON with a repeated key is valid, as on DuckDB (macros/engine.sql, json_is_valid).
+        "spark.sql.variant.allowDuplicateKeys": "true",
         "spark.sql.warehouse.dir": str(directory / "warehouse"),
         "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={directory / 'metastore_db'};create=true",
         # Derby writes derby.log into the working directory unless told where its home is.
