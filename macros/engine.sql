@@ -227,7 +227,8 @@
     whitespace. Duplicate keys are allowed (RFC 8259 permits them; the last wins); NaN,
     Infinity and trailing commas are not. DuckDB's parser accepts those three, Spark's
     accepts text after the value and (unless told otherwise, see profiles.yml) rejects
-    duplicate keys: each side checks what its parser lets through.
+    duplicate keys: each side checks what its parser lets through. On DuckDB the cheap test
+    comes first: most JSON holds none of the three extensions, even inside strings.
 -#}
 {% macro json_is_valid(text) -%}
     {{ return(adapter.dispatch('json_is_valid')(text)) }}
@@ -236,7 +237,6 @@
     (
         json_valid({{ text }})
         and not (
-            {#- Cheap test first: most JSON holds none of the three extensions, even inside strings. #}
             regexp_matches({{ text }}, {{ json_extension_pattern() }})
             and regexp_matches(regexp_replace({{ text }}, '"(?:[^"\\]|\\.)*"', '""', 'g'), {{ json_extension_pattern() }})
         )
@@ -333,12 +333,18 @@
     {{ return(adapter.dispatch('json_fields')(json, names)) }}
 {%- endmacro %}
 {% macro default__json_fields(json, names) -%}
-    json_transform({{ json }}, '{ {%- for name in names %}"{{ name }}": "JSON"{{ ", " if not loop.last }}{% endfor -%} }')
+    {%- set spec = [] -%}
+    {%- for name in names -%}
+        {%- set _ = spec.append('"' ~ name ~ '": "JSON"') -%}
+    {%- endfor -%}
+    json_transform({{ json }}, '{ {{- spec | join(", ") -}} }')
 {%- endmacro %}
 {% macro spark__json_fields(json, names) -%}
-    named_struct(
-        {%- for name in names %}'{{ name }}', {{ spark__json_at(json, '$.' ~ name) }}{{ ", " if not loop.last }}{% endfor -%}
-    )
+    {%- set fields = [] -%}
+    {%- for name in names -%}
+        {%- set _ = fields.append("'" ~ name ~ "', " ~ spark__json_at(json, '$.' ~ name)) -%}
+    {%- endfor -%}
+    named_struct({{ fields | join(', ') }})
 {%- endmacro %}
 
 {#- Text holding JSON, as a JSON value as written (not compacted). -#}

@@ -15,10 +15,9 @@
     ('[' || string_agg(coalesce({{ value }}::varchar, 'null'), ',' order by {{ order_by }}){{ ' filter (where ' ~ where ~ ')' if where }} || ']')::json
 {%- endmacro %}
 {% macro spark__json_array_agg(value, order_by, where) -%}
-    ('[' || string_agg(
-        {%- if where %}case when {{ where }} then coalesce({{ value }}, 'null') end{% else %}coalesce({{ value }}, 'null'){% endif -%}
-        , ','
-    ) within group (order by {{ order_by }}) || ']')
+    {%- set element = "coalesce(" ~ value ~ ", 'null')" -%}
+    {%- set element = "case when " ~ where ~ " then " ~ element ~ " end" if where else element -%}
+    ('[' || string_agg({{ element }}, ',') within group (order by {{ order_by }}) || ']')
 {%- endmacro %}
 
 {#-
@@ -29,23 +28,27 @@
     {{ return(adapter.dispatch('json_object_of')(fields)) }}
 {%- endmacro %}
 {% macro default__json_object_of(fields) -%}
-    json_object(
-        {%- for field in fields %}'{{ field[0] }}', {{ field[1] }}{{ ', ' if not loop.last }}{% endfor -%}
-    )
+    {%- set arguments = [] -%}
+    {%- for field in fields -%}
+        {%- set _ = arguments.append("'" ~ field[0] ~ "', " ~ field[1]) -%}
+    {%- endfor -%}
+    json_object({{ arguments | join(', ') }})
 {%- endmacro %}
 {% macro spark__json_object_of(fields) -%}
-    concat(
-        '{',
-        {%- for field in fields %}
-            {%- set kind = field[2] if field | length > 2 else 'text' %}
-        '{{ ',' if not loop.first }}"{{ field[0] }}":',
-        coalesce(
-            {%- if kind == 'json' %}{{ field[1] }}{% elif kind == 'number' %}cast({{ field[1] }} as string){% else %}{{ json_quote(field[1]) }}{% endif -%}
-            , 'null'
-        ),
-        {%- endfor %}
-        '}'
-    )
+    {%- set parts = [] -%}
+    {%- for field in fields -%}
+        {%- set kind = field[2] if field | length > 2 else 'text' -%}
+        {%- if kind == 'json' -%}
+            {%- set value = field[1] -%}
+        {%- elif kind == 'number' -%}
+            {%- set value = 'cast(' ~ field[1] ~ ' as string)' -%}
+        {%- else -%}
+            {%- set value = json_quote(field[1]) -%}
+        {%- endif -%}
+        {%- set key = ('' if loop.first else ',') ~ '"' ~ field[0] ~ '":' -%}
+        {%- set _ = parts.append("'" ~ key ~ "', coalesce(" ~ value ~ ", 'null')") -%}
+    {%- endfor -%}
+    concat('{', {{ parts | join(', ') }}, '}')
 {%- endmacro %}
 
 {#- A JSON array of one JSON value. -#}
