@@ -237,7 +237,7 @@
     (
         json_valid({{ text }})
         and not (
-            regexp_matches({{ text }}, {{ json_extension_pattern() }})
+            (contains({{ text }}, 'NaN') or contains({{ text }}, 'Infinity') or regexp_matches({{ text }}, ',\s*[}\]]'))
             and regexp_matches(regexp_replace({{ text }}, '"(?:[^"\\]|\\.)*"', '""', 'g'), {{ json_extension_pattern() }})
         )
     )

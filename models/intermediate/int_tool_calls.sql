@@ -65,16 +65,22 @@ validated as (
         conversation_seq,
         call_index::integer as call_index,
         {{ strip('block.body') }} as call_text,
-        block.is_closed,
-        {{ json_is_valid(strip('block.body')) }} as is_valid_json
+        block.is_closed
     from unnested
 ),
 
 typed as (
     select
         *,
-        case when is_valid_json then {{ json_kind('call_text') }} end as json_kind
+        {{ json_is_valid('call_text') }} as is_valid_json
     from validated
+),
+
+kinded as (
+    select
+        *,
+        case when is_valid_json then {{ json_kind('call_text') }} end as json_kind
+    from typed
 ),
 
 named as (
@@ -85,7 +91,7 @@ named as (
             else {{ name_from_broken_call('call_text') }}
         end as tool_name,
         case when json_kind = 'OBJECT' then {{ json_at('call_text', '$.arguments') }} end as raw_arguments
-    from typed
+    from kinded
 ),
 
 with_arguments as (
