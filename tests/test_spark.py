@@ -208,3 +208,34 @@ def test_spark_marts_are_parquet_any_reader_opens(engines):
     warehouse = engines.spark_db.with_name(engines.spark_db.name + ".spark") / "warehouse"
     n = engines.duck.execute(f"select count(*) from read_parquet('{warehouse}/main.db/fct_conversations/*.parquet')").fetchone()[0]
     assert n == engines.duck.execute("select count(*) from main.fct_conversations").fetchone()[0]
+
+
+def test_reingesting_replaces_by_key_and_reconciles(engines, tmp_path):
+    # Last in the module: it changes the Spark warehouse the comparisons read.
+    con = engines.duck
+    spark_raw = engines.spark_db.with_name(engines.spark_db.name + ".spark")
+    before = con.execute("select count(*), max(conversation_seq) from spark_raw_conversations").fetchone()
+    changed = dict(GOOD[0], task="a changed task")
+    new = dict(GOOD[1], id="brand-new")
+    path = tmp_path / "data" / "glm-5.1" / "again.jsonl"  # where GOOD[0] was first ingested
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(changed) + "\n" + json.dumps(new) + "\n", encoding="utf-8")
+    result = run_cli("ingest", "--target", "spark", str(path), "--db", str(engines.spark_db))
+    assert result.returncode == 0, result.stderr
+    assert "read 2, loaded 2, rejected 0" in result.stdout
+
+    tables = {name: f"read_parquet('{spark_raw}/raw/{name}-*/*.parquet')" for name in ("conversations", "messages")}
+    after = con.execute(f"select count(*), max(conversation_seq) from {tables['conversations']}").fetchone()
+    assert after[0] == before[0] + 1  # the changed row replaced its old version; the new one was added
+    rows = con.execute(
+        f"select conversation_seq, task from {tables['conversations']} where conversation_id = ? and source_config = 'glm-5.1'",
+        [GOOD[0]["id"]],
+    ).fetchall()
+    assert len(rows) == 1 and rows[0][1] == "a changed task" and rows[0][0] > before[1]
+    # Every message belongs to a conversation, and every conversation has all its messages.
+    orphans = con.execute(
+        f"select count(*) from {tables['messages']} as m anti join {tables['conversations']} as c using (conversation_seq)"
+    ).fetchone()[0]
+    expected_messages = con.execute(f"select sum(n_messages) from {tables['conversations']}").fetchone()[0]
+    assert orphans == 0
+    assert con.execute(f"select count(*) from {tables['messages']}").fetchone()[0] == expected_messages
