@@ -304,10 +304,9 @@ def ingest_spark(
     on_input: Callable[[Input], None] | None = None,
 ) -> IngestResult:
     """Load every SOURCE into the Spark raw tables of warehouse ``db``; rejected rows go to ``raw.rejected_rows``."""
-    from pyspark.sql import functions as F
-
     inputs = _inputs(sources, config)
-    spark = spark_env.session(db)
+    spark = spark_env.session(db)  # raises SparkUnavailable, with the fix, when the extra is missing
+    from pyspark.sql import functions as F
     root = spark_env.spark_dir(db)
     ingest_id = uuid.uuid4().hex
     scratch = root / "scratch" / ingest_id
