@@ -7,3 +7,8 @@
     and {{ left }}.conversation_id = {{ right }}.conversation_id
     and {{ left }}.conversation_seq = {{ right }}.conversation_seq
 {%- endmacro %}
+
+{#- A row's readable key: its key columns joined with '/' (kimi/<id>/3/0). -#}
+{% macro slash_key(columns) -%}
+    {{ columns | join(" || '/' || ") }}
+{%- endmacro %}

@@ -36,7 +36,7 @@ conversations as (
 -- the filters and the key (as a key test does) skips aggregating every message.
 select
     {{ filter_columns('filters') }},
-    filters.source_config || '/' || filters.conversation_id as sample_id,
+    {{ slash_key(['filters.source_config', 'filters.conversation_id']) }} as sample_id,
     -- Reads only the right side's key, so the export selects rows without rendering them.
     conversations.conversation_id is not null as has_messages,
     -- A conversation without a message to render is kept, empty: the export leaves it out

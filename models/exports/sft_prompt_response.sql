@@ -41,8 +41,8 @@ prompts as (
 select
     {{ filter_columns('filters', except=['has_malformed_call']) }},
     turns.has_malformed_call,
-    turns.source_config || '/' || turns.conversation_id || '/' || turns.message_index as sample_id,
-    turns.source_config || '/' || turns.conversation_id || '/' || turns.message_index as id,
+    {{ slash_key(['turns.source_config', 'turns.conversation_id', 'turns.message_index']) }} as sample_id,
+    {{ slash_key(['turns.source_config', 'turns.conversation_id', 'turns.message_index']) }} as id,
     turns.turn_index,
     coalesce(prompts.prompt_so_far, '') || '<|assistant|>' || chr(10) as prompt,
     turns.source_text as response

@@ -29,7 +29,7 @@ conversations as (
 -- Left joins from the filters on unique keys, as in sft_conversation_messages.
 select
     {{ filter_columns('filters') }},
-    filters.source_config || '/' || filters.conversation_id as sample_id,
+    {{ slash_key(['filters.source_config', 'filters.conversation_id']) }} as sample_id,
     -- Reads only the right side's key, so the export selects rows without rendering them.
     conversations.conversation_id is not null as has_messages,
     sample_id as id,

@@ -70,7 +70,7 @@ tools as (
 )
 
 select
-    tools.source_config || '/' || tools.tool_name as tool_key,
+    {{ slash_key(['tools.source_config', 'tools.tool_name']) }} as tool_key,
     tools.*,
     case when tools.n_calls > 0 then tools.n_errors / tools.n_calls end as error_rate,
     tools.n_conversations_using / config_sizes.n_conversations as share_of_conversations

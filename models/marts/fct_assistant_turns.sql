@@ -136,7 +136,7 @@ turns as (
 )
 
 select
-    source_config || '/' || conversation_id || '/' || message_index as turn_key,
+    {{ slash_key(['source_config', 'conversation_id', 'message_index']) }} as turn_key,
     source_config,
     conversation_id,
     conversation_seq,

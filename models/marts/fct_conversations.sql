@@ -36,6 +36,7 @@ message_stats as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         {{ value_at_max('role', 'message_index') }} as last_role,
         sum(length(content))::bigint as n_message_chars,
         bool_or(
@@ -49,6 +50,7 @@ turn_stats as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         count(*) as n_assistant_turns,
         coalesce(max(n_tool_calls), 0) as max_parallel_width,
         {{ value_at_max('n_tool_calls = 0 and has_text', 'message_index') }} as last_turn_answers,
@@ -61,6 +63,7 @@ sequenced_calls as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         message_index,
         call_signature,
         is_error,
@@ -75,6 +78,7 @@ call_stats as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         count(*) as n_tool_calls,
         count(*) filter (where parse_issue is null) as n_valid_tool_calls,
         count(*) filter (where parse_issue is not null) as n_malformed_calls,
@@ -88,6 +92,7 @@ loop_stats as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         bool_or(
             call_signature = previous_signature and call_signature = second_previous_signature
         ) as has_stuck_loop,
@@ -100,12 +105,12 @@ success_after_error as (
     select
         calls.source_config,
         calls.conversation_id,
+        calls.conversation_seq,
         bool_or(calls.has_response and not calls.is_error) as has_success_after_last_error
     from sequenced_calls as calls
     inner join loop_stats
         on
-            calls.source_config = loop_stats.source_config
-            and calls.conversation_id = loop_stats.conversation_id
+            {{ same_conversation('calls', 'loop_stats') }}
     where calls.message_index > loop_stats.last_error_index
     group by all
 ),
@@ -114,6 +119,7 @@ response_stats as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         count(*) as n_tool_responses,
         count(*) filter (where is_error) as n_tool_errors,
         count(*) filter (where is_orphan) as n_orphan_responses
@@ -125,6 +131,7 @@ thought_stats as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         count(*) as n_thoughts,
         count(*) filter (where is_empty) as n_empty_thoughts,
         count(*) filter (where is_unclosed) as n_unclosed_thoughts
@@ -168,36 +175,29 @@ joined as (
     from conversations
     left join message_stats
         on
-            conversations.source_config = message_stats.source_config
-            and conversations.conversation_id = message_stats.conversation_id
+            {{ same_conversation('conversations', 'message_stats') }}
     left join turn_stats
         on
-            conversations.source_config = turn_stats.source_config
-            and conversations.conversation_id = turn_stats.conversation_id
+            {{ same_conversation('conversations', 'turn_stats') }}
     left join call_stats
         on
-            conversations.source_config = call_stats.source_config
-            and conversations.conversation_id = call_stats.conversation_id
+            {{ same_conversation('conversations', 'call_stats') }}
     left join loop_stats
         on
-            conversations.source_config = loop_stats.source_config
-            and conversations.conversation_id = loop_stats.conversation_id
+            {{ same_conversation('conversations', 'loop_stats') }}
     left join success_after_error
         on
-            conversations.source_config = success_after_error.source_config
-            and conversations.conversation_id = success_after_error.conversation_id
+            {{ same_conversation('conversations', 'success_after_error') }}
     left join response_stats
         on
-            conversations.source_config = response_stats.source_config
-            and conversations.conversation_id = response_stats.conversation_id
+            {{ same_conversation('conversations', 'response_stats') }}
     left join thought_stats
         on
-            conversations.source_config = thought_stats.source_config
-            and conversations.conversation_id = thought_stats.conversation_id
+            {{ same_conversation('conversations', 'thought_stats') }}
 )
 
 select
-    source_config || '/' || conversation_id as conversation_key,
+    {{ slash_key(['source_config', 'conversation_id']) }} as conversation_key,
     conversation_id,
     conversation_seq,
     source_config,

@@ -11,7 +11,7 @@ thoughts as (
 )
 
 select
-    source_config || '/' || conversation_id || '/' || message_index || '/' || thought_index as thought_key,
+    {{ slash_key(['source_config', 'conversation_id', 'message_index', 'thought_index']) }} as thought_key,
     source_config,
     conversation_id,
     conversation_seq,

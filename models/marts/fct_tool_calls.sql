@@ -82,6 +82,6 @@ joined as (
 )
 
 select
-    source_config || '/' || conversation_id || '/' || message_index || '/' || call_index as tool_call_key,
+    {{ slash_key(['source_config', 'conversation_id', 'message_index', 'call_index']) }} as tool_call_key,
     *
 from joined

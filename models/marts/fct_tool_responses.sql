@@ -44,6 +44,6 @@ joined as (
 )
 
 select
-    source_config || '/' || conversation_id || '/' || message_index || '/' || response_index as tool_response_key,
+    {{ slash_key(['source_config', 'conversation_id', 'message_index', 'response_index']) }} as tool_response_key,
     *
 from joined

@@ -13,6 +13,7 @@ errored_tools as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         response_message_index,
         {{ distinct_list('tool_name') }} as failed_tools
     from calls
@@ -24,6 +25,7 @@ next_calls as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         message_index,
         {{ distinct_list('tool_name') }} as next_tools
     from calls
@@ -42,13 +44,11 @@ reactions as (
     from turns
     inner join errored_tools
         on
-            turns.source_config = errored_tools.source_config
-            and turns.conversation_id = errored_tools.conversation_id
+            {{ same_conversation('turns', 'errored_tools') }}
             and turns.message_index = errored_tools.response_message_index + 1
     left join next_calls
         on
-            turns.source_config = next_calls.source_config
-            and turns.conversation_id = next_calls.conversation_id
+            {{ same_conversation('turns', 'next_calls') }}
             and turns.message_index = next_calls.message_index
 )
 

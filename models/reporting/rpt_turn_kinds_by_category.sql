@@ -9,6 +9,7 @@ conversations as (
     select
         source_config,
         conversation_id,
+        conversation_seq,
         category
     from {{ ref('fct_conversations') }}
 )
@@ -20,6 +21,5 @@ select
 from turns
 inner join conversations
     on
-        turns.source_config = conversations.source_config
-        and turns.conversation_id = conversations.conversation_id
+        {{ same_conversation('turns', 'conversations') }}
 group by all
