@@ -1,4 +1,4 @@
-"""Write SFT training files with DuckDB ``COPY`` from the ``sft_*`` dbt models, plus a manifest each.
+"""Write SFT training files from the ``sft_*`` dbt models (DuckDB queries streamed as Arrow text), plus a manifest each.
 
 Filtering, deduplication, redaction and token counting all run inside DuckDB;
 Python only composes the SQL and the manifest.
@@ -190,7 +190,7 @@ def _stage(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, options: ExportOpt
     """Decide, per sample, whether it is exported and why not; payloads are never materialised.
 
     Conversation-sized strings held in a DuckDB table cost far more memory than their length,
-    so payloads are only computed batch by batch while streaming into COPY, hashes or token counts.
+    so payloads are only computed batch by batch while streaming into the file, hashes or token counts.
     """
     con.execute(
         f"""

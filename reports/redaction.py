@@ -1,4 +1,4 @@
-"""Secrets and personal data replaced by ``--redact``: one RE2 pattern per kind.
+"""Secrets and personal data replaced by ``--redact``: one regular expression (Python's re) per kind.
 
 Patterns run over the JSON text of each exported record, so they cover tool
 outputs, call arguments and anything the assistant echoed. Each match becomes
@@ -36,7 +36,7 @@ class Redactor:
     """A DuckDB scalar function ``redact(varchar) -> varchar`` that counts what it replaces.
 
     Python's re runs the same patterns as the table above; DuckDB calls it on Arrow
-    batches while COPY streams the export, so no export row is held in memory twice.
+    batches while the export streams, so no export row is held in memory twice.
     """
 
     def __init__(self) -> None:

@@ -1,6 +1,6 @@
 """A small, independent pure-Python reading of one conversation, to check the marts against.
 
-It follows the documented rules (README, "What the parser counts") with re and json only.
+It follows the documented rules (docs/parsing.md) with re and json only.
 """
 
 from __future__ import annotations

@@ -272,3 +272,24 @@ def test_models_leave_engine_differences_to_the_dispatch_macros(path):
     sql = JINJA.sub("", path.read_text())
     sql = re.sub(r"--[^\n]*", "", sql)
     assert not ENGINE_SPECIFIC_SQL.findall(sql), f"{path.name}: {ENGINE_SPECIFIC_SQL.search(sql).group(0)!r}"
+
+
+MODEL_NAME = re.compile(r"\b((?:stg|int|fct|dim|rpt|sft)_\w+)")
+
+
+def _exposure_models(manifest: dict, name: str) -> set[str]:
+    exposure = manifest["exposures"][f"exposure.trace_warehouse.{name}"]
+    return {node.split(".")[-1] for node in exposure["depends_on"]["nodes"]}
+
+
+def test_exposures_name_what_the_report_pages_export_and_web_app_read(manifest):
+    from reports.export import FORMATS
+    from reports.pages import PAGES
+
+    for page in PAGES:
+        read = set(MODEL_NAME.findall(" ".join(section.sql for section in page.sections)))
+        assert _exposure_models(manifest, f"report_{page.slug.replace('-', '_')}") == read, page.slug
+    for fmt in FORMATS.values():
+        assert _exposure_models(manifest, f"export_{fmt.name.replace('-', '_')}") == {fmt.model}
+    web = " ".join(path.read_text() for path in (PROJECT / "reports" / "web").glob("*.py"))
+    assert _exposure_models(manifest, "trace_browser") == set(MODEL_NAME.findall(web))
