@@ -163,7 +163,7 @@ def _corpus() -> str:
     tokens = np.array(words, dtype=object)[gen.integers(0, len(words), 800_000)]
     lines = np.split(tokens, np.cumsum(gen.integers(4, 16, 100_000)))
     indents = gen.integers(0, 4, len(lines))
-    return "\n".join("    " * indent + " ".join(line) for indent, line in zip(indents, lines) if len(line))
+    return "\n".join("    " * indent + " ".join(line) for indent, line in zip(indents, lines, strict=True) if len(line))
 
 
 def _text(rng: random.Random, chars: int) -> str:
@@ -308,7 +308,7 @@ class _Conversation:
 
     def tool_turn(self, calls: list[_Call], contents: list[tuple[object, bool]]) -> None:
         blocks = []
-        for call, (content, _) in zip(calls, contents):
+        for call, (content, _) in zip(calls, contents, strict=True):
             payload = {"tool_call_id": self.call_id(call.name), "name": call.name, "content": content}
             blocks.append(f"<tool_response>\n{json.dumps(payload, ensure_ascii=False)}\n</tool_response>")
         self.add("tool", "\n".join(blocks))

@@ -87,7 +87,7 @@ def stacked_bar(rows: list[dict], x: str, y: str, stack: str, title: str, xlabel
         heights = [values[(xv, s)] for xv in xs]
         color = "#BBBBBB" if s == "other" else PALETTE[si % len(PALETTE)]
         ax.bar(range(len(xs)), heights, bottom=bottoms, label=s, color=color)
-        bottoms = [b + h for b, h in zip(bottoms, heights)]
+        bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
     ax.set_xticks(range(len(xs)), xs, rotation=30, ha="right")
     ax.legend(title=stack, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _finish(fig, ax, title, xlabel, ylabel, path)

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from queue import Queue
 
@@ -23,9 +23,9 @@ import pyarrow as pa
 from reports.redaction import Redactor
 from reports.tokens import register_token_counter
 from trace_warehouse import warehouse
-from trace_warehouse.warehouse import sql_literal
 from trace_warehouse.errors import ExportError
 from trace_warehouse.settings import RuntimeSettings
+from trace_warehouse.warehouse import sql_literal
 
 
 @dataclass(frozen=True)
@@ -420,7 +420,7 @@ def export_one(
         "format": fmt.name,
         "file": data_path.name,
         "unit": fmt.level,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "filters": asdict(options),
         "source": _source_summary(con, db),
         "rows_in": counts[0],

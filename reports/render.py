@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -45,7 +45,7 @@ def markdown_table(columns: list[str], rows: list[dict]) -> str:
 def query_rows(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[dict]]:
     cursor = con.execute(sql)
     columns = [d[0] for d in cursor.description]
-    return columns, [dict(zip(columns, row)) for row in cursor.fetchall()]
+    return columns, [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _config_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -149,7 +149,7 @@ def _index(header: str, note: str, chart_files: dict[str, list[str]]) -> str:
         for name in chart_files.get(page.slug, []):
             lines.append(f"### [{page.title}]({page.slug}.md): {name.removesuffix('.png').replace('_', ' ')}\n")
             lines.append(f"![{name}](charts/{name})\n")
-    return "\n".join(l for l in lines if l is not None)
+    return "\n".join(line for line in lines if line is not None)
 
 
 def render_reports(db: Path, out: Path, exports_dir: Path | None = None) -> list[Path]:
@@ -165,7 +165,7 @@ def render_reports(db: Path, out: Path, exports_dir: Path | None = None) -> list
             table_counts = _table_counts(con)
         except duckdb.CatalogException as exc:
             raise ReportError(f"the warehouse is not built yet; run `traces build` ({exc})") from exc
-        generated_at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        generated_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         header = _header(db, generated_at, config_counts, table_counts)
         note = _missing_configs_note(config_counts)
         charts_dir = staging / "charts"

@@ -12,7 +12,6 @@ import pyarrow as pa
 
 from trace_warehouse.errors import ExportError
 
-
 _GROUP = 16
 
 

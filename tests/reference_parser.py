@@ -100,7 +100,7 @@ def summarise(row: dict) -> dict:
     n_responses = n_errors = n_thoughts = n_empty = 0
     widths = [0]
     last_assistant_answers = False
-    for index, (turn, role) in enumerate(zip(turns, roles)):
+    for index, (turn, role) in enumerate(zip(turns, roles, strict=True)):
         text = turn["value"]
         if role == "assistant":
             thoughts = blocks(text, "think")
@@ -133,7 +133,7 @@ def summarise(row: dict) -> dict:
         "n_distinct_tools": len({c["name"] for c in calls if c["name"]}),
         "last_role": roles[-1],
         "hit_iteration_limit": any(
-            r == "user" and i > 1 and ITERATION_LIMIT.search(t["value"]) for i, (t, r) in enumerate(zip(turns, roles))
+            r == "user" and i > 1 and ITERATION_LIMIT.search(t["value"]) for i, (t, r) in enumerate(zip(turns, roles, strict=True))
         ),
         "has_stuck_loop": stuck,
         "has_final_answer": roles[-1] == "assistant" and last_assistant_answers,

@@ -10,10 +10,10 @@ import datasets
 import duckdb
 import pytest
 
-from reports.export import FORMATS, ExportOptions, export
-from trace_warehouse.errors import ExportError
 from ingest.catalog import SECRETS
+from reports.export import FORMATS, ExportOptions, export
 from tests.conftest import run_cli
+from trace_warehouse.errors import ExportError
 
 THINK = re.compile(r"<think>(.*?)(?:</think>|$)", re.S)
 CALL = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.S)

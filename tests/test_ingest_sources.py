@@ -15,11 +15,11 @@ import pytest
 
 from ingest.generator import generate
 from ingest.loader import ingest
-from ingest.schema import TURNS_AS_GIVEN
 from ingest.sample import rows_to_table, write_sample
+from ingest.schema import TURNS_AS_GIVEN
+from tests.conftest import run_cli, write_jsonl
 from trace_warehouse.errors import SourceError
 from trace_warehouse.warehouse import STORAGE_COMPATIBILITY_VERSION, connect, storage_version
-from tests.conftest import run_cli, write_jsonl
 
 PROJECT = Path(__file__).resolve().parent.parent
 

@@ -20,7 +20,7 @@ def marts(sample_db):
     con = duckdb.connect(str(sample_db), read_only=True)
     cursor = con.execute(f"select source_config, conversation_id, {', '.join(FIELDS)} from fct_conversations")
     columns = [d[0] for d in cursor.description]
-    rows = {(r[0], r[1]): dict(zip(columns, r)) for r in cursor.fetchall()}
+    rows = {(r[0], r[1]): dict(zip(columns, r, strict=True)) for r in cursor.fetchall()}
     issues = {}
     for config, conversation, issue_list in con.execute(
         "select source_config, conversation_id, list_sort(list(parse_issue)) from fct_tool_calls "

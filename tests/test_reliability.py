@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections import Counter
 import signal
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import duckdb
@@ -15,8 +15,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ingest.generator import generate
 from ingest import loader
+from ingest.generator import generate
 from ingest.loader import ingest
 from tests.conftest import run_cli, write_jsonl
 from trace_warehouse.errors import NothingLoaded, SourceError, StrictModeRejection, WarehouseInUse

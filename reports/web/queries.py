@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Mapping
+from typing import Any
 
 import duckdb
 
@@ -157,7 +158,7 @@ class ConversationPage:
 
 def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
     columns = [d[0] for d in cursor.description]
-    return [dict(zip(columns, row)) for row in cursor.fetchall()]
+    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
 def list_conversations(con: duckdb.DuckDBPyConnection, filters: ConversationFilters) -> ConversationPage:
