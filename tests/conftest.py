@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,25 +9,8 @@ import pytest
 from ingest.generator import generate
 from ingest.loader import ingest
 from reports.export import ExportOptions, export
+from tests.helpers import write_jsonl
 from trace_warehouse.build import build
-
-BIN = Path(sys.executable).parent
-
-
-def run_cli(*args: str, env: dict | None = None, check: bool = False) -> subprocess.CompletedProcess:
-    """Run the installed `traces` console script."""
-    result = subprocess.run(
-        [str(BIN / "traces"), *args], capture_output=True, text=True, env={**os.environ, **(env or {})}
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"traces {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="session")

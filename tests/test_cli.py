@@ -7,7 +7,7 @@ import shutil
 import duckdb
 import pytest
 
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 from trace_warehouse.build import PreparedBuild, build
 from trace_warehouse.errors import BuildFailed
 

@@ -12,7 +12,7 @@ import pytest
 
 from ingest.catalog import SECRETS
 from reports.export import FORMATS, ExportOptions, export
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 from trace_warehouse.errors import ExportError
 
 THINK = re.compile(r"<think>(.*?)(?:</think>|$)", re.S)

@@ -8,7 +8,7 @@ import duckdb
 
 from ingest.generator import generate
 from ingest.loader import ingest
-from tests.conftest import write_jsonl
+from tests.helpers import write_jsonl
 from tests.reference_parser import summarise
 from trace_warehouse.build import build
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from ingest.loader import ingest
-from tests.conftest import write_jsonl
+from tests.helpers import write_jsonl
 from trace_warehouse.build import build
 
 THINK_BLOCK = re.compile(r"<think>.*?(?:</think>|$)", re.S)

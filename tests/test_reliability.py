@@ -18,43 +18,17 @@ import pytest
 from ingest import loader
 from ingest.generator import generate
 from ingest.loader import ingest
-from tests.conftest import run_cli, write_jsonl
+from tests.helpers import (
+    BAD_LINES,
+    DUPLICATE_IN_INPUT,
+    FLAGGED_LINES,
+    GOOD,
+    SUPERSEDED,
+    good_line,
+    run_cli,
+    write_jsonl,
+)
 from trace_warehouse.errors import NothingLoaded, SourceError, StrictModeRejection, WarehouseInUse
-
-GOOD = [row for _, row in generate(6, seed=21)]
-# The summaries the CLI prints and IngestResult carries, spelled out: a test must fail if the
-# loader's constants ever say something else.
-SUPERSEDED = "duplicate id: superseded by a later row"
-DUPLICATE_IN_INPUT = "duplicate id within the input"
-
-
-def good_line(i: int = 0) -> str:
-    return json.dumps(GOOD[i])
-
-
-def one_turn(**turn) -> str:
-    return json.dumps({"id": "x", "conversations": [turn], "tools": "[]"})
-
-
-# (case, line, reason fragment or None when the row loads flagged)
-BAD_LINES = [
-    ("truncated_json", good_line()[: len(good_line()) // 2], "invalid JSON"),
-    ("not_json", "this is not json", "invalid JSON"),
-    ("array", "[1, 2, 3]", "got an array"),
-    ("scalar", "42", "got"),
-    ("missing_conversations", json.dumps({"id": "a", "tools": "[]"}), 'missing field "conversations"'),
-    ("missing_id", json.dumps({"conversations": [{"from": "human", "value": "hi"}]}), 'missing field "id"'),
-    ("conversations_not_list", json.dumps({"id": "a", "conversations": "hello"}), "not a list of turns"),
-    ("turn_without_value", one_turn(**{"from": "human"}), 'missing "value"'),
-    ("turn_without_from", one_turn(value="hi"), 'missing "from"'),
-    ("value_not_string", one_turn(**{"from": "human", "value": 3}), "not a string"),
-]
-FLAGGED_LINES = [
-    ("unknown_role", json.dumps({"id": "r1", "conversations": [{"from": "observer", "value": "hi"}], "tools": "[]"}), "unknown_role:observer"),
-    ("extra_field", json.dumps({"id": "r2", "conversations": [{"from": "human", "value": "hi"}], "tools": "[]", "source": "x"}), "extra_fields:source"),
-    ("missing_tools", json.dumps({"id": "r3", "conversations": [{"from": "human", "value": "hi"}]}), "missing_tools"),
-    ("tools_not_json", json.dumps({"id": "r4", "conversations": [{"from": "human", "value": "hi"}], "tools": "[{"}), "invalid_tools_json"),
-]
 
 
 def rejected(db: Path) -> list[tuple]:

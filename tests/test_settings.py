@@ -15,7 +15,7 @@ from ingest.generator import generate
 from ingest.loader import INGEST_MEMORY_SHARE, ingest
 from reports import export as export_module
 from reports.export import ExportOptions, export
-from tests.conftest import run_cli, write_jsonl
+from tests.helpers import run_cli, write_jsonl
 from trace_warehouse import warehouse
 from trace_warehouse.build import dbt_executable, run_dbt
 from trace_warehouse.errors import SettingError

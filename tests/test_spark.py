@@ -16,8 +16,7 @@ import duckdb
 import pytest
 
 from ingest.sample import write_sample
-from tests.conftest import run_cli
-from tests.test_reliability import BAD_LINES, FLAGGED_LINES, GOOD
+from tests.helpers import BAD_LINES, FLAGGED_LINES, GOOD, run_cli
 from trace_warehouse.build import run_dbt
 from trace_warehouse.spark import session_conf, spark_dir
 

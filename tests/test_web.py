@@ -14,7 +14,7 @@ from ingest.loader import ingest
 from reports.pages import PAGES
 from reports.web.app import create_app
 from reports.web.queries import PAGE_SIZE
-from tests.conftest import write_jsonl
+from tests.helpers import write_jsonl
 from trace_warehouse.build import build
 
 

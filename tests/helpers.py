@@ -1,0 +1,65 @@
+"""What several test modules use: the CLI runner, JSONL writing, and lines of every bad and flagged kind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ingest.generator import generate
+
+BIN = Path(sys.executable).parent
+
+
+def run_cli(*args: str, env: dict | None = None, check: bool = False) -> subprocess.CompletedProcess:
+    """Run the installed `traces` console script."""
+    result = subprocess.run(
+        [str(BIN / "traces"), *args], capture_output=True, text=True, env={**os.environ, **(env or {})}
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"traces {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+GOOD = [row for _, row in generate(6, seed=21)]
+# The summaries the CLI prints and IngestResult carries, spelled out: a test must fail if the
+# loader's constants ever say something else.
+SUPERSEDED = "duplicate id: superseded by a later row"
+DUPLICATE_IN_INPUT = "duplicate id within the input"
+
+
+def good_line(i: int = 0) -> str:
+    return json.dumps(GOOD[i])
+
+
+def one_turn(**turn) -> str:
+    return json.dumps({"id": "x", "conversations": [turn], "tools": "[]"})
+
+
+# (case, line, reason fragment or None when the row loads flagged)
+BAD_LINES = [
+    ("truncated_json", good_line()[: len(good_line()) // 2], "invalid JSON"),
+    ("not_json", "this is not json", "invalid JSON"),
+    ("array", "[1, 2, 3]", "got an array"),
+    ("scalar", "42", "got"),
+    ("missing_conversations", json.dumps({"id": "a", "tools": "[]"}), 'missing field "conversations"'),
+    ("missing_id", json.dumps({"conversations": [{"from": "human", "value": "hi"}]}), 'missing field "id"'),
+    ("conversations_not_list", json.dumps({"id": "a", "conversations": "hello"}), "not a list of turns"),
+    ("turn_without_value", one_turn(**{"from": "human"}), 'missing "value"'),
+    ("turn_without_from", one_turn(value="hi"), 'missing "from"'),
+    ("value_not_string", one_turn(**{"from": "human", "value": 3}), "not a string"),
+]
+FLAGGED_LINES = [
+    ("unknown_role", json.dumps({"id": "r1", "conversations": [{"from": "observer", "value": "hi"}], "tools": "[]"}), "unknown_role:observer"),
+    ("extra_field", json.dumps({"id": "r2", "conversations": [{"from": "human", "value": "hi"}], "tools": "[]", "source": "x"}), "extra_fields:source"),
+    ("missing_tools", json.dumps({"id": "r3", "conversations": [{"from": "human", "value": "hi"}]}), "missing_tools"),
+    ("tools_not_json", json.dumps({"id": "r4", "conversations": [{"from": "human", "value": "hi"}], "tools": "[{"}), "invalid_tools_json"),
+]
