@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 from bench.measure import Measurement, measure
-from ingest.generator import TARGETS
-from ingest.sample import write_sample
+from ingest.synthetic.generator import TARGETS
+from ingest.synthetic.sample import write_sample
 
 REAL_DATASET_ROWS = TARGETS["kimi"]["rows"] + TARGETS["glm-5.1"]["rows"]
 

@@ -92,7 +92,7 @@ def _directory(path: Path, config: str | None) -> list[Input]:
 def resolve(source: str, config: str | None = None, sample_rows: int | None = None) -> list[Input]:
     """Resolve one SOURCE argument; ``config`` (from --config) overrides every other origin."""
     if source == "sample":
-        from ingest.sample import sample_inputs
+        from ingest.synthetic.sample import sample_inputs
 
         return sample_inputs(config=config, rows=sample_rows)
     if source.startswith("hf:"):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.generator import generate
 from ingest.loader import ingest
+from ingest.synthetic.generator import generate
 from reports.export import ExportOptions, export
 from tests.helpers import write_jsonl
 from trace_warehouse.build import build

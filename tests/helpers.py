@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ingest.generator import generate
+from ingest.synthetic.generator import generate
 
 BIN = Path(sys.executable).parent
 

@@ -10,7 +10,7 @@ import datasets
 import duckdb
 import pytest
 
-from ingest.catalog import SECRETS
+from ingest.synthetic.catalog import SECRETS
 from reports.export import FORMATS, ExportOptions, export
 from tests.helpers import run_cli
 from trace_warehouse.errors import ExportError

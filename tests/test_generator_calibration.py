@@ -1,12 +1,12 @@
 """The generator's rows look like the real dataset's: the figures of ``generator.TARGETS``,
-within bands, measured by ``ingest.calibration.describe`` on 2,000 rows (6 s)."""
+within bands, measured by ``ingest.synthetic.calibration.describe`` on 2,000 rows (6 s)."""
 
 from __future__ import annotations
 
 import pytest
 
-from ingest.calibration import describe
-from ingest.generator import TARGETS, TOOL_MIX, generate
+from ingest.synthetic.calibration import describe
+from ingest.synthetic.generator import TARGETS, TOOL_MIX, generate
 
 
 @pytest.fixture(scope="module")

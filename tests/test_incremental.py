@@ -6,8 +6,8 @@ import shutil
 
 import duckdb
 
-from ingest.generator import generate
 from ingest.loader import ingest
+from ingest.synthetic.generator import generate
 from tests.helpers import write_jsonl
 from tests.reference_parser import summarise
 from trace_warehouse.build import build

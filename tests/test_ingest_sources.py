@@ -13,10 +13,10 @@ import datasets
 import duckdb
 import pytest
 
-from ingest.generator import generate
 from ingest.loader import ingest
-from ingest.sample import rows_to_table, write_sample
 from ingest.schema import TURNS_AS_GIVEN
+from ingest.synthetic.generator import generate
+from ingest.synthetic.sample import rows_to_table, write_sample
 from tests.helpers import run_cli, write_jsonl
 from trace_warehouse.errors import SourceError
 from trace_warehouse.warehouse import STORAGE_COMPATIBILITY_VERSION, connect, storage_version

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from ingest.generator import SAMPLE_ROWS, generate
+from ingest.synthetic.generator import SAMPLE_ROWS, generate
 from tests.reference_parser import summarise
 
 FIELDS = (

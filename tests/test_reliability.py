@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingest import loader
-from ingest.generator import generate
 from ingest.loader import ingest
+from ingest.synthetic.generator import generate
 from tests.helpers import (
     BAD_LINES,
     DUPLICATE_IN_INPUT,

@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.generator import generate
 from ingest.loader import INGEST_MEMORY_SHARE, ingest
+from ingest.synthetic.generator import generate
 from reports import export as export_module
 from reports.export import ExportOptions, export
 from tests.helpers import run_cli, write_jsonl

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.sample import write_sample
+from ingest.synthetic.sample import write_sample
 from tests.helpers import BAD_LINES, FLAGGED_LINES, GOOD, run_cli
 from trace_warehouse.build import run_dbt
 from trace_warehouse.spark import session_conf, spark_dir

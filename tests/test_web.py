@@ -9,8 +9,8 @@ import sys
 import duckdb
 import pytest
 
-from ingest.generator import generate
 from ingest.loader import ingest
+from ingest.synthetic.generator import generate
 from reports.pages import PAGES
 from reports.web.app import create_app
 from reports.web.queries import PAGE_SIZE

@@ -151,7 +151,7 @@ def sample(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same rows.")] = 7,
 ) -> None:
     """Write synthetic rows in the dataset's schema, in the hub's layout."""
-    from ingest.sample import write_sample
+    from ingest.synthetic.sample import write_sample
 
     try:
         paths = write_sample(rows, out, fmt=format, seed=seed)
@@ -278,8 +278,8 @@ def run(
 
 def _run_spark(sources: list[str] | None, config: str | None, db: Path) -> None:
     """``traces run --target spark``: ingest (in a child: the metastore admits one Spark process at a time), then build."""
-    from ingest.generator import SAMPLE_ROWS
-    from ingest.sample import write_sample
+    from ingest.synthetic.generator import SAMPLE_ROWS
+    from ingest.synthetic.sample import write_sample
     from trace_warehouse.build import build as run_build
     from trace_warehouse.spark import spark_dir
 

@@ -14,7 +14,7 @@ come from log-normal draws per tool: a ``terminal`` call is usually one short co
 sometimes a whole script, ``write_file`` carries a whole file and ``patch`` a diff; file reads,
 browser snapshots and long command output make the tail of tool outputs.
 ``tests/test_generator_calibration.py`` holds the generator to these figures within stated
-bands; ``ingest.calibration.describe`` measures any rows the same way.
+bands; ``ingest.synthetic.calibration.describe`` measures any rows the same way.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ingest import catalog
+from ingest.synthetic import catalog
 
 CONFIGS: tuple[str, ...] = ("kimi", "glm-5.1")
 

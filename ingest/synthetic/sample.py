@@ -9,8 +9,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest.generator import CONFIGS, SAMPLE_ROWS, SAMPLE_SEED, generate
 from ingest.sources import Input
+from ingest.synthetic.generator import CONFIGS, SAMPLE_ROWS, SAMPLE_SEED, generate
 
 TURN_TYPE = pa.struct([("from", pa.string()), ("value", pa.string())])
 ROW_SCHEMA = pa.schema(
