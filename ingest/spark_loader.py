@@ -148,7 +148,7 @@ select
     case when reason is null then {task} end as task,
     case when reason is null then {tools} end as tools,
     case when reason is null then conversations end as turns,
-    case when reason is null then array({key_flags}) end as key_flags
+    case when reason is null then cast(array({key_flags}) as array<string>) end as key_flags
 from (
     select
         *,
@@ -250,7 +250,7 @@ def _judge_parquet(spark: SparkSession, uri: str, limit: int | None) -> DataFram
         category=col("category"), subcategory=col("subcategory"), task=col("task"), tools=col("tools"),
         key_flags=", ".join(flags) if flags else "",
     )).createOrReplaceTempView("judged")
-    return spark.sql(_FLAGGED.replace("key_flags,", "cast(key_flags as array<string>),", 1))
+    return spark.sql(_FLAGGED)
 
 
 def _inputs(sources: list[str], config: str | None) -> list[Input]:

@@ -79,14 +79,14 @@ def _ready(db: Path, target: str = "duckdb") -> None:
     warehouse.ensure_free(db)
 
 
-def _check_target(target: str) -> None:
+def check_target(target: str) -> None:
     if target not in TARGETS:
         raise SettingError(f"unknown target {target!r}: use {' or '.join(TARGETS)}")
 
 
 def run_dbt(db: Path, args: list[str], echo: bool = True, target: str = "duckdb") -> str:
     """Run ``dbt <args>`` on ``db``'s ``target`` engine; return its output, raise ``BuildFailed`` on a non-zero exit."""
-    _check_target(target)
+    check_target(target)
     _ready(db, target)
     command = [dbt_executable(), *_project_args(args), "--target", _PROFILE_OUTPUT[target]]
     with _start(command, db, target=target) as proc:

@@ -114,11 +114,9 @@ def ingest(
 
 
 def _check_target(target: str) -> None:
-    from trace_warehouse.build import TARGETS
-    from trace_warehouse.errors import SettingError
+    from trace_warehouse.build import check_target
 
-    if target not in TARGETS:
-        raise SettingError(f"unknown --target {target!r}: use {' or '.join(TARGETS)}")
+    check_target(target)
 
 
 @app.command()

@@ -1,5 +1,11 @@
 -- The delete_reingested pre-hook (dbt_project.yml) reads stg_conversations.
 -- depends_on: {{ ref('stg_conversations') }}
+{# The columns each step from `validated` to `decoded` passes on unchanged (Spark has no `* exclude`). #}
+{% set carried_columns = [
+    'source_config', 'conversation_id', 'message_index', 'ingested_at', 'conversation_seq',
+    'response_index', 'response_text', 'is_closed', 'is_valid_json',
+] %}
+
 with
 
 tool_messages as (
@@ -65,15 +71,7 @@ envelopes as (
 
 unwrapped as (
     select
-        source_config,
-        conversation_id,
-        message_index,
-        ingested_at,
-        conversation_seq,
-        response_index,
-        response_text,
-        is_closed,
-        is_valid_json,
+        {{ carried_columns | join(',\n        ') }},
         {{ json_text_at('envelope.tool_call_id', '$') }} as tool_call_id,
         {{ json_text_at('envelope.name', '$') }} as response_name,
         case
@@ -88,15 +86,7 @@ unwrapped as (
 
 decoded as (
     select
-        source_config,
-        conversation_id,
-        message_index,
-        ingested_at,
-        conversation_seq,
-        response_index,
-        response_text,
-        is_closed,
-        is_valid_json,
+        {{ carried_columns | join(',\n        ') }},
         tool_call_id,
         response_name,
         -- Content that is a JSON object encoded as a string is read as that object. Serialised
