@@ -45,7 +45,7 @@ test: setup spark lint browser
 	$(BIN)/pytest
 
 bench: setup
-	$(BIN)/traces bench --rows 15000
+	$(BIN)/python -m bench --rows 15000
 
 clean:
 	rm -rf target reports/build exports warehouse.duckdb warehouse.duckdb.wal warehouse.duckdb.spark

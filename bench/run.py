@@ -1,4 +1,4 @@
-"""`traces bench`: the whole main job against the tutorial-style baseline, in one run.
+"""`python -m bench`: the whole main job against the tutorial-style baseline, in one run.
 
 Figures are ratios against the baseline measured in the same invocation, alternating
 the two so that machine noise hits both.

@@ -17,7 +17,8 @@
     {{ return({'enforced': target.type != 'spark'}) }}
 {%- endmacro %}
 
-{#- A regular expression literal. `$` is never used for "end of text": Java's also matches before a final newline; `\z` means the same on both. -#}
+{#- A regular expression literal. `$` is never used for "end of text": Java's also matches before a
+    final newline; `\z` means the same on both. -#}
 {% macro regex(pattern) -%}
     {{ return(adapter.dispatch('regex')(pattern)) }}
 {%- endmacro %}

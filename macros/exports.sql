@@ -1,4 +1,5 @@
-{#- The columns of sft_conversation_filters, which every export model carries (written out: Spark has no `* exclude`). -#}
+{#- The columns of sft_conversation_filters, which every export model carries
+    (written out: Spark has no `* exclude`). -#}
 {% macro filter_columns(relation, except=[]) -%}
     {%- set columns = [
         'source_config', 'conversation_id', 'conversation_seq', 'category', 'tools_hash', 'n_tool_calls',

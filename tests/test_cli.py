@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 import duckdb
 import pytest
@@ -12,11 +14,25 @@ from trace_warehouse.build import PreparedBuild, build
 from trace_warehouse.errors import BuildFailed
 
 
-@pytest.mark.parametrize("command", ["", "ingest", "build", "report", "export", "run", "sample", "bench"])
+@pytest.mark.parametrize("command", ["", "ingest", "build", "report", "export", "run", "sample"])
 def test_every_command_has_help(command):
     result = run_cli(*([command] if command else []), "--help")
     assert result.returncode == 0
     assert "Usage" in result.stdout
+
+
+def test_the_benchmark_runs_from_the_repository_and_is_not_installed():
+    from trace_warehouse.paths import PROJECT_DIR
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--help"], cwd=PROJECT_DIR, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--rows" in result.stdout
+    elsewhere = subprocess.run(
+        [sys.executable, "-c", "import bench"], cwd=PROJECT_DIR.parent, capture_output=True, text=True, check=False
+    )
+    assert elsewhere.returncode != 0, "bench is importable outside the repository: it is installed"
 
 
 def test_missing_source_is_a_message_not_a_traceback(tmp_path):

@@ -1,4 +1,4 @@
-"""The ``traces`` command: ingest, build, report, export, run, serve, sample, bench."""
+"""The ``traces`` command: ingest, build, report, export, run, serve, sample."""
 
 from __future__ import annotations
 
@@ -325,32 +325,6 @@ def serve(
         _fail(FileNotFoundError(f"{path} does not exist: run `traces run` (or ingest and build) first"))
     _print(f"serving {path} on http://{host}:{port}  (Ctrl+C to stop)")
     run_server(path, host, port)
-
-
-@app.command()
-def bench(
-    rows: Annotated[
-        list[int] | None,
-        typer.Option(help="Rows to generate (both configs together); repeat for several volumes (default 15000, about the real dataset)."),
-    ] = None,
-    workdir: Annotated[Path, typer.Option(help="Where inputs, warehouses and results go.")] = Path("bench_out"),
-    repeats: Annotated[int, typer.Option(help="Baseline/project alternations.")] = 2,
-    incremental: Annotated[bool, typer.Option(help="Also time adding 10% new rows.")] = True,
-    parquet: Annotated[bool, typer.Option(help="Also time the hub's parquet layout.")] = True,
-    random_ids: Annotated[
-        bool, typer.Option(help="Generate ids that do not sort in input order (as uuids or hashes do).")
-    ] = False,
-) -> None:
-    """Benchmark the main job against the tutorial-style plain-Python baseline (ratios, stages, peak RSS)."""
-    from bench.run import bench as run_bench
-    from bench.run import render_table
-
-    for volume in rows or [15000]:
-        results = run_bench(
-            volume, workdir / f"rows-{volume}", repeats=repeats, incremental=incremental, parquet=parquet,
-            random_ids=random_ids,
-        )
-        _print(render_table(results) + "\n")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,11 +21,15 @@ conversations as (
         {{ json_array_agg('trl_message', 'message_index, part_index') }} as trl_messages,
         {{ json_array_agg('openai_message', 'message_index, part_index') }} as openai_messages,
         coalesce(
-            {{ ordered_string_agg('trl_message::string', 'chr(10)', 'message_index, part_index', where="role = 'assistant'") }},
+            {{ ordered_string_agg(
+                'trl_message::string', 'chr(10)', 'message_index, part_index', where="role = 'assistant'"
+            ) }},
             ''
         ) as trl_trainable_text,
         coalesce(
-            {{ ordered_string_agg('openai_message::string', 'chr(10)', 'message_index, part_index', where="role = 'assistant'") }},
+            {{ ordered_string_agg(
+                'openai_message::string', 'chr(10)', 'message_index, part_index', where="role = 'assistant'"
+            ) }},
             ''
         ) as openai_trainable_text
     from message_rows

@@ -18,7 +18,9 @@ conversations as (
         source_config,
         conversation_id,
         conversation_seq,
-        {{ json_array_agg(json_object_of([('from', 'raw_role'), ('value', 'content')]), 'message_index') }} as conversations,
+        {{ json_array_agg(
+            json_object_of([('from', 'raw_role'), ('value', 'content')]), 'message_index'
+        ) }} as conversations,
         coalesce(
             {{ ordered_string_agg('content', 'chr(10)', 'message_index', where="role = 'assistant'") }}, ''
         ) as trainable_text

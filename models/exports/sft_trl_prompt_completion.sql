@@ -30,7 +30,9 @@ with_context as (
 select
     {{ filter_columns('filters', except=['has_malformed_call']) }},
     with_context.malformed_so_far as has_malformed_call,
-    {{ slash_key(['with_context.source_config', 'with_context.conversation_id', 'with_context.message_index']) }} as sample_id,
+    {{ slash_key([
+        'with_context.source_config', 'with_context.conversation_id', 'with_context.message_index',
+    ]) }} as sample_id,
     sample_id as id,
     {{ json_array_of_list('with_context.prompt_messages') }} as prompt,
     {{ json_array_of_one('with_context.trl_message') }} as completion,

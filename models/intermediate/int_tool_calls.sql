@@ -110,7 +110,9 @@ with_arguments as (
         tool_name,
         -- Some harnesses double-encode arguments as a JSON string; decode them once.
         case
-            when {{ json_kind('raw_arguments') }} = 'VARCHAR' and {{ json_is_valid(json_text_at('raw_arguments', '$')) }}
+            when
+                {{ json_kind('raw_arguments') }} = 'VARCHAR'
+                and {{ json_is_valid(json_text_at('raw_arguments', '$')) }}
                 then {{ json_value_of_text(json_text_at('raw_arguments', '$')) }}
             else raw_arguments
         end as arguments

@@ -22,7 +22,9 @@ described as (
             when not {{ json_is_valid('tools_json') }} then 'invalid'
             when {{ json_kind('tools_json') }} <> 'ARRAY' then 'not_a_list'
             when {{ json_array_length_of('tools_json') }} = 0 then 'empty'
-            when {{ json_text_at('tools_json', '$[0].type') }} = 'function' and {{ json_at('tools_json', '$[0].function') }} is not null
+            when
+                {{ json_text_at('tools_json', '$[0].type') }} = 'function'
+                and {{ json_at('tools_json', '$[0].function') }} is not null
                 then 'wrapped'
             else 'flat'
         end as tools_shape
