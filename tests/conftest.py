@@ -8,18 +8,24 @@ import pytest
 
 from ingest.loader import ingest
 from ingest.synthetic.generator import generate
-from reports.export import ExportOptions, export
+from reports.exports import ExportOptions, export
 from tests.helpers import write_jsonl
 from trace_warehouse.build import build
 
 
 @pytest.fixture(scope="session")
 def sample_db(tmp_path_factory) -> Path:
-    """The embedded sample, ingested and built."""
+    """The embedded sample, ingested and built; dbt's artifacts in ``sample_target``."""
     db = tmp_path_factory.mktemp("sample") / "warehouse.duckdb"
     ingest(db, ["sample"])
-    build(db, echo=False)
+    build(db, echo=False, target_path=db.parent / "target")
     return db
+
+
+@pytest.fixture(scope="session")
+def sample_target(sample_db) -> Path:
+    """dbt's target path of the sample's build (manifest, compiled SQL), apart from the repository's ``target/``."""
+    return sample_db.parent / "target"
 
 
 @pytest.fixture(scope="session")

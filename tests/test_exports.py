@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from ingest.synthetic.catalog import SECRETS
-from reports.export import FORMATS, ExportOptions, export
+from reports.exports import FORMATS, ExportOptions, export
 from tests.helpers import run_cli
 from trace_warehouse.errors import ExportError
 
@@ -246,13 +246,13 @@ def test_unknown_format_is_a_clear_error(sample_db, tmp_path):
 
 
 def test_a_full_disk_is_a_clear_error_and_leaves_no_partial_file(sample_db, tmp_path, monkeypatch):
-    import reports.export as export_module
+    import reports.exports as export_module
 
     def write_then_fail(con, fmt, line, path):
         path.write_bytes(b'{"id": "half a file')
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(export_module, "_write_jsonl", write_then_fail)
+    monkeypatch.setattr(export_module, "write_jsonl", write_then_fail)
     with pytest.raises(ExportError, match="No space left on device"):
         export(sample_db, tmp_path, ["sharegpt"], ExportOptions(tokenizer=None))
     assert not any(p.name.endswith((".jsonl", ".partial")) for p in tmp_path.iterdir())
@@ -270,11 +270,11 @@ def test_running_out_of_memory_is_a_clear_error_not_a_traceback(sample_db, tmp_p
 
 @pytest.mark.parametrize("name", ["trl-messages", "trl-prompt-completion"])
 def test_many_batches_written_concurrently_give_the_same_file_as_one(sample_db, tmp_path, monkeypatch, name):
-    from reports import export as export_module
+    from reports.exports import selection
 
     one = export(sample_db, tmp_path / "one", [name], ExportOptions(tokenizer=None))[0]
     # About 45 batches (two at a time for conversation-level formats), cut by size.
-    monkeypatch.setattr(export_module, "BATCH_CHARS", one.path.stat().st_size // 45)
+    monkeypatch.setattr(selection, "BATCH_CHARS", one.path.stat().st_size // 45)
     many = export(sample_db, tmp_path / "many", [name], ExportOptions(tokenizer=None))[0]
     assert many.path.read_bytes() == one.path.read_bytes()
     assert many.manifest["sha256"] == one.manifest["sha256"] == hashlib.sha256(one.path.read_bytes()).hexdigest()
@@ -316,17 +316,17 @@ def test_an_export_batch_reaches_every_scan_of_a_conversation_table_with_its_ran
 ):
     # Batches are ranges of conversation_seq. A scan the range does not reach reads its whole table
     # for every batch: with random ids, ranges of ids did that to raw (60,000 rows: export 112 s, not 33 s).
-    from reports import export as export_module
+    from reports.exports import selection, writer
     from trace_warehouse import warehouse
 
-    monkeypatch.setattr(export_module, "BATCH_CONVERSATIONS", 20)  # a range inside the table's
+    monkeypatch.setattr(selection, "BATCH_CONVERSATIONS", 20)  # a range inside the table's
     fmt = FORMATS[name]
     con = warehouse.connect_with_scratch(sample_db, tmp_path / "scratch.duckdb")
     try:
-        export_module._stage(con, fmt, ExportOptions(tokenizer=None))
-        batches = export_module._batches(con, fmt)
+        selection.stage_rows(con, fmt, ExportOptions(tokenizer=None))
+        batches = selection.batches(con, fmt)
         batch = batches[len(batches) // 2]
-        query = f"select {export_module._json_line(con, fmt)} from {fmt.model} as sft where {batch}"
+        query = f"select {writer.json_line(con, fmt)} from {fmt.model} as sft where {batch}"
         plan = json.loads(con.execute("explain (format json) " + query).fetchall()[0][1])
     finally:
         con.close()

@@ -15,8 +15,8 @@ PROJECT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def manifest(sample_db) -> dict:
-    return json.loads((PROJECT / "target" / "manifest.json").read_text())
+def manifest(sample_target) -> dict:
+    return json.loads((sample_target / "manifest.json").read_text())
 
 
 def models(manifest: dict) -> list[dict]:
@@ -111,11 +111,11 @@ def test_marts_are_in_the_default_schema(sample_db):
     assert {"fct_tool_calls", "fct_thoughts", "fct_assistant_turns", "fct_conversations", "dim_tools"} <= tables
 
 
-def test_every_analysis_compiles_and_answers(sample_db):
+def test_every_analysis_compiles_and_answers(sample_db, tmp_path):
     from trace_warehouse.build import run_dbt
 
-    run_dbt(sample_db, ["compile", "--select", "resource_type:analysis"], echo=False)
-    compiled = sorted((PROJECT / "target" / "compiled" / "trace_warehouse" / "analyses").glob("*.sql"))
+    run_dbt(sample_db, ["compile", "--select", "resource_type:analysis"], echo=False, target_path=tmp_path)
+    compiled = sorted((tmp_path / "compiled" / "trace_warehouse" / "analyses").glob("*.sql"))
     assert len(compiled) == len(list((PROJECT / "analyses").glob("*.sql"))) >= 8
     con = duckdb.connect(str(sample_db), read_only=True)
     for path in compiled:
@@ -155,9 +155,9 @@ def test_spill_directory_is_set_once_per_dbt_session():
     assert "temp_directory" not in dev["settings"]
 
 
-def _failures_of_compiled_test(manifest, folder: str, test_prefix: str, model_name: str, rows_sql: str) -> list[tuple]:
+def _failures_of_compiled_test(manifest, target: Path, folder: str, test_prefix: str, model_name: str, rows_sql: str) -> list[tuple]:
     """Run a compiled data test of ``model_name`` against a table of ``rows_sql`` instead."""
-    compiled = PROJECT / "target" / "compiled" / "trace_warehouse" / "models" / folder / f"_{folder}__models.yml"
+    compiled = target / "compiled" / "trace_warehouse" / "models" / folder / f"_{folder}__models.yml"
     [path] = compiled.glob(f"{test_prefix}*.sql")
     model = next(n["relation_name"] for n in manifest["nodes"].values() if n["name"] == model_name)
     sql = path.read_text()
@@ -170,18 +170,18 @@ def _failures_of_compiled_test(manifest, folder: str, test_prefix: str, model_na
         con.close()
 
 
-def test_primary_key_test_fails_on_a_null_and_on_a_repeat(manifest):
+def test_primary_key_test_fails_on_a_null_and_on_a_repeat(manifest, sample_target):
     # The compiled primary_key test on a view, pointed at a table with one of each fault.
     failures = _failures_of_compiled_test(
-        manifest, "exports", "primary_key_sft_trl_messages_sample_id", "sft_trl_messages",
+        manifest, sample_target, "exports", "primary_key_sft_trl_messages_sample_id", "sft_trl_messages",
         "select * from (values ('a'), ('b'), ('b'), (null), ('c')) as t(sample_id)",
     )
     assert failures == sorted([("b", 2), (None, 1)], key=str)
 
 
-def test_primary_key_test_on_several_columns_fails_on_a_null_in_any_and_on_a_repeat(manifest):
+def test_primary_key_test_on_several_columns_fails_on_a_null_in_any_and_on_a_repeat(manifest, sample_target):
     failures = _failures_of_compiled_test(
-        manifest, "staging", "primary_key_stg_messages_", "stg_messages",
+        manifest, sample_target, "staging", "primary_key_stg_messages_", "stg_messages",
         """
         select * from (values
             ('kimi', 'a', 0), ('kimi', 'a', 1), ('kimi', 'a', 1), ('glm', 'a', 1),
@@ -192,13 +192,13 @@ def test_primary_key_test_on_several_columns_fails_on_a_null_in_any_and_on_a_rep
     assert failures == sorted([("kimi", "a", 1, 2), (None, "b", 0, 1), ("kimi", None, 0, 1), ("kimi", "c", None, 1)], key=str)
 
 
-def test_dbt_unit_tests_pass(sample_db, manifest):
+def test_dbt_unit_tests_pass(sample_db, manifest, tmp_path):
     # `traces build` leaves them out (they test the SQL, not the data); the suite runs every one.
     from trace_warehouse.build import run_dbt
 
-    run_dbt(sample_db, ["test", "--select", "test_type:unit"], echo=False)
+    run_dbt(sample_db, ["test", "--select", "test_type:unit"], echo=False, target_path=tmp_path)
     n_unit_tests = len(manifest["unit_tests"])
-    results = json.loads((PROJECT / "target" / "run_results.json").read_text())["results"]
+    results = json.loads((tmp_path / "run_results.json").read_text())["results"]
     passed = [r["unique_id"] for r in results if r["unique_id"].startswith("unit_test.") and r["status"] == "pass"]
     assert n_unit_tests >= 8 and len(passed) == n_unit_tests
 
@@ -236,14 +236,13 @@ def _build_side_tables(node: dict, on_build_side: bool = False) -> set[str]:
 
 
 @pytest.mark.parametrize("model, wide_table", [("fct_tool_calls", "intermediate.int_tool_calls")])
-def test_wide_tables_are_streamed_never_hashed(sample_db, manifest, model, wide_table):
+def test_wide_tables_are_streamed_never_hashed(sample_db, sample_target, manifest, model, wide_table):
     # A hash join holds its build side in memory: the table carrying a model's text (call
     # bodies and arguments here) must be the side DuckDB streams. Hashed, it ran out of memory
     # at 60,000 real-shaped rows.
     [node] = [n for n in models(manifest) if n["name"] == model]
-    sql = (PROJECT / "target" / "compiled" / "trace_warehouse" / node["original_file_path"]).read_text()
-    # The compiled SQL names its catalog after whichever warehouse file target/ was last built
-    # for; attach the sample under that name so the plan is the sample's.
+    sql = (sample_target / "compiled" / "trace_warehouse" / node["original_file_path"]).read_text()
+    # The compiled SQL names its catalog after the warehouse file; attach the sample under that name.
     con = duckdb.connect()
     try:
         con.execute(f"attach '{sample_db}' as \"{node['database']}\" (read_only)")
@@ -283,7 +282,7 @@ def _exposure_models(manifest: dict, name: str) -> set[str]:
 
 
 def test_exposures_name_what_the_report_pages_export_and_web_app_read(manifest):
-    from reports.export import FORMATS
+    from reports.exports import FORMATS
     from reports.pages import PAGES
 
     for page in PAGES:

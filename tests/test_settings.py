@@ -13,8 +13,8 @@ import pytest
 
 from ingest.loader import INGEST_MEMORY_SHARE, ingest
 from ingest.synthetic.generator import generate
-from reports import export as export_module
-from reports.export import ExportOptions, export
+from reports.exports import ExportOptions, export
+from reports.exports import writer as export_writer
 from tests.helpers import run_cli, write_jsonl
 from trace_warehouse import warehouse
 from trace_warehouse.build import dbt_executable, run_dbt
@@ -107,7 +107,7 @@ def test_ingest_build_and_export_use_the_same_settings(tmp_path, monkeypatch, sa
         seen["export"] = _observed(con)
         return con
 
-    real_concurrent = export_module._concurrent_batches
+    real_concurrent = export_writer.concurrent_batches
 
     def spy_concurrent(con, fmt):
         seen["export"]["cursors"] = real_concurrent(con, fmt)
@@ -115,7 +115,7 @@ def test_ingest_build_and_export_use_the_same_settings(tmp_path, monkeypatch, sa
 
     monkeypatch.setattr(warehouse, "connect", spy_connect)
     monkeypatch.setattr(warehouse, "connect_with_scratch", spy_scratch)
-    monkeypatch.setattr(export_module, "_concurrent_batches", spy_concurrent)
+    monkeypatch.setattr(export_writer, "concurrent_batches", spy_concurrent)
 
     db = tmp_path / "w.duckdb"
     rows = [row for _, row in generate(4, seed=2)]

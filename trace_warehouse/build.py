@@ -84,11 +84,19 @@ def check_target(target: str) -> None:
         raise SettingError(f"unknown target {target!r}: use {' or '.join(TARGETS)}")
 
 
-def run_dbt(db: Path, args: list[str], echo: bool = True, target: str = "duckdb") -> str:
-    """Run ``dbt <args>`` on ``db``'s ``target`` engine; return its output, raise ``BuildFailed`` on a non-zero exit."""
+def run_dbt(
+    db: Path, args: list[str], echo: bool = True, target: str = "duckdb", target_path: Path | None = None
+) -> str:
+    """Run ``dbt <args>`` on ``db``'s ``target`` engine; return its output, raise ``BuildFailed`` on a non-zero exit.
+
+    dbt writes its artifacts (manifest, compiled SQL, run results) to ``target_path``, by default
+    the project's ``target/``.
+    """
     check_target(target)
     _ready(db, target)
     command = [dbt_executable(), *_project_args(args), "--target", _PROFILE_OUTPUT[target]]
+    if target_path is not None:
+        command += ["--target-path", str(target_path)]
     with _start(command, db, target=target) as proc:
         return _finish(proc, args[0], echo)
 
@@ -109,10 +117,12 @@ def build(
     unit_tests: bool = False,
     full_refresh: bool = False,
     target: str = "duckdb",
+    target_path: Path | None = None,
 ) -> str:
     """``dbt build``: models and data tests, on DuckDB or on Spark."""
     # The unit tests' fixtures are escaped differently on Spark: they run on DuckDB only.
-    return run_dbt(db, _build_args(select, unit_tests and target == "duckdb", full_refresh), echo=echo, target=target)
+    args = _build_args(select, unit_tests and target == "duckdb", full_refresh)
+    return run_dbt(db, args, echo=echo, target=target, target_path=target_path)
 
 
 class PreparedBuild:

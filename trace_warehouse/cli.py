@@ -182,7 +182,7 @@ def report(
 
 
 def _export(db: Path, out: Path, formats: list[str], options, force: bool) -> None:
-    from reports.export import export as run_export
+    from reports.exports import export as run_export
 
     for result in run_export(db, out, formats, options, force=force):
         m = result.manifest
@@ -208,7 +208,7 @@ def export(
     force: Annotated[bool, typer.Option(help="Overwrite existing export files.")] = False,
 ) -> None:
     """Write SFT training files (JSONL + manifest) from the sft_* models (DuckDB warehouse only, for now)."""
-    from reports.export import ExportOptions
+    from reports.exports import ExportOptions
 
     options = ExportOptions(
         configs=config or [], categories=category or [], exclude_malformed=exclude_malformed, exclude_loops=exclude_loops,
@@ -234,7 +234,7 @@ def run(
     ] = "duckdb",
 ) -> None:
     """The main job: ingest, dbt build, export, report; then print where everything is."""
-    from reports.export import ExportOptions
+    from reports.exports import ExportOptions
     from trace_warehouse.build import PreparedBuild
 
     path = warehouse_path(db)

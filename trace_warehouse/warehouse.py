@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -134,3 +135,11 @@ def connect_with_scratch(
 def sql_literal(value: Path | str) -> str:
     """A quoted SQL string literal, for the statements DuckDB cannot take parameters in (ATTACH, COPY)."""
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def one_row(con: duckdb.DuckDBPyConnection, query: str, parameters: list | dict | None = None) -> tuple[Any, ...]:
+    """The row of a query that returns exactly one (an aggregate, a setting)."""
+    row = con.execute(query, parameters).fetchone()
+    if row is None:
+        raise RuntimeError(f"expected a row, got none: {query.strip()[:200]}")
+    return row
