@@ -1,4 +1,7 @@
-"""Load resolved inputs into ``raw.*`` batch by batch, visible all at once, reconciling every row read."""
+"""Load resolved inputs into ``raw.*`` batch by batch, visible all at once, reconciling every row read.
+
+The statements are ingest/sql/merge/*.sql; this module decides which run when and keeps the counts.
+"""
 
 from __future__ import annotations
 
@@ -12,18 +15,13 @@ from pathlib import Path
 import duckdb
 
 from ingest.readers import stage_input
-from ingest.schema import (
-    STAGED_DDL,
-    SYSTEM_PROMPT,
-    SYSTEM_PROMPT_HASH,
-    TOOLS_HASH,
-    TURNS_AS_GIVEN,
-    ensure_raw_schema,
-)
+from ingest.schema import ensure_raw_schema
 from ingest.sources import Input, resolve
+from ingest.sql import sql
 from trace_warehouse import warehouse
 from trace_warehouse.errors import NothingLoaded, SourceError, StrictModeRejection
 from trace_warehouse.settings import RuntimeSettings
+from trace_warehouse.warehouse import one_row
 
 # Rows of one input are numbered seq_base + row; inputs are far apart so later rows sort later.
 _SEQ_STRIDE = 1 << 40
@@ -69,290 +67,14 @@ class IngestResult:
         return f"read {self.read}, loaded {self.loaded}, rejected {self.rejected}"
 
 
-# Every row this ingest has loaded so far, written or unchanged (an unchanged row is not
-# rewritten, so the written rows alone would not show it).
-_RUN_ROWS_DDL = """
-create or replace temp table run_rows (
-    source_config varchar,
-    conversation_id varchar,
-    source_uri varchar,
-    source_row bigint,
-    content_hash varchar
-)
-"""
-
-# Rows loaded earlier in this ingest that a row of this batch supersedes (same key). Found among
-# the keys seen so far first: joining raw itself to them made each batch scan all of raw when
-# ids do not sort in input order (random ids, 60,000 rows: ingest 57 s instead of 27 s).
-_FIND_SUPERSEDED = """
-create or replace temp table superseded as
-select
-    seen.source_uri, seen.source_row, seen.source_config, seen.conversation_id, seen.content_hash,
-    s.source_uri as by_uri, s.source_row as by_row
-from run_rows as seen
-inner join staged_good as s
-    on seen.source_config = s.source_config and seen.conversation_id = s.conversation_id
-"""
-
-# ... become rejections, with their text as stored: by this ingest, or unchanged from an earlier one.
-_SUPERSEDED_WRITTEN = """
-create or replace temp table superseded_written as
-select seen.*, r.conversation_seq, r.category, r.subcategory, r.task, r.tools_hash
-from superseded as seen
-inner join raw.conversations_written as r
-    on
-        seen.source_config = r.source_config
-        and seen.conversation_id = r.conversation_id
-        and seen.content_hash = r.content_hash
-"""
-
-_SUPERSEDED_TO_REJECTED = f"""
-insert into raw.rejected_rows_written
-select
-    w.source_uri, w.source_row, w.source_config,
-    'duplicate id: superseded by ' || w.by_uri || ' row ' || w.by_row,
-    to_json({{'id': w.conversation_id, 'conversations': g.turns, 'tools': t.tools,
-              'category': w.category, 'subcategory': w.subcategory, 'task': w.task}})::varchar,
-    now(), $ingest_id
-from superseded_written as w
-left join ({TURNS_AS_GIVEN.format(seqs="select conversation_seq from superseded_written")}) as g
-    on w.conversation_seq = g.conversation_seq
-left join raw.toolsets as t on w.tools_hash = t.tools_hash
-returning source_uri
-"""
-
-_REMEMBER_RUN_ROWS = """
-delete from run_rows as seen
-using staged_good as s
-where seen.source_config = s.source_config and seen.conversation_id = s.conversation_id;
-
-insert into run_rows
-select source_config, conversation_id, source_uri, source_row, content_hash
-from staged_good
-"""
-
-_MERGE = """
-create or replace temp table staged_ranked as
-select
-    *,
-    row_number() over (partition by source_config, conversation_id order by seq desc) as dup_rank,
-    first_value(source_row) over (partition by source_config, conversation_id order by seq desc) as kept_row
-from staged
-where reject_reason is null;
-
-insert into raw.rejected_rows_written
-select source_uri, source_row, source_config, reject_reason, raw_text, now(), $ingest_id
-from staged
-where reject_reason is not null;
-
-create or replace temp table staged_good as
-select * exclude (dup_rank, kept_row)
-from staged_ranked
-where dup_rank = 1;
-"""
-
-# Rows of this batch superseded by a later row of the same input, with their text as read.
-_DUPLICATES_TO_REJECTED = """
-insert into raw.rejected_rows_written
-select
-    d.source_uri, d.source_row, d.source_config,
-    'duplicate id: superseded by row ' || d.kept_row || ' of the same input',
-    to_json({{'id': d.conversation_id, 'conversations': b.conversations, 'tools': b.tools,
-              'category': d.category, 'subcategory': d.subcategory, 'task': d.task}})::varchar,
-    now(), $ingest_id
-from staged_ranked as d
-inner join ({payload}) as b on d.source_row = b.source_row
-where d.dup_rank > 1
-"""
-
-_UNCHANGED = """
-select count(*)
-from staged_good as s
-inner join raw.conversations_written as r
-    on r.source_config = s.source_config and r.conversation_id = s.conversation_id
-where r.content_hash = s.content_hash and r.ingest_id <> $ingest_id
-"""
-
-# A row this ingest wrote earlier and a later row of it supersedes. Rows of earlier ingests it
-# changes stay visible until it finishes (_FINISH).
-_DELETE_SUPERSEDED = """
-delete from raw.messages_written
-where conversation_seq in (
-    select r.conversation_seq
-    from raw.conversations_written as r
-    inner join staged_good as s on r.source_config = s.source_config and r.conversation_id = s.conversation_id
-    where r.ingest_id = $ingest_id
-);
-
-delete from raw.conversations_written as r
-using staged_good as s
-where r.source_config = s.source_config
-  and r.conversation_id = s.conversation_id
-  and r.ingest_id = $ingest_id
-"""
-
-_NEW_OR_CHANGED = """
-create or replace temp table to_load as
-select s.source_row
-from staged_good as s
-anti join raw.conversations_written as r
-    on r.source_config = s.source_config
-    and r.conversation_id = s.conversation_id
-    and r.content_hash = s.content_hash
-"""
-
-# One short transaction makes the ingest visible: the rows it changed replace their earlier
-# versions, and its rejections replace earlier ones of the same inputs.
-_FINISH = """
-delete from raw.messages_written
-where conversation_seq in (
-    select r.conversation_seq from raw.conversations_written as r
-    where r.ingest_id <> $ingest_id
-      and exists (
-        select 1 from raw.conversations_written as n
-        where n.ingest_id = $ingest_id
-          and r.source_config = n.source_config
-          and r.conversation_id = n.conversation_id
-      )
-);
-
-delete from raw.conversations_written as r
-where r.ingest_id <> $ingest_id
-  and exists (
-    -- Not `using`: DuckDB would then read every column of n, the conversations' text included.
-    select 1 from raw.conversations_written as n
-    where n.ingest_id = $ingest_id
-      and r.source_config = n.source_config
-      and r.conversation_id = n.conversation_id
-  );
-
-delete from raw.rejected_rows_written
-where source_uri in (select unnest($uris)) and ingest_id <> $ingest_id;
-
-update raw.ingest_runs
-set finished_at = now(), rows_read = $read, rows_loaded = $loaded,
-    rows_rejected = $rejected, rows_unchanged = $unchanged
-where ingest_id = $ingest_id
-"""
-
-# What an unfinished ingest wrote: discarded on --strict, on an error, or by the next ingest
-# after a kill (only one process writes at a time, so an unfinished run found there is dead).
-_DISCARD_UNFINISHED = """
-create or replace temp table unfinished as
-select ingest_id from raw.ingest_runs where finished_at is null;
-
-delete from raw.conversations_written where ingest_id in (select ingest_id from unfinished);
-
-delete from raw.messages_written where ingest_id in (select ingest_id from unfinished);
-
-delete from raw.rejected_rows_written where ingest_id in (select ingest_id from unfinished);
-
-delete from raw.ingest_runs where ingest_id in (select ingest_id from unfinished);
-
-delete from raw.toolsets
-where tools_hash not in (select tools_hash from raw.conversations_written);
-
-delete from raw.system_prompts
-where system_prompt_hash not in (
-    select system_prompt_hash from raw.conversations_written where system_prompt_hash is not null
-)
-"""
-
-# The only statements that write conversation text: from the batch being read (its rows to
-# load, parsed once into batch_payload), the turns as rows of raw.messages_written and the
-# repeated texts (tools, leading system prompt) replaced by their md5.
-_INSERT = f"""
-create or replace temp table batch_payload as $payload;
-
--- Per conversation what its turns repeat; computed in the unnesting select, the hashes would
--- be computed once per turn.
-create or replace temp table batch_seqs as
-select
-    s.source_row,
-    s.source_config,
-    s.conversation_id,
-    (select coalesce(max(conversation_seq), 0) from raw.conversations_written)
-    + row_number() over (order by s.source_row) as conversation_seq,
-    now() as ingested_at,
-    {TOOLS_HASH.format(tools="b.tools")} as tools_hash,
-    {SYSTEM_PROMPT_HASH.format(turns="b.conversations")} as system_prompt_hash
-from staged_good as s
-inner join batch_payload as b on s.source_row = b.source_row;
-
-insert into raw.conversations_written by name
-select
-    s.conversation_id, s.source_config, s.category, s.subcategory, s.task,
-    q.tools_hash,
-    q.system_prompt_hash,
-    len(b.conversations) as n_messages,
-    s.source_uri, s.source_row, q.ingested_at, $ingest_id as ingest_id, s.content_hash, s.ingest_flags,
-    q.conversation_seq
-from staged_good as s
-inner join batch_seqs as q on s.source_row = q.source_row
-inner join batch_payload as b on s.source_row = b.source_row;
-
-insert into raw.messages_written
-select
-    q.conversation_seq,
-    q.source_config,
-    q.conversation_id,
-    m.message_index,
-    m.turn."from",
-    case when m.message_index > 0 or m.turn."from" <> 'system' then m.turn."value" end,
-    q.tools_hash,
-    case when m.message_index = 0 then q.system_prompt_hash end,
-    q.ingested_at,
-    $ingest_id
-from (
-    select
-        source_row,
-        unnest(conversations) as turn,
-        (generate_subscripts(conversations, 1) - 1)::integer as message_index
-    from batch_payload
-) as m
-inner join batch_seqs as q on m.source_row = q.source_row
-"""
-
-# Rows just written whose tools text or system prompt is not stored yet (rare after the first batch).
-_NEW_TEXTS = """
-create or replace temp table to_load as
-select r.source_row
-from raw.conversations_written as r
-where
-    r.ingest_id = $ingest_id
-    and r.source_uri = $uri
-    and r.source_row in (select source_row from to_load)
-    and (
-        r.tools_hash not in (select tools_hash from raw.toolsets)
-        or r.system_prompt_hash not in (select system_prompt_hash from raw.system_prompts)
-    )
-"""
-
-# Each new text once, from the batch's payload for just those rows.
-_INSERT_TEXTS = f"""
-create or replace temp table new_texts as
-select tools, conversations from batch_payload where source_row in (select source_row from to_load);
-
-insert into raw.toolsets
-select {TOOLS_HASH.format(tools="tools")} as tools_hash, any_value(tools)
-from new_texts
-where tools_hash not in (select tools_hash from raw.toolsets)
-group by all;
-
-insert into raw.system_prompts
-select
-    {SYSTEM_PROMPT_HASH.format(turns="conversations")} as system_prompt_hash,
-    any_value({SYSTEM_PROMPT.format(turns="conversations")})
-from new_texts
-where system_prompt_hash is not null and system_prompt_hash not in (select system_prompt_hash from raw.system_prompts)
-group by all
-"""
-
-
 def _run_script(con: duckdb.DuckDBPyConnection, script: str, params: dict) -> None:
     """Run ``;``-separated statements, passing each only the parameters it names."""
     for statement in filter(str.strip, script.split(";\n")):
         con.execute(statement, {k: v for k, v in params.items() if f"${k}" in statement})
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return int(one_row(con, f"select count(*) from {table}")[0])
 
 
 def _merge_batch(
@@ -364,27 +86,27 @@ def _merge_batch(
 ) -> None:
     """Move the rows judged in ``staged`` into raw.*, update the counts, and empty ``staged``."""
     params = {"ingest_id": ingest_id}
-    _run_script(con, _MERGE, params)
-    con.execute(_FIND_SUPERSEDED)
+    _run_script(con, sql("merge/merge_batch"), params)
+    con.execute(sql("merge/find_superseded"))
     superseded: Counter[str] = Counter()
-    if con.execute("select count(*) from superseded").fetchone()[0]:
-        con.execute(_SUPERSEDED_WRITTEN)
-        superseded.update(uri for (uri,) in con.execute(_SUPERSEDED_TO_REJECTED, params).fetchall())
-    unchanged = con.execute(_UNCHANGED, params).fetchone()[0]
+    if _count(con, "superseded"):
+        con.execute(sql("merge/superseded_written"))
+        superseded.update(uri for (uri,) in con.execute(sql("merge/superseded_to_rejected"), params).fetchall())
+    unchanged = one_row(con, sql("merge/unchanged"), params)[0]
     if payload is not None:
         con.execute("create or replace temp table to_load as select source_row from staged_ranked where dup_rank > 1")
-        if con.execute("select count(*) from to_load").fetchone()[0]:
-            con.execute(_DUPLICATES_TO_REJECTED.format(payload=payload), params)
-        _run_script(con, _DELETE_SUPERSEDED, params)
-        con.execute(_NEW_OR_CHANGED)
-        _run_script(con, _INSERT.replace("$payload", payload), params)
-        con.execute(_NEW_TEXTS, {**params, "uri": counts.uri})
-        if con.execute("select count(*) from to_load").fetchone()[0]:
-            _run_script(con, _INSERT_TEXTS, params)
-    _run_script(con, _REMEMBER_RUN_ROWS, {})
+        if _count(con, "to_load"):
+            con.execute(sql("merge/duplicates_to_rejected", payload=payload), params)
+        _run_script(con, sql("merge/delete_superseded"), params)
+        con.execute(sql("merge/new_or_changed"))
+        _run_script(con, sql("merge/insert_batch", payload=payload), params)
+        con.execute(sql("merge/new_texts"), {**params, "uri": counts.uri})
+        if _count(con, "to_load"):
+            _run_script(con, sql("merge/insert_texts"), params)
+    _run_script(con, sql("merge/remember_run_rows"), {})
 
-    read = con.execute("select count(*) from staged").fetchone()[0]
-    loaded = con.execute("select count(*) from staged_good").fetchone()[0]
+    read = _count(con, "staged")
+    loaded = _count(con, "staged_good")
     counts.read += read
     counts.loaded += loaded
     counts.rejected += read - loaded
@@ -441,7 +163,7 @@ def _load_one(
 ) -> InputCounts:
     counts = InputCounts(uri=item.uri, config=item.config)
     counts_by_uri[item.uri] = counts
-    con.execute(STAGED_DDL)
+    con.execute(sql("judge/staged"))
 
     def on_batch(payload: str | None) -> None:
         read_before = counts.read
@@ -481,7 +203,7 @@ def ingest(
     )
     try:
         ensure_raw_schema(con)
-        _run_script(con, _DISCARD_UNFINISHED, {})
+        _run_script(con, sql("merge/discard_unfinished"), {})
         con.execute(
             "insert into raw.ingest_runs (ingest_id, started_at, sources) values ($id, now(), $sources)",
             {"id": ingest_id, "sources": sources},
@@ -497,9 +219,9 @@ def ingest(
         except BaseException:
             with contextlib.suppress(duckdb.TransactionException):  # none open if a commit failed
                 con.execute("rollback")
-            _run_script(con, _DISCARD_UNFINISHED, {})
+            _run_script(con, sql("merge/discard_unfinished"), {})
             raise
-        _run_script(con, _FINISH, {
+        _run_script(con, sql("merge/finish"), {
             "ingest_id": ingest_id, "uris": [i.uri for i in inputs], "read": result.read,
             "loaded": result.loaded, "rejected": result.rejected, "unchanged": result.unchanged,
         })
@@ -525,7 +247,7 @@ def _load_all(
     row_group_size: int,
 ) -> IngestResult:
     counts_by_uri: dict[str, InputCounts] = {}
-    con.execute(_RUN_ROWS_DDL)
+    con.execute(sql("merge/run_rows"))
     commits = _Commits(con, row_group_size)
     for index, item in enumerate(inputs):
         if on_input:

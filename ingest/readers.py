@@ -8,6 +8,7 @@ read by DuckDB directly. ``staged`` holds only the small columns (key, flags, co
 hash, or a ``reject_reason`` and the raw text): the conversation text is written
 once, straight from the batch into raw, by the ``on_batch`` callback, which gets
 the SQL that yields each row's typed payload while the batch is still registered.
+The statements are ingest/sql/judge/*.sql.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from ingest.sources import Input
+from ingest.sql import sql
+from trace_warehouse.warehouse import one_row
 
 KNOWN_FIELDS = ("id", "conversations", "tools", "category", "subcategory", "task")
 BATCH_BYTES = 16 * 1024 * 1024
@@ -41,225 +44,22 @@ HUGE_LINE_BYTES = 8 * 1024 * 1024
 
 OnBatch = Callable[[str | None], None]
 
-# The first problem found in a list of typed turns, or null when every turn is usable.
-_TURN_PROBLEM = """
-list_filter(
-    list_transform(
-        {turns},
-        lambda t, i: case
-            when t is null then 'turn ' || (i - 1) || ': not an object'
-            when t."from" is null then 'turn ' || (i - 1) || ': missing "from"'
-            when t."value" is null then 'turn ' || (i - 1) || ': missing "value"'
-        end
-    ),
-    lambda p: p is not null
-)[1]
-"""
-
-def kind_words(json_type: str) -> str:
-    """A JSON value's kind as a reason words it ("a number", "an array"), from its ``json_type``."""
-    return (
-        f"case {json_type} when 'OBJECT' then 'an object' when 'ARRAY' then 'an array' "
-        "when 'VARCHAR' then 'a string' when 'BOOLEAN' then 'a boolean' when 'NULL' then 'null' else 'a number' end"
-    )
+KNOWN_ROLES = ("system", "human", "gpt", "tool", "user", "assistant")
 
 
-_JSON_TURN_PROBLEM = f"""
-list_filter(
-    list_transform(
-        {{turns}},
-        lambda t, i: case
-            when t."from" is null and t."value" is null then 'turn ' || (i - 1) || ': not an object with "from" and "value"'
-            when t."from" is null then 'turn ' || (i - 1) || ': missing "from"'
-            when t."value" is null or json_type(t."value") = 'NULL' then 'turn ' || (i - 1) || ': missing "value"'
-            when json_type(t."from") <> 'VARCHAR' then 'turn ' || (i - 1) || ': "from" is ' || {kind_words('json_type(t."from")')} || ', not a string'
-            when json_type(t."value") <> 'VARCHAR' then 'turn ' || (i - 1) || ': "value" is ' || {kind_words('json_type(t."value")')} || ', not a string'
-        end
-    ),
-    lambda p: p is not null
-)[1]
-"""
-
-_KNOWN_ROLES = ("system", "human", "gpt", "tool", "user", "assistant")
-
-# Flags a loadable row carries, computed from its typed tools text and turns.
-_VALUE_FLAGS = """list_concat(
-    case when {tools} is not null and not json_valid({tools}) then ['invalid_tools_json'] else [] end,
-    case
-        when len(list_filter({turns}, lambda t: t."from" not in """ + repr(_KNOWN_ROLES) + """)) > 0
-        then ['unknown_role:' || array_to_string(list_sort(list_distinct(list_transform(
-            list_filter({turns}, lambda t: t."from" not in """ + repr(_KNOWN_ROLES) + """), lambda t: t."from"))), ',')]
-        else []
-    end
-)"""
-
-# DuckDB's 64-bit hash of the typed values (the same for a row read from JSONL or parquet): an
-# md5 of the rendered struct costs 10x more; after a DuckDB upgrade changes it, rows are
-# rewritten once.
-_CONTENT_HASH = "printf('%016x', hash({category}, {subcategory}, {task}, {tools}, {turns}))"
-
-# A JSON string's text; any other JSON value's serialisation.
-_TOOLS_TEXT = "case when {tools} is null then null when json_type({tools}) = 'VARCHAR' then {tools} ->> '$' else {tools}::varchar end"
-
-_TYPED_TURNS = """json_transform(line, '{"conversations": [{"from": "JSON", "value": "JSON"}]}').conversations"""
-
-_TEXT_TO_STAGED = f"""
-insert into staged
-with lines as (
-    select source_row, line, decode_error
-    from text_batch
-    -- Lines arrive with their newline; a blank line is not a row. (A regex, not trim(): trim
-    -- copies every 50 KB line and cost half the judging.)
-    where decode_error is not null or regexp_matches(line, '\\S')
-),
-checked as (
-    select
-        source_row,
-        line,
-        case
-            when decode_error is not null then decode_error
-            when not json_valid(line) then 'invalid JSON (truncated or not JSON)'
-            -- Valid JSON opening with a brace is an object: no second parse to ask its type.
-            when not regexp_matches(line, '^\\s*[{{]') then 'expected a JSON object, got ' || {kind_words('json_type(line)')}
-        end as early_reason
-    from lines
-),
-parsed as (
-    select
-        source_row,
-        line,
-        early_reason,
-        case when early_reason is null then json_transform(
-            line,
-            '{{"id": "JSON", "conversations": [{{"from": "VARCHAR", "value": "VARCHAR"}}],
-              "tools": "JSON", "category": "VARCHAR", "subcategory": "VARCHAR", "task": "VARCHAR"}}'
-        ) end as j,
-        case when early_reason is null then json_keys(line) end as keys
-    from checked
-),
-judged as (
-    select
-        *,
-        coalesce(
-            early_reason,
-            case
-                when j.id is null or json_type(j.id) = 'NULL' then 'missing field "id"'
-                when json_type(j.id) not in ('VARCHAR', 'BIGINT', 'UBIGINT') then '"id" is ' || {kind_words('json_type(j.id)')} || ', not a string'
-                when j.conversations is null and json_type(line, '$.conversations') is null then 'missing field "conversations"'
-                when j.conversations is null then '"conversations" is ' || {kind_words("json_type(line, '$.conversations')")} || ', not a list of turns'
-                when len(j.conversations) = 0 then '"conversations" is empty'
-            end,
-            {_TURN_PROBLEM.format(turns="j.conversations")},
-            -- A non-string "from"/"value" reads as text above; only lines where one may occur
-            -- (a key followed by something other than a quote) pay for a second, typed parse.
-            case when regexp_matches(line, '"(from|value)"\\s*:\\s*[^"\\s]') then
-                {_JSON_TURN_PROBLEM.format(turns=_TYPED_TURNS)}
-            end
-        ) as reason
-    from parsed
-),
-
-typed as (
-    select
-        *,
-        case when reason is null then {_TOOLS_TEXT.format(tools="j.tools")} end as tools_text
-    from judged
-)
-select
-    $seq_base + source_row,
-    $uri,
-    $config,
-    source_row,
-    case when reason is null then j.id ->> '$' end,
-    case when reason is null then j.category end,
-    case when reason is null then j.subcategory end,
-    case when reason is null then j.task end,
-    case when reason is null then list_concat(
-        case when j.tools is null then ['missing_tools'] else [] end,
-        case when j.tools is not null and json_type(j.tools) not in ('VARCHAR', 'NULL') then ['tools_not_a_string'] else [] end,
-        case
-            when len(list_filter(keys, lambda k: k not in {KNOWN_FIELDS!r})) > 0
-            then ['extra_fields:' || array_to_string(list_sort(list_filter(keys, lambda k: k not in {KNOWN_FIELDS!r})), ',')]
-            else []
-        end,
-        {_VALUE_FLAGS.format(tools="tools_text", turns="j.conversations")}
-    ) end,
-    case when reason is null then {_CONTENT_HASH.format(
-        category="j.category", subcategory="j.subcategory", task="j.task", tools="tools_text", turns="j.conversations")} end,
-    reason,
-    case when reason is not null then rtrim(line, chr(10) || chr(13)) end
-from typed
-"""
-
-# The typed payload of the rows the loader chose to write (temp table ``to_load``): parsed a
-# second time, which costs less than carrying the conversation text through ``staged``.
-_TEXT_PAYLOAD = f"""
-select
-    source_row,
-    {_TOOLS_TEXT.format(tools="j.tools")} as tools,
-    j.conversations as conversations
-from (
-    select
-        source_row,
-        json_transform(line, '{{"conversations": [{{"from": "VARCHAR", "value": "VARCHAR"}}], "tools": "JSON"}}') as j
-    from text_batch
-    where source_row in (select source_row from to_load)
-)
-"""
+def _text_to_staged() -> str:
+    return sql("judge/text_to_staged", known_fields=KNOWN_FIELDS, known_roles=KNOWN_ROLES)
 
 
 def _typed_to_staged(relation: str, columns: set[str]) -> str:
-    def col(name: str) -> str:
-        return f'"{name}"::varchar' if name in columns else "null::varchar"
-
-    extra = sorted(columns - set(KNOWN_FIELDS) - {"__row"})
-    extra_flag = f"['extra_fields:{','.join(extra)}']" if extra else "[]::varchar[]"
-    missing_tools = "[]::varchar[]" if "tools" in columns else "['missing_tools']"
-    return f"""
-insert into staged
-with src as (
-    select *, {_TURN_PROBLEM.format(turns="conversations")} as turn_problem
-    from {relation}
-),
-judged as (
-    select
-        *,
-        case
-            when id is null then 'missing field "id"'
-            when conversations is null then 'missing field "conversations"'
-            when len(conversations) = 0 then '"conversations" is empty'
-            else turn_problem
-        end as reason
-    from src
-)
-select
-    $seq_base + __row,
-    $uri,
-    $config,
-    __row,
-    case when reason is null then id::varchar end,
-    case when reason is null then {col("category")} end,
-    case when reason is null then {col("subcategory")} end,
-    case when reason is null then {col("task")} end,
-    case when reason is null then list_concat(
-        {missing_tools}, {extra_flag}, {_VALUE_FLAGS.format(tools=col("tools"), turns="conversations")}
-    ) end,
-    case when reason is null then {_CONTENT_HASH.format(
-        category=col("category"), subcategory=col("subcategory"), task=col("task"), tools=col("tools"),
-        turns="conversations")} end,
-    reason,
-    case when reason is not null then to_json(judged)::varchar end
-from judged
-"""
+    return sql(
+        "judge/typed_to_staged", relation=relation, columns=tuple(sorted(columns)), known_fields=KNOWN_FIELDS,
+        known_roles=KNOWN_ROLES,
+    )
 
 
 def _typed_payload(relation: str, columns: set[str]) -> str:
-    tools = '"tools"::varchar' if "tools" in columns else "null::varchar"
-    return f"""
-select __row as source_row, {tools} as tools, conversations
-from {relation}
-where __row in (select source_row from to_load)
-"""
+    return sql("judge/typed_payload", relation=relation, columns=tuple(sorted(columns)))
 
 
 def _schema_problem(schema: pa.Schema) -> str | None:
@@ -280,14 +80,7 @@ def _schema_problem(schema: pa.Schema) -> str | None:
 
 
 def _reject_all(con: duckdb.DuckDBPyConnection, relation: str, reason: str, params: dict) -> None:
-    con.execute(
-        f"""
-        insert into staged (seq, source_uri, source_config, source_row, reject_reason, raw_text)
-        select $seq_base + __row, $uri, $config, __row, $reason, to_json(r)::varchar
-        from {relation} as r
-        """,
-        {**params, "reason": reason},
-    )
+    con.execute(sql("judge/reject_all", relation=relation), {**params, "reason": reason})
 
 
 def _stage_typed(con: duckdb.DuckDBPyConnection, relation: str, schema: pa.Schema, params: dict) -> str | None:
@@ -334,11 +127,7 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, params: dict, limi
     try:
         parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=PARQUET_READ_BUFFER)
     except Exception as exc:  # pyarrow raises ArrowInvalid / OSError for non-parquet bytes
-        con.execute(
-            "insert into staged (seq, source_uri, source_config, source_row, reject_reason, raw_text) "
-            "values ($seq_base, $uri, $config, null, $reason, null)",
-            {**params, "reason": f"unreadable parquet file: {exc}"},
-        )
+        con.execute(sql("judge/reject_unreadable"), {**params, "reason": f"unreadable parquet file: {exc}"})
         on_batch(None)
         return
     batches = parquet.iter_batches(batch_size=ARROW_BATCH_ROWS)
@@ -397,12 +186,12 @@ def _stage_text_batch(
     con: duckdb.DuckDBPyConnection, batch: pa.Table, params: dict, on_batch: OnBatch, extra_memory: int = 0
 ) -> None:
     con.register("text_batch", _in_scan_chunks(batch))
-    limit_before = con.execute("select current_setting('memory_limit')").fetchone()[0] if extra_memory else None
+    limit_before = one_row(con, "select current_setting('memory_limit')")[0] if extra_memory else None
     try:
         if extra_memory:
             con.execute(f"set memory_limit = '{extra_memory // (1024 * 1024)}MB'")
-        con.execute(_TEXT_TO_STAGED, params)
-        on_batch(_TEXT_PAYLOAD)
+        con.execute(_text_to_staged(), params)
+        on_batch(sql("judge/text_payload"))
     finally:
         con.unregister("text_batch")
         if limit_before:
@@ -560,7 +349,7 @@ def _stage_clean_rows(con: duckdb.DuckDBPyConnection, table: pa.Table, params: d
     con.register("arrow_input", _in_scan_chunks(table))
     try:
         payload = _stage_typed(con, "arrow_input", table.schema, params)
-        if con.execute("select count(*) from staged where reject_reason is not null").fetchone()[0]:
+        if one_row(con, "select count(*) from staged where reject_reason is not null")[0]:
             con.execute("delete from staged")
             return False
         on_batch(payload)

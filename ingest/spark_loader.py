@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.loader import DUPLICATE_IN_INPUT_REASON, SUPERSEDED_REASON, IngestResult, InputCounts
-from ingest.readers import KNOWN_FIELDS
+from ingest.readers import KNOWN_FIELDS, KNOWN_ROLES
 from ingest.sources import DEFAULT_CONFIG, Input, resolve
 from trace_warehouse import spark as spark_env
 from trace_warehouse.errors import NothingLoaded, SourceError, StrictModeRejection
@@ -28,7 +28,6 @@ from trace_warehouse.errors import NothingLoaded, SourceError, StrictModeRejecti
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-KNOWN_ROLES = ("system", "human", "gpt", "tool", "user", "assistant")
 RAW_TABLES = ("conversations", "messages", "toolsets", "system_prompts", "rejected_rows")
 _URI_SCHEME = ("s3a://", "s3://", "hdfs://", "gs://", "abfss://", "file:")
 

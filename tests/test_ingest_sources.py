@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from ingest.loader import ingest
-from ingest.schema import TURNS_AS_GIVEN
+from ingest.sql import sql
 from ingest.synthetic.generator import generate
 from ingest.synthetic.sample import rows_to_table, write_sample
 from tests.helpers import run_cli, write_jsonl
@@ -210,7 +210,7 @@ def _rows_as_given(db: Path) -> dict[str, tuple]:
             f"""
             select r.conversation_id, g.turns, t.tools
             from raw.conversations as r
-            left join ({TURNS_AS_GIVEN.format(seqs="select conversation_seq from raw.conversations")}) as g
+            left join ({sql("schema/turns_as_given", seqs="select conversation_seq from raw.conversations")}) as g
                 on r.conversation_seq = g.conversation_seq
             left join raw.toolsets as t on r.tools_hash = t.tools_hash
             """

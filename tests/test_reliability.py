@@ -405,13 +405,13 @@ def test_arrow_parsed_blocks_store_what_line_by_line_judging_stores(tmp_path, mo
 )
 def test_a_block_arrow_cannot_take_whole_is_judged_line_by_line(tmp_path, line):
     from ingest import readers
-    from ingest.schema import STAGED_DDL
+    from ingest.sql import sql
 
     block = (good_line(3) + "\n" + line + "\n" + good_line(4) + "\n").encode()
     clean = readers._clean_rows(1, block)
     if clean is not None:  # parsed, but a row is rejected: nothing may be staged from Arrow
         con = duckdb.connect()
-        con.execute(STAGED_DDL)
+        con.execute(sql("judge/staged"))
         staged = readers._stage_clean_rows(con, clean, {"seq_base": 0, "uri": "u", "config": "c"}, lambda p: None)
         assert not staged and con.execute("select count(*) from staged").fetchone()[0] == 0
 
