@@ -1,7 +1,7 @@
 """``traces ingest --target spark``: Spark reads the inputs itself into parquet raw tables.
 
-The rules are the DuckDB ingest's (ingest/readers.py, ingest/loader.py): the same verdicts,
-reasons, flags and keys, so the same dbt project builds the same marts on either engine (a
+The rules are the DuckDB ingest's (ingest/readers.py, ingest/loader.py), in Spark SQL
+(ingest/sql/spark/): the same verdicts, reasons, flags and keys, so the same dbt project builds the same marts on either engine (a
 test compares them row for row). Nothing passes through the DuckDB file: any path or URI
 Spark reads (``s3a://``, ``hdfs://`` on a cluster) is a source.
 
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from ingest.loader import DUPLICATE_IN_INPUT_REASON, SUPERSEDED_REASON, IngestResult, InputCounts
 from ingest.readers import KNOWN_FIELDS, KNOWN_ROLES
 from ingest.sources import DEFAULT_CONFIG, Input, resolve
+from ingest.sql import sql
 from trace_warehouse import spark as spark_env
 from trace_warehouse.errors import NothingLoaded, SourceError, StrictModeRejection
 
@@ -31,142 +32,11 @@ if TYPE_CHECKING:
 RAW_TABLES = ("conversations", "messages", "toolsets", "system_prompts", "rejected_rows")
 _URI_SCHEME = ("s3a://", "s3://", "hdfs://", "gs://", "abfss://", "file:")
 
-# A JSON value's kind, as the DuckDB ingest words it in a reason.
-_KIND_WORDS = """case
-    when {kind} like 'OBJECT%' then 'an object'
-    when {kind} like 'ARRAY%' then 'an array'
-    when {kind} = 'STRING' then 'a string'
-    when {kind} in ('BIGINT', 'DOUBLE', 'FLOAT') or {kind} like 'DECIMAL%' then 'a number'
-    when {kind} = 'BOOLEAN' then 'a boolean'
-    else 'null'
-end"""
-
-_TURN_PROBLEM = """try_element_at(filter(
-    transform({turns}, (t, i) -> case
-        when t is null or schema_of_variant(t) not like 'OBJECT%' then 'turn ' || i || ': not an object'
-        when coalesce(schema_of_variant(t:from), 'VOID') = 'VOID' then 'turn ' || i || ': missing "from"'
-        when coalesce(schema_of_variant(t:value), 'VOID') = 'VOID' then 'turn ' || i || ': missing "value"'
-        when schema_of_variant(t:from) <> 'STRING'
-            then 'turn ' || i || ': "from" is ' || {from_words} || ', not a string'
-        when schema_of_variant(t:value) <> 'STRING'
-            then 'turn ' || i || ': "value" is ' || {value_words} || ', not a string'
-    end),
-    p -> p is not null
-), 1)""".format(
-    turns="{turns}",
-    from_words=_KIND_WORDS.format(kind="schema_of_variant(t:from)"),
-    value_words=_KIND_WORDS.format(kind="schema_of_variant(t:value)"),
-)
-
 _TURNS_TYPE = "array<struct<`from`: string, `value`: string>>"
 
-# One verdict per non-blank line of a text input (view ``lines``: source_row, line).
-_JUDGE_LINES = f"""
-with parsed as (
-    select source_row, line, try_parse_json(line) as v
-    from lines
-    where line rlike '\\\\S'
-),
-kinds as (
-    select
-        *,
-        schema_of_variant(v) as kind,
-        schema_of_variant(v:id) as id_kind,
-        schema_of_variant(v:conversations) as conversations_kind,
-        schema_of_variant(v:tools) as tools_kind,
-        try_variant_get(v, '$.conversations', 'array<variant>') as turns_v
-    from parsed
-),
-judged as (
-    select
-        *,
-        case
-            -- Spark's parser stops after the first value; DuckDB's rejects anything after it.
-            when v is null or coalesce(json_array_length('[' || line || ']'), 0) <> 1 then 'invalid JSON (truncated or not JSON)'
-            when kind not like 'OBJECT%' then 'expected a JSON object, got ' || {_KIND_WORDS.format(kind="kind")}
-            when coalesce(id_kind, 'VOID') = 'VOID' then 'missing field "id"'
-            when id_kind not in ('STRING', 'BIGINT') then '"id" is ' || {_KIND_WORDS.format(kind="id_kind")} || ', not a string'
-            when conversations_kind is null then 'missing field "conversations"'
-            when conversations_kind not like 'ARRAY%'
-                then '"conversations" is ' || {_KIND_WORDS.format(kind="conversations_kind")} || ', not a list of turns'
-            when size(turns_v) = 0 then '"conversations" is empty'
-            else {_TURN_PROBLEM.format(turns="turns_v")}
-        end as reason
-    from kinds
-)
-select
-    source_row,
-    reason,
-    case when reason is not null then line end as raw_text,
-    case when reason is null then get_json_object(line, '$.id') end as conversation_id,
-    case when reason is null then get_json_object(line, '$.category') end as category,
-    case when reason is null then get_json_object(line, '$.subcategory') end as subcategory,
-    case when reason is null then get_json_object(line, '$.task') end as task,
-    case when reason is null and coalesce(tools_kind, 'VOID') <> 'VOID' then get_json_object(line, '$.tools') end as tools,
-    case when reason is null then from_json(get_json_object(line, '$.conversations'), '{_TURNS_TYPE}') end as turns,
-    case when reason is null then concat(
-        case when coalesce(tools_kind, 'VOID') = 'VOID' then array('missing_tools') else array() end,
-        case when coalesce(tools_kind, 'VOID') not in ('STRING', 'VOID') then array('tools_not_a_string') else array() end,
-        case
-            when size(filter(json_object_keys(line), k -> k not in {KNOWN_FIELDS!r})) > 0
-                then array('extra_fields:' || array_join(array_sort(filter(json_object_keys(line), k -> k not in {KNOWN_FIELDS!r})), ','))
-            else array()
-        end
-    ) end as key_flags
-from judged
-"""
 
-# The flags every loadable row gets from its values, and its content hash (view ``judged``).
-_FLAGGED = f"""
-select
-    *,
-    case when reason is null then concat(
-        key_flags,
-        case when tools is not null and try_parse_json(tools) is null then array('invalid_tools_json') else array() end,
-        case
-            when exists(turns, t -> t.`from` not in {KNOWN_ROLES!r})
-                then array('unknown_role:' || array_join(array_sort(array_distinct(
-                    transform(filter(turns, t -> t.`from` not in {KNOWN_ROLES!r}), t -> t.`from`)
-                )), ','))
-            else array()
-        end
-    ) end as ingest_flags,
-    case when reason is null then lower(lpad(hex(xxhash64(category, subcategory, task, tools, turns)), 16, '0')) end
-        as content_hash
-from judged
-"""
-
-_JUDGE_TYPED = """
-select
-    source_row,
-    reason,
-    case when reason is not null then to_json(struct(*), map('ignoreNullFields', 'false')) end as raw_text,
-    case when reason is null then cast(id as string) end as conversation_id,
-    case when reason is null then {category} end as category,
-    case when reason is null then {subcategory} end as subcategory,
-    case when reason is null then {task} end as task,
-    case when reason is null then {tools} end as tools,
-    case when reason is null then conversations end as turns,
-    case when reason is null then cast(array({key_flags}) as array<string>) end as key_flags
-from (
-    select
-        *,
-        case
-            when id is null then 'missing field "id"'
-            when conversations is null then 'missing field "conversations"'
-            when size(conversations) = 0 then '"conversations" is empty'
-            else try_element_at(filter(
-                transform(conversations, (t, i) -> case
-                    when t is null then 'turn ' || i || ': not an object'
-                    when t.`from` is null then 'turn ' || i || ': missing "from"'
-                    when t.`value` is null then 'turn ' || i || ': missing "value"'
-                end),
-                p -> p is not null
-            ), 1)
-        end as reason
-    from typed_input
-)
-"""
+def _flagged(spark: SparkSession) -> DataFrame:
+    return spark.sql(sql("spark/flagged", known_roles=KNOWN_ROLES))
 
 
 def _numbered(frame: DataFrame, column: str = "source_row") -> DataFrame:
@@ -196,8 +66,8 @@ def _judge_text(spark: SparkSession, uri: str, limit: int | None) -> DataFrame:
 
         lines = _numbered(lines.where(F.col("line").rlike(r"\S")), "nonblank_row").where(F.col("nonblank_row") <= limit)
     lines.createOrReplaceTempView("lines")
-    spark.sql(_JUDGE_LINES).createOrReplaceTempView("judged")
-    return spark.sql(_FLAGGED)
+    spark.sql(sql("spark/judge_lines", known_fields=KNOWN_FIELDS, turns_type=_TURNS_TYPE)).createOrReplaceTempView("judged")
+    return _flagged(spark)
 
 
 def _schema_problem(frame: DataFrame) -> str | None:
@@ -236,20 +106,11 @@ def _judge_parquet(spark: SparkSession, uri: str, limit: int | None) -> DataFram
                            ("task", "string"), ("tools", "string"), ("turns", _TURNS_TYPE), ("key_flags", "array<string>")):
             frame = frame.withColumn(name, F.lit(None).cast(kind))
         frame.createOrReplaceTempView("judged")
-        return spark.sql(_FLAGGED)
-    columns = set(frame.columns)
-
-    def col(name: str) -> str:
-        return f"cast(`{name}` as string)" if name in columns else "cast(null as string)"
-
-    extra = sorted(columns - set(KNOWN_FIELDS) - {"source_row"})
-    flags = ([] if "tools" in columns else ["'missing_tools'"]) + ([f"'extra_fields:{','.join(extra)}'"] if extra else [])
+        return _flagged(spark)
     frame.createOrReplaceTempView("typed_input")
-    spark.sql(_JUDGE_TYPED.format(
-        category=col("category"), subcategory=col("subcategory"), task=col("task"), tools=col("tools"),
-        key_flags=", ".join(flags) if flags else "",
-    )).createOrReplaceTempView("judged")
-    return spark.sql(_FLAGGED)
+    judged = sql("spark/judge_typed", columns=tuple(sorted(frame.columns)), known_fields=KNOWN_FIELDS)
+    spark.sql(judged).createOrReplaceTempView("judged")
+    return _flagged(spark)
 
 
 def _inputs(sources: list[str], config: str | None) -> list[Input]:
@@ -337,51 +198,10 @@ def ingest_spark(
     return result
 
 
-_RANKED = """
-select
-    *,
-    row_number() over (partition by source_config, conversation_id order by input_index desc, source_row desc) as dup_rank,
-    first_value(source_uri) over (partition by source_config, conversation_id order by input_index desc, source_row desc)
-        as kept_uri,
-    first_value(input_index) over (partition by source_config, conversation_id order by input_index desc, source_row desc)
-        as kept_input,
-    first_value(source_row) over (partition by source_config, conversation_id order by input_index desc, source_row desc)
-        as kept_row
-from staged
-where reason is null
-"""
-
-_REJECTED = """
-select source_uri, source_row, source_config, reason, raw_text, current_timestamp() as rejected_at, '{ingest_id}' as ingest_id
-from staged
-where reason is not null
-union all
-select
-    source_uri,
-    source_row,
-    source_config,
-    case
-        when kept_input = input_index then 'duplicate id: superseded by row ' || kept_row || ' of the same input'
-        else 'duplicate id: superseded by ' || kept_uri || ' row ' || kept_row
-    end,
-    to_json(
-        named_struct(
-            'id', conversation_id, 'conversations', turns, 'tools', tools,
-            'category', category, 'subcategory', subcategory, 'task', task
-        ),
-        map('ignoreNullFields', 'false')
-    ),
-    current_timestamp(),
-    '{ingest_id}'
-from ranked
-where dup_rank > 1
-"""
-
-
 def _merge(spark: SparkSession, root: Path, inputs: list[Input], ingest_id: str, strict: bool) -> IngestResult:
     from pyspark.sql import functions as F
 
-    spark.sql(_RANKED).createOrReplaceTempView("ranked")
+    spark.sql(sql("spark/ranked")).createOrReplaceTempView("ranked")
     counts = {item.uri: InputCounts(uri=item.uri, config=item.config) for item in inputs}
     by_index = {index: item.uri for index, item in enumerate(inputs)}
     for index, read, loaded in spark.sql(
@@ -429,37 +249,13 @@ def _merge(spark: SparkSession, root: Path, inputs: list[Input], ingest_id: str,
         )
     seq_base = existing.agg(F.max("conversation_seq")).collect()[0][0] if existing is not None else None
     kept.createOrReplaceTempView("to_load")
-    new_rows = spark.sql(f"""
-        select
-            *,
-            {seq_base or 0} + row_number() over (order by input_index, source_row) as conversation_seq,
-            md5(coalesce(tools, '')) as tools_hash,
-            case when turns[0].`from` = 'system' then turns[0].`value` end as system_prompt,
-            current_timestamp() as ingested_at
-        from to_load
-    """)
+    new_rows = spark.sql(sql("spark/new_rows"), args={"seq_base": seq_base or 0})
     new_rows = new_rows.withColumn("system_prompt_hash", F.md5("system_prompt"))
     new_rows.write.parquet(str(root / "scratch" / ingest_id / "new_rows"))
     spark.read.parquet(str(root / "scratch" / ingest_id / "new_rows")).createOrReplaceTempView("new_rows")
 
-    conversations = spark.sql(f"""
-        select
-            conversation_id, source_config, category, subcategory, task, tools_hash, system_prompt_hash,
-            size(turns) as n_messages, source_uri, source_row, ingested_at, '{ingest_id}' as ingest_id, content_hash,
-            ingest_flags, conversation_seq
-        from new_rows
-    """)
-    messages = spark.sql("""
-        select
-            conversation_seq, source_config, conversation_id, cast(message_index as int) as message_index,
-            turn.`from` as `from`,
-            case when message_index = 0 and turn.`from` = 'system' then null else turn.`value` end as `value`,
-            tools_hash,
-            case when message_index = 0 then system_prompt_hash end as system_prompt_hash,
-            ingested_at
-        from new_rows
-        lateral view posexplode(turns) as message_index, turn
-    """)
+    conversations = spark.sql(sql("spark/conversations"), args={"ingest_id": ingest_id})
+    messages = spark.sql(sql("spark/messages"))
     if existing is not None:
         spark.sql("select source_config, conversation_id from new_rows").createOrReplaceTempView("replaced_keys")
         conversations = spark.sql(
@@ -482,7 +278,7 @@ def _merge(spark: SparkSession, root: Path, inputs: list[Input], ingest_id: str,
             key = frame.columns[0]
             frame = old.unionByName(frame.join(old.select(key), key, "left_anti"))
         _replace_table(spark, root, table, frame.orderBy(frame.columns[0]), ingest_id)
-    rejected = spark.sql(_REJECTED.format(ingest_id=ingest_id))
+    rejected = spark.sql(sql("spark/rejected"), args={"ingest_id": ingest_id})
     old_rejected = _existing(spark, "rejected_rows")
     if old_rejected is not None:
         rejected = old_rejected.unionByName(rejected)
