@@ -1,9 +1,9 @@
--- What does the agent call next? The most common tool-to-tool transitions.
+-- What does the agent call next? The 40 most common tool-to-tool transitions, both models together.
 select
-    source_config,
     from_tool,
     to_tool,
-    n_transitions
+    sum(n_transitions)::bigint as n_transitions
 from {{ ref('rpt_tool_transitions') }}
-order by n_transitions desc
-limit 50
+group by all
+order by n_transitions desc, from_tool asc, to_tool asc
+limit 40

@@ -5,4 +5,4 @@ select
     n_turns,
     round(n_turns / sum(n_turns) over (partition by source_config), 4) as share_of_turns_with_calls
 from {{ ref('rpt_parallel_width') }}
-order by source_config, parallel_width
+order by parallel_width, source_config

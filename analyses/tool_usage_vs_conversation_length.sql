@@ -1,12 +1,8 @@
--- How does tool usage relate to conversation length? Calls per conversation by
--- length bin, next to the correlation coefficient of each model.
+-- How does tool usage relate to conversation length? Mean calls per conversation by length bin.
 select
-    bins.source_config,
-    bins.messages_bin,
-    bins.n_conversations,
-    bins.avg_tool_calls,
-    correlation.correlation as correlation_messages_vs_calls
-from {{ ref('rpt_length_vs_tool_usage') }} as bins
-inner join {{ ref('rpt_length_tool_correlation') }} as correlation
-    on bins.source_config = correlation.source_config
-order by bins.source_config, bins.length_bin
+    source_config,
+    messages_bin,
+    n_conversations,
+    avg_tool_calls
+from {{ ref('rpt_length_vs_tool_usage') }}
+order by source_config, length_bin

@@ -1,28 +1,47 @@
-"""What each report page shows: sections of (query over an rpt_ model, chart, table, words).
+"""What each report page shows: sections of (a saved analysis, chart, table, words).
 
-The SQL lives in the dbt models under models/reporting; a section's query only selects,
-orders and limits, and is printed under its chart exactly as it ran.
+A section's query is a file of analyses/, the same one `dbt compile` compiles for ad hoc use
+(as Evidence pages keep their queries in sources/*.sql). The parsing lives in the dbt models;
+an analysis only selects from an rpt_ model, orders and limits, and is printed under its chart
+exactly as it ran.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
+import jinja2
+
 from reports import charts
+from trace_warehouse.paths import PROJECT_DIR
+
+ANALYSES_DIR = PROJECT_DIR / "analyses"
 
 ChartFn = Callable[[list[dict], Path], Path]
 
 
+@cache
+def analysis_sql(name: str) -> str:
+    """``analyses/<name>.sql`` as the report runs it on the warehouse: ``ref('model')`` is the model's table."""
+    path = ANALYSES_DIR / f"{name}.sql"
+    template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(path.read_text(encoding="utf-8"))
+    return template.render(ref=lambda model: model).strip()
+
+
 @dataclass(frozen=True)
 class Section:
-    query_name: str
+    query_name: str  # names the chart and the query block
+    analysis: str  # the query: analyses/<analysis>.sql
     title: str
-    sql: str
     text: str = ""
     chart: ChartFn | None = None
+
+    @property
+    def sql(self) -> str:
+        return analysis_sql(self.analysis)
 
 
 @dataclass(frozen=True)
@@ -40,15 +59,13 @@ PAGES: tuple[Page, ...] = (
         "What is in the warehouse, per model (source_config).",
         (
             Section(
-                "headline_figures",
+                "headline_figures", "overview_per_model",
                 "Headline figures",
-                "select * from rpt_overview order by source_config",
                 "Error rate is tool errors over tool responses; shares are over conversations.",
             ),
             Section(
-                "conversation_lengths",
+                "conversation_lengths", "conversation_length_distribution",
                 "Conversation length",
-                "select source_config, n_messages, n_conversations from rpt_conversation_lengths order by source_config, n_messages",
                 "How many messages a conversation has, per model.",
                 partial(charts.weighted_histogram, value="n_messages", weight="n_conversations", group="source_config",
                         title="Conversation length per model", xlabel="messages per conversation (count)",
@@ -62,26 +79,22 @@ PAGES: tuple[Page, ...] = (
         "Which tools the agent calls, where, and in what order.",
         (
             Section(
-                "tool_calls_by_category",
+                "tool_calls_by_category", "tool_frequency_by_category",
                 "Tool calls per category",
-                "select category, tool_name, n_calls from rpt_tool_calls_by_category order by category, n_calls desc, tool_name",
                 "Stacked by tool; the ten most called tools are named, the rest grouped as other.",
                 partial(charts.stacked_bar, x="category", y="n_calls", stack="tool_name",
                         title="Tool calls per category", xlabel="category", ylabel="tool calls (count)"),
             ),
             Section(
-                "tool_transitions",
+                "tool_transitions", "common_tool_transitions",
                 "Tool-to-tool transitions",
-                "select from_tool, to_tool, sum(n_transitions)::bigint as n_transitions from rpt_tool_transitions "
-                "group by all order by n_transitions desc, from_tool, to_tool limit 40",
                 "Consecutive calls within a conversation (row: previous call, column: next call), top 40 pairs.",
                 partial(charts.heatmap, row_key="from_tool", col_key="to_tool", value="n_transitions",
                         title="Step sequences: tool-to-tool transitions", xlabel="next tool", ylabel="previous tool"),
             ),
             Section(
-                "parallel_width",
+                "parallel_width", "parallel_width_distribution",
                 "Parallel width",
-                "select source_config, parallel_width, n_turns from rpt_parallel_width order by parallel_width, source_config",
                 "Calls per assistant turn that makes at least one call; log scale, since single calls dominate.",
                 partial(charts.grouped_bar, x="parallel_width", y="n_turns", group="source_config",
                         title="Parallel width per model", xlabel="calls in one assistant turn (count)",
@@ -97,32 +110,23 @@ PAGES: tuple[Page, ...] = (
         "appears; `\"error\": null` and budget warnings are not errors.",
         (
             Section(
-                "tool_error_rates",
+                "tool_error_rates", "error_rate_per_tool_and_model",
                 "Error rate by tool and model",
-                "select source_config, tool_name, n_calls, n_errors, error_rate from rpt_tool_error_rates "
-                "where n_calls >= 5 order by error_rate desc, tool_name, source_config",
                 "Tools with at least five calls.",
                 partial(charts.grouped_bar, x="tool_name", y="error_rate", group="source_config",
                         title="Error rate by tool and model", xlabel="error rate (errors / calls)",
                         ylabel="tool", horizontal=True),
             ),
             Section(
-                "after_error",
+                "after_error", "reaction_after_error",
                 "What the agent does right after an error",
-                "select source_config, reaction, n_turns from rpt_after_error order by source_config, n_turns desc",
                 "The assistant turn that follows a tool message holding an error.",
                 partial(charts.grouped_bar, x="reaction", y="n_turns", group="source_config",
                         title="Reaction to a tool error", xlabel="next assistant turn", ylabel="turns (count)"),
             ),
             Section(
-                "completion_by_category",
+                "completion_by_category", "categories_that_fail_to_complete",
                 "Which categories fail to complete",
-                "select category, sum(n_conversations)::bigint as n_conversations, "
-                "round(sum(share_without_final_answer * n_conversations) / sum(n_conversations), 4) as share_without_final_answer, "
-                "round(sum(share_hit_iteration_limit * n_conversations) / sum(n_conversations), 4) as share_hit_iteration_limit, "
-                "round(sum(share_unrecovered_errors * n_conversations) / sum(n_conversations), 4) as share_unrecovered_errors, "
-                "round(sum(share_stuck_loop * n_conversations) / sum(n_conversations), 4) as share_stuck_loop "
-                "from rpt_completion_by_category group by category order by share_without_final_answer desc, category",
                 "Per category; rpt_completion_by_category also splits by subcategory.",
                 partial(charts.grouped_bar, x="category", y="share_without_final_answer", group=None,
                         title="Conversations without a final answer", xlabel="category",
@@ -136,10 +140,8 @@ PAGES: tuple[Page, ...] = (
         "How much the agent thinks, and when.",
         (
             Section(
-                "thinking_by_context",
+                "thinking_by_context", "thinking_before_vs_after_tools",
                 "Thought length before a call vs after results",
-                "select source_config, context, follows_tool_error, n_turns, avg_thought_chars, median_thought_chars, "
-                "share_empty_thoughts from rpt_thinking_by_context order by source_config, context, follows_tool_error",
                 "conversation_start and user_message turns think before any result; tool_response turns think after "
                 "results, with or without an error in them.",
                 partial(charts.grouped_bar, x="context", y="avg_thought_chars", group="source_config",
@@ -147,9 +149,8 @@ PAGES: tuple[Page, ...] = (
                         ylabel="mean thought length (characters)"),
             ),
             Section(
-                "turn_kinds_by_category",
+                "turn_kinds_by_category", "assistant_turn_kinds_by_category",
                 "Assistant turns by kind",
-                "select category, turn_kind, n_turns from rpt_turn_kinds_by_category order by category, turn_kind",
                 "reasoning_only, tool_only, both or neither (reasoning means a non-empty thought).",
                 partial(charts.stacked_bar, x="category", y="n_turns", stack="turn_kind",
                         title="Assistant turns by kind per category", xlabel="category", ylabel="assistant turns (count)"),
@@ -162,24 +163,20 @@ PAGES: tuple[Page, ...] = (
         "The two models side by side.",
         (
             Section(
-                "model_comparison",
+                "model_comparison", "overview_per_model",
                 "Side by side",
-                "select * from rpt_overview order by source_config",
             ),
             Section(
-                "length_vs_tool_usage",
+                "length_vs_tool_usage", "tool_usage_vs_conversation_length",
                 "Tool usage by conversation length",
-                "select source_config, messages_bin, n_conversations, avg_tool_calls from rpt_length_vs_tool_usage "
-                "order by source_config, length_bin",
                 "Mean tool calls per conversation, by length bin.",
                 partial(charts.line, x="messages_bin", y="avg_tool_calls", group="source_config",
                         title="Tool calls by conversation length", xlabel="messages per conversation (bin)",
                         ylabel="mean tool calls per conversation"),
             ),
             Section(
-                "length_tool_correlation",
+                "length_tool_correlation", "length_tool_correlation",
                 "Correlation of length and tool calls",
-                "select source_config, n_conversations, correlation from rpt_length_tool_correlation order by source_config",
                 "Pearson correlation of messages and tool calls per conversation.",
             ),
         ),
@@ -190,9 +187,8 @@ PAGES: tuple[Page, ...] = (
         "Malformed calls, orphans, loops and rejected rows: what the parser flagged instead of dropping.",
         (
             Section(
-                "data_quality_issues",
+                "data_quality_issues", "data_quality_issues",
                 "Issues found",
-                "select source_config, issue, n from rpt_data_quality order by source_config, n desc, issue",
             ),
         ),
     ),
