@@ -2,43 +2,13 @@
 -- depends_on: {{ ref('stg_conversations') }}
 with
 
-assistant_messages as (
-    select
-        source_config,
-        conversation_id,
-        message_index,
-        content,
-        ingested_at,
-        conversation_seq
-    from {{ ref('stg_messages') }}
-    where role = 'assistant' {{ only_new_rows() }}
-),
-
-blocks as (
-    select
-        source_config,
-        conversation_id,
-        message_index,
-        ingested_at,
-        conversation_seq,
-        {{ tag_blocks('content', 'think') }} as think_blocks,
-        {{ count_opening_tags("split_part(content, '<tool_call>', 1)", 'think') }} as n_thoughts_before_first_call,
-        {{ count_opening_tags(without_think('content'), 'tool_call') }} as n_calls
-    from assistant_messages
-),
-
-unnested as (
-    select
-        source_config,
-        conversation_id,
-        message_index,
-        ingested_at,
-        conversation_seq,
-        n_thoughts_before_first_call,
-        n_calls,
-        {{ unnest_with_index('think_blocks', 'block', 'thought_index') }}
-    from blocks
-),
+{{ tag_block_rows(
+    'assistant', 'content', 'think', 'thought_index',
+    per_message=[
+        ('n_thoughts_before_first_call', count_opening_tags("split_part(content, '<tool_call>', 1)", 'think')),
+        ('n_calls', count_opening_tags(without_think('content'), 'tool_call')),
+    ],
+) }},
 
 described as (
     select

@@ -2,19 +2,6 @@
 -- depends_on: {{ ref('stg_conversations') }}
 with
 
-assistant_messages as (
-    select
-        source_config,
-        conversation_id,
-        message_index,
-        content,
-        tools_hash,
-        ingested_at,
-        conversation_seq
-    from {{ ref('stg_messages') }}
-    where role = 'assistant' {{ only_new_rows() }}
-),
-
 definitions as (
     select
         tools_hash,
@@ -31,29 +18,7 @@ toolset_sizes as (
     group by tools_hash
 ),
 
-blocks as (
-    select
-        source_config,
-        conversation_id,
-        message_index,
-        tools_hash,
-        ingested_at,
-        conversation_seq,
-        {{ tag_blocks(without_think('content'), 'tool_call') }} as call_blocks
-    from assistant_messages
-),
-
-unnested as (
-    select
-        source_config,
-        conversation_id,
-        message_index,
-        tools_hash,
-        ingested_at,
-        conversation_seq,
-        {{ unnest_with_index('call_blocks', 'block', 'call_index') }}
-    from blocks
-),
+{{ tag_block_rows('assistant', without_think('content'), 'tool_call', 'call_index', carried=['tools_hash']) }},
 
 validated as (
     select

@@ -8,39 +8,7 @@
 
 with
 
-tool_messages as (
-    select
-        source_config,
-        conversation_id,
-        message_index,
-        content,
-        ingested_at,
-        conversation_seq
-    from {{ ref('stg_messages') }}
-    where role = 'tool' {{ only_new_rows() }}
-),
-
-blocks as (
-    select
-        source_config,
-        conversation_id,
-        message_index,
-        ingested_at,
-        conversation_seq,
-        {{ tag_blocks('content', 'tool_response') }} as response_blocks
-    from tool_messages
-),
-
-unnested as (
-    select
-        source_config,
-        conversation_id,
-        message_index,
-        ingested_at,
-        conversation_seq,
-        {{ unnest_with_index('response_blocks', 'block', 'response_index') }}
-    from blocks
-),
+{{ tag_block_rows('tool', 'content', 'tool_response', 'response_index') }},
 
 validated as (
     select
