@@ -32,6 +32,7 @@ run: setup
 lint: setup
 	$(BIN)/sqlfluff lint models macros analyses
 	$(BIN)/ruff check ingest reports trace_warehouse bench tests
+	$(BIN)/mypy
 
 # The browser tests drive Debian's Chromium; installed here, never downloaded at run time.
 browser:

@@ -49,7 +49,9 @@ def measure(command: list[str], env: dict | None = None, interval: float = 0.05)
     )
     peak = 0
     output: list[str] = []
-    reader = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)
+    stdout = process.stdout
+    assert stdout is not None
+    reader = threading.Thread(target=lambda: output.extend(stdout), daemon=True)
     reader.start()
     while process.poll() is None:
         peak = max(peak, _tree_rss_kb(process.pid))

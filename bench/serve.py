@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 
 from reports.web.app import create_app
+from trace_warehouse.warehouse import one_row
 
 REPEATS = 5
 
@@ -25,16 +26,18 @@ def _timed(client, url: str, params: dict | None = None) -> float:
 def _pages(db: Path) -> dict[str, tuple[str, dict]]:
     con = duckdb.connect(str(db), read_only=True)
     try:
-        largest = con.execute(
-            "select source_config, conversation_id from fct_conversations order by n_message_chars desc limit 1"
-        ).fetchone()
-        typical = con.execute(
+        largest = one_row(
+            con, "select source_config, conversation_id from fct_conversations order by n_message_chars desc limit 1"
+        )
+        typical = one_row(
+            con,
             "select source_config, conversation_id from fct_conversations "
-            "order by abs(n_message_chars - (select median(n_message_chars) from fct_conversations)) limit 1"
-        ).fetchone()
-        word = con.execute(
-            "select split_part(trim(thought), ' ', 3) from fct_thoughts where n_chars > 200 order by thought_key desc limit 1"
-        ).fetchone()[0]
+            "order by abs(n_message_chars - (select median(n_message_chars) from fct_conversations)) limit 1",
+        )
+        word = one_row(
+            con,
+            "select split_part(trim(thought), ' ', 3) from fct_thoughts where n_chars > 200 order by thought_key desc limit 1",
+        )[0]
     finally:
         con.close()
     return {
@@ -49,7 +52,7 @@ def _pages(db: Path) -> dict[str, tuple[str, dict]]:
     }
 
 
-def serve_timings(db: Path) -> dict[str, dict[str, float]]:
+def serve_timings(db: Path) -> dict[str, dict[str, int]]:
     """Median and slowest of REPEATS requests per page, in ms (after one warm-up each)."""
     client = create_app(db).test_client()
     results = {}

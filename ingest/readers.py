@@ -14,10 +14,10 @@ The statements are ingest/sql/judge/*.sql.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 import duckdb
 import numpy as np
@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from ingest.sources import Input
 from ingest.sql import sql
+from trace_warehouse.errors import SourceError
 from trace_warehouse.warehouse import one_row
 
 KNOWN_FIELDS = ("id", "conversations", "tools", "category", "subcategory", "task")
@@ -145,10 +146,10 @@ def stage_arrow(
 UTF8_BOM = b"\xef\xbb\xbf"
 
 
-def _open_binary(path: Path) -> BinaryIO:
+def _open_binary(path: Path) -> io.BufferedIOBase:
     """The file's bytes, after a UTF-8 byte-order mark if it starts with one (Windows tools
     write it); a mark anywhere else is left in place, and its line is rejected."""
-    stream: BinaryIO = gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
+    stream: io.BufferedIOBase = gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
     if stream.read(len(UTF8_BOM)) != UTF8_BOM:
         stream.seek(0)
     return stream
@@ -398,9 +399,11 @@ def stage_input(
     during the call.
     """
     params = {"seq_base": seq_base, "uri": item.uri, "config": item.config}
-    if item.kind == "text":
-        stage_text(con, item.path, params, limit, on_bytes, on_batch)
-    elif item.kind == "parquet":
-        stage_parquet(con, item.path, params, limit, on_batch)
-    else:
+    if item.kind == "arrow" and item.arrow is not None:
         stage_arrow(con, item.arrow, params, limit, on_batch)
+    elif item.path is None:
+        raise SourceError(f"{item.uri}: not a local file; the DuckDB ingest reads files, directories and the hub")
+    elif item.kind == "text":
+        stage_text(con, item.path, params, limit, on_bytes, on_batch)
+    else:
+        stage_parquet(con, item.path, params, limit, on_batch)

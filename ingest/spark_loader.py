@@ -48,7 +48,7 @@ def _numbered(frame: DataFrame, column: str = "source_row") -> DataFrame:
     from pyspark.sql import functions as F
 
     tagged = frame.withColumn("_pid", F.spark_partition_id()).withColumn("_mid", F.monotonically_increasing_id())
-    sizes = dict(tagged.groupBy("_pid").count().collect())
+    sizes: dict[int, int] = dict(tagged.groupBy("_pid").count().collect())
     offsets, total = {}, 0
     for pid in sorted(sizes):
         offsets[pid] = total
@@ -262,7 +262,7 @@ def _merge(spark: SparkSession, root: Path, inputs: list[Input], ingest_id: str,
             "select * from existing_conversations as e where not exists (select 1 from replaced_keys as r "
             "where e.source_config = r.source_config and e.conversation_id = r.conversation_id)"
         ).unionByName(conversations)
-        _existing(spark, "messages").createOrReplaceTempView("existing_messages")
+        spark.table("raw.messages").createOrReplaceTempView("existing_messages")
         messages = spark.sql(
             "select * from existing_messages as m where not exists (select 1 from new_rows as r "
             "where m.source_config = r.source_config and m.conversation_id = r.conversation_id)"

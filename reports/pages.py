@@ -8,10 +8,10 @@ exactly as it ran.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, partial
 from pathlib import Path
+from typing import Protocol
 
 import jinja2
 
@@ -20,7 +20,10 @@ from trace_warehouse.paths import PROJECT_DIR
 
 ANALYSES_DIR = PROJECT_DIR / "analyses"
 
-ChartFn = Callable[[list[dict], Path], Path]
+class ChartFn(Protocol):
+    """Draws a section's rows into the image file ``path``; returns the path written."""
+
+    def __call__(self, rows: list[dict], *, path: Path) -> Path: ...
 
 
 @cache

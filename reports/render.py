@@ -15,6 +15,7 @@ from ingest.sources import HUB_CONFIGS
 from reports.pages import PAGES, Page, Section
 from trace_warehouse import warehouse
 from trace_warehouse.errors import TraceWarehouseError
+from trace_warehouse.warehouse import one_row
 
 
 class ReportError(TraceWarehouseError):
@@ -57,8 +58,8 @@ def _config_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 def _table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     names = ["fct_conversations", "fct_assistant_turns", "fct_tool_calls", "fct_tool_responses", "fct_thoughts", "dim_tools"]
-    counts = {name: con.execute(f"select count(*) from {name}").fetchone()[0] for name in names}
-    counts["raw.rejected_rows"] = con.execute("select count(*) from raw.rejected_rows").fetchone()[0]
+    counts = {name: one_row(con, f"select count(*) from {name}")[0] for name in names}
+    counts["raw.rejected_rows"] = one_row(con, "select count(*) from raw.rejected_rows")[0]
     return counts
 
 

@@ -14,6 +14,7 @@ from ingest.synthetic.catalog import SECRETS
 from reports.exports import FORMATS, ExportOptions, export
 from tests.helpers import run_cli
 from trace_warehouse.errors import ExportError
+from trace_warehouse.warehouse import one_row
 
 THINK = re.compile(r"<think>(.*?)(?:</think>|$)", re.S)
 CALL = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.S)
@@ -160,9 +161,10 @@ def test_malformed_calls_never_become_structured_tool_calls(sample_db, tmp_path)
 
 def _expected(db, condition: str) -> int:
     con = duckdb.connect(str(db), read_only=True)
-    n = con.execute(
+    n = one_row(
+        con,
         f"select count(*) from sft_conversation_filters where not has_malformed_call and not has_unpaired_call and {condition}"
-    ).fetchone()[0]
+    )[0]
     con.close()
     return n
 
@@ -181,7 +183,7 @@ def test_filters_count_what_they_exclude(sample_db, tmp_path):
 
 def test_a_conversation_with_nothing_to_render_is_counted_not_exported(kimi_only_db, tmp_path):
     con = duckdb.connect(str(kimi_only_db), read_only=True)
-    conversations = con.execute("select count(*) from fct_conversations").fetchone()[0]
+    conversations = one_row(con, "select count(*) from fct_conversations")[0]
     con.close()
     for result in export(kimi_only_db, tmp_path, ["trl-messages", "openai"], ExportOptions(tokenizer=None)):
         m = result.manifest
@@ -193,10 +195,11 @@ def test_config_and_category_filters(sample_db, tmp_path):
     options = ExportOptions(configs=["kimi"], categories=["Scheduling"], tokenizer=None)
     m = export(sample_db, tmp_path, ["sharegpt"], options)[0].manifest
     con = duckdb.connect(str(sample_db), read_only=True)
-    expected = con.execute(
+    expected = one_row(
+        con,
         "select count(*) from sft_sharegpt where source_config = 'kimi' and category = 'Scheduling' "
         "and not has_malformed_call"
-    ).fetchone()[0]
+    )[0]
     con.close()
     assert m["rows_out"] == expected > 0
 

@@ -19,7 +19,7 @@ from ingest.synthetic.generator import generate
 from ingest.synthetic.sample import rows_to_table, write_sample
 from tests.helpers import run_cli, write_jsonl
 from trace_warehouse.errors import SourceError
-from trace_warehouse.warehouse import STORAGE_COMPATIBILITY_VERSION, connect, storage_version
+from trace_warehouse.warehouse import STORAGE_COMPATIBILITY_VERSION, connect, one_row, storage_version
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -231,20 +231,22 @@ def test_repeated_texts_are_stored_once_and_rows_come_back_as_given(tmp_path):
     ingest(db, [str(tmp_path / "a.jsonl")])
     con = duckdb.connect(str(db), read_only=True)
     try:
-        assert con.execute("select count(*) from raw.toolsets").fetchone()[0] == len({r["tools"] for r in data})
+        assert one_row(con, "select count(*) from raw.toolsets")[0] == len({r["tools"] for r in data})
         prompts = {r["conversations"][0]["value"] for r in data if r["conversations"][0]["from"] == "system"}
-        assert con.execute("select count(*) from raw.system_prompts").fetchone()[0] == len(prompts) > 0
-        assert con.execute(
+        assert one_row(con, "select count(*) from raw.system_prompts")[0] == len(prompts) > 0
+        assert one_row(
+            con,
             "select count(*) from raw.messages where message_index = 0 and system_prompt_hash is not null and value is not null"
-        ).fetchone()[0] == 0
+        )[0] == 0
         # One row per turn, each conversation's turns numbered from 0.
         assert con.execute(
             "select count(*), count(distinct (conversation_seq, message_index)) from raw.messages"
         ).fetchone() == (sum(len(r["conversations"]) for r in data),) * 2
-        assert con.execute(
+        assert one_row(
+            con,
             "select bool_and(n_messages = (select count(*) from raw.messages as m where m.conversation_seq = c.conversation_seq)) "
             "from raw.conversations as c"
-        ).fetchone()[0]
+        )[0]
     finally:
         con.close()
     assert _rows_as_given(db) == _expected(data)
@@ -311,9 +313,10 @@ def test_a_warehouse_with_turn_lists_is_migrated_to_message_rows(tmp_path):
 def _ids_in_ingest_order(db) -> list[str]:
     con = connect(db)
     try:
-        assert con.execute(
+        assert one_row(
+            con,
             "select count(*) = count(distinct conversation_seq) from raw.conversations_written"
-        ).fetchone()[0]
+        )[0]
         return [i for (i,) in con.execute("select conversation_id from raw.conversations order by conversation_seq").fetchall()]
     finally:
         con.close()
@@ -354,7 +357,7 @@ def test_ingest_runs_within_its_share_of_the_memory_limit(tmp_path, monkeypatch)
 
     def connect(path, *args, **kwargs):
         con = real_connect(path, *args, **kwargs)
-        limits.append(con.execute("select current_setting('memory_limit')").fetchone()[0])
+        limits.append(one_row(con, "select current_setting('memory_limit')")[0])
         return con
 
     monkeypatch.setattr(warehouse, "connect", connect)

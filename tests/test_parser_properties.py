@@ -16,7 +16,7 @@ from trace_warehouse.build import build
 
 THINK_BLOCK = re.compile(r"<think>.*?(?:</think>|$)", re.S)
 
-text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="<"), max_size=30)
+text = st.text(alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="<"), max_size=30)
 json_value = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 200) | text,
     lambda children: st.lists(children, max_size=3) | st.dictionaries(text, children, max_size=3),

@@ -29,6 +29,7 @@ from tests.helpers import (
     write_jsonl,
 )
 from trace_warehouse.errors import NothingLoaded, SourceError, StrictModeRejection, WarehouseInUse
+from trace_warehouse.warehouse import one_row
 
 
 def rejected(db: Path) -> list[tuple]:
@@ -129,7 +130,7 @@ def test_duplicate_ids_across_files_keep_the_last_and_record_the_first(tmp_path)
     assert first.reasons == {SUPERSEDED: 1} and second.reasons == {}
     con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
     assert con.execute("select task from raw.conversations").fetchall() == [("second copy",)]
-    reason = con.execute("select reason from raw.rejected_rows").fetchone()[0]
+    reason = one_row(con, "select reason from raw.rejected_rows")[0]
     con.close()
     assert reason == f"duplicate id: superseded by {tmp_path / 'b.jsonl'} row 1"
 
@@ -149,7 +150,7 @@ def test_the_same_id_in_two_configs_is_kept_twice(tmp_path):
     result = ingest(tmp_path / "w.duckdb", [str(tmp_path)])
     assert result.loaded == 2
     con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
-    assert con.execute("select count(distinct source_config) from raw.conversations").fetchone()[0] == 2
+    assert one_row(con, "select count(distinct source_config) from raw.conversations")[0] == 2
     con.close()
 
 
@@ -234,7 +235,7 @@ def test_killed_ingest_leaves_the_warehouse_as_it_was(tmp_path):
     assert written_rows(db) == 300
     con = duckdb.connect(str(db), read_only=True)
     try:
-        assert con.execute("select count(*) from raw.ingest_runs where finished_at is null").fetchone()[0] == 0
+        assert one_row(con, "select count(*) from raw.ingest_runs where finished_at is null")[0] == 0
     finally:
         con.close()
 
@@ -263,13 +264,15 @@ def written_rows(db: Path) -> int:
     con = duckdb.connect(str(db), read_only=True)
     try:
         # Every turn written belongs to a conversation written, and every conversation has all its turns.
-        assert con.execute(
+        assert one_row(
+            con,
             "select count(*) from raw.messages_written as m anti join raw.conversations_written as c using (conversation_seq)"
-        ).fetchone()[0] == 0
-        assert con.execute(
+        )[0] == 0
+        assert one_row(
+            con,
             "select coalesce(sum(n_messages), 0) from raw.conversations_written"
-        ).fetchone()[0] == con.execute("select count(*) from raw.messages_written").fetchone()[0]
-        return con.execute("select count(*) from raw.conversations_written").fetchone()[0]
+        )[0] == one_row(con, "select count(*) from raw.messages_written")[0]
+        return one_row(con, "select count(*) from raw.conversations_written")[0]
     finally:
         con.close()
 
@@ -413,7 +416,7 @@ def test_a_block_arrow_cannot_take_whole_is_judged_line_by_line(tmp_path, line):
         con = duckdb.connect()
         con.execute(sql("judge/staged"))
         staged = readers._stage_clean_rows(con, clean, {"seq_base": 0, "uri": "u", "config": "c"}, lambda p: None)
-        assert not staged and con.execute("select count(*) from staged").fetchone()[0] == 0
+        assert not staged and one_row(con, "select count(*) from staged")[0] == 0
 
 
 def test_a_block_with_bad_utf8_inside_a_turn_is_not_taken_by_arrow():

@@ -26,6 +26,7 @@ from trace_warehouse.settings import (
     DEFAULT_THREADS,
     RuntimeSettings,
 )
+from trace_warehouse.warehouse import one_row
 
 CUSTOM = {
     "TRACES_THREADS": "3",
@@ -37,21 +38,21 @@ CUSTOM = {
 def _as_duckdb_reports(memory_limit: str) -> str:
     con = duckdb.connect(config={"memory_limit": memory_limit})
     try:
-        return con.execute("select current_setting('memory_limit')").fetchone()[0]
+        return one_row(con, "select current_setting('memory_limit')")[0]
     finally:
         con.close()
 
 
 def _observed(con: duckdb.DuckDBPyConnection) -> dict:
-    threads, memory, temp = con.execute(
-        "select current_setting('threads'), current_setting('memory_limit'), current_setting('temp_directory')"
-    ).fetchone()
+    threads, memory, temp = one_row(
+        con, "select current_setting('threads'), current_setting('memory_limit'), current_setting('temp_directory')"
+    )
     return {"threads": threads, "memory_limit": memory, "temp_directory": temp}
 
 
 def _row_groups_of_probe(con: duckdb.DuckDBPyConnection, rows: int) -> int:
     con.execute("create or replace table runtime_settings_probe as select range as i from range($n)", {"n": rows})
-    groups = con.execute("select count(distinct row_group_id) from pragma_storage_info('runtime_settings_probe')").fetchone()[0]
+    groups = one_row(con, "select count(distinct row_group_id) from pragma_storage_info('runtime_settings_probe')")[0]
     con.execute("drop table runtime_settings_probe")
     return groups
 

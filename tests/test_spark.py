@@ -19,6 +19,7 @@ from ingest.synthetic.sample import write_sample
 from tests.helpers import BAD_LINES, FLAGGED_LINES, GOOD, run_cli
 from trace_warehouse.build import run_dbt
 from trace_warehouse.spark import session_conf, spark_dir
+from trace_warehouse.warehouse import one_row
 
 # Columns that record when or by which run a row was written, or DuckDB's own hash of it: they
 # differ between any two ingests, whatever the engine.
@@ -130,7 +131,7 @@ def _differences(engines: Engines, duck_relation: str, spark_relation: str) -> t
     duck_rows, spark_rows = _comparable(con, duck_relation, columns), _comparable(con, spark_relation, columns)
     only_duck = con.execute(f"{duck_rows} except all {spark_rows} limit 3").fetchall()
     only_spark = con.execute(f"{spark_rows} except all {duck_rows} limit 3").fetchall()
-    n_rows = con.execute(f"select count(*) from {duck_relation}").fetchone()[0]
+    n_rows = one_row(con, f"select count(*) from {duck_relation}")[0]
     return n_rows, only_duck, only_spark
 
 
@@ -232,9 +233,10 @@ def test_reingesting_replaces_by_key_and_reconciles(engines, tmp_path):
     ).fetchall()
     assert len(rows) == 1 and rows[0][1] == "a changed task" and rows[0][0] > before[1]
     # Every message belongs to a conversation, and every conversation has all its messages.
-    orphans = con.execute(
+    orphans = one_row(
+        con,
         f"select count(*) from {tables['messages']} as m anti join {tables['conversations']} as c using (conversation_seq)"
-    ).fetchone()[0]
-    expected_messages = con.execute(f"select sum(n_messages) from {tables['conversations']}").fetchone()[0]
+    )[0]
+    expected_messages = one_row(con, f"select sum(n_messages) from {tables['conversations']}")[0]
     assert orphans == 0
-    assert con.execute(f"select count(*) from {tables['messages']}").fetchone()[0] == expected_messages
+    assert one_row(con, f"select count(*) from {tables['messages']}")[0] == expected_messages

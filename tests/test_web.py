@@ -16,6 +16,7 @@ from reports.web.app import create_app
 from reports.web.queries import PAGE_SIZE
 from tests.helpers import write_jsonl
 from trace_warehouse.build import build
+from trace_warehouse.warehouse import one_row
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def client(sample_db, tmp_path_factory):
 def scalar(db, sql: str, params: list | None = None):
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return con.execute(sql, params or []).fetchone()[0]
+        return one_row(con, sql, params or [])[0]
     finally:
         con.close()
 
@@ -37,7 +38,9 @@ def listed_ids(html: str) -> list[str]:
 
 
 def total_of(html: str) -> int:
-    return int(re.search(r'<span id="total">(\d+)</span>', html).group(1))
+    match = re.search(r'<span id="total">(\d+)</span>', html)
+    assert match, "no total on the page"
+    return int(match.group(1))
 
 
 def test_report_pages_show_tables_charts_and_sql(client):
@@ -151,12 +154,14 @@ def test_a_conversation_reads_as_a_timeline(client, sample_db):
             "select source_config, conversation_id, n_messages from fct_conversations "
             "where n_tool_errors > 0 and max_parallel_width > 1 and n_malformed_calls > 0 order by conversation_seq limit 1"
         ).fetchone()
-        error_type = con.execute(
+        error_type = one_row(
+            con,
             "select error_type from fct_tool_calls where conversation_id = ? and error_type is not null limit 1", [conversation_id]
-        ).fetchone()[0]
-        issue = con.execute(
+        )[0]
+        issue = one_row(
+            con,
             "select parse_issue from fct_tool_calls where conversation_id = ? and parse_issue is not null limit 1", [conversation_id]
-        ).fetchone()[0]
+        )[0]
     finally:
         con.close()
     response = client.get(f"/conversations/{config}/{conversation_id}")

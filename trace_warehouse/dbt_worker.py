@@ -15,11 +15,12 @@ GO = "go"
 
 def main(args: list[str]) -> int:
     from dbt.cli.main import dbtRunner
+    from dbt.contracts.graph.manifest import Manifest
 
     parsed = dbtRunner().invoke(["--quiet", "parse", *_project_flags(args)])
     # A failed parse is not reported here: without a manifest the build below parses again
     # and reports the error where the user expects it.
-    manifest = parsed.result if parsed.success else None
+    manifest = parsed.result if parsed.success and isinstance(parsed.result, Manifest) else None
     if sys.stdin.readline().strip() != GO:
         return 0
     sys.stdout.flush()

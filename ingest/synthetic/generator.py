@@ -25,6 +25,7 @@ import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,7 @@ CONFIGS: tuple[str, ...] = ("kimi", "glm-5.1")
 
 # What the generator aims at. Per config: rows in the real dataset (for reference), mean
 # messages ("turns") and mean tool calls per row (dataset card).
-TARGETS = {
+TARGETS: dict[str, Any] = {
     "kimi": {"rows": 7_646, "mean_turns": 24.3, "mean_tool_calls": 13.9},
     "glm-5.1": {"rows": 7_055, "mean_turns": 19.1, "mean_tool_calls": 9.7},
     # Across both configs (dataset card; issue #17's measurements of real rows).

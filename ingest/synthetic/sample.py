@@ -84,7 +84,7 @@ def write_sample(
                     continue
                 if handles is not None:
                     handles[config].write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chunk_rows))
-                else:
+                elif writers is not None:
                     writers[config].write_table(rows_to_table(chunk_rows))
             if progress is not None:
                 progress(sum(len(v) for v in chunk.values()))

@@ -63,6 +63,6 @@ class Redactor:
         except Exception:  # not registered yet
             pass
         con.create_function(
-            "redact", redact_batch, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.VARCHAR, type="arrow",
-            null_handling="special",
+            "redact", redact_batch, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.VARCHAR, type=duckdb.func.ARROW,
+            null_handling=duckdb.func.SPECIAL,
         )

@@ -42,6 +42,6 @@ def register_token_counter(con: duckdb.DuckDBPyConnection, name: str) -> None:
         return pa.array([None if v is None else next(found) for v in values], pa.int64())
 
     con.create_function(
-        "count_tokens", count_tokens, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.BIGINT, type="arrow",
-        null_handling="special",
+        "count_tokens", count_tokens, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.BIGINT, type=duckdb.func.ARROW,
+        null_handling=duckdb.func.SPECIAL,
     )

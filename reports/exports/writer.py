@@ -18,6 +18,7 @@ import pyarrow as pa
 from reports.exports.formats import ExportFormat
 from reports.exports.selection import batches, kept
 from trace_warehouse.errors import ExportError
+from trace_warehouse.warehouse import one_row
 
 
 def json_line(con: duckdb.DuckDBPyConnection, fmt: ExportFormat) -> str:
@@ -62,7 +63,7 @@ def write_jsonl(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, line: str, pa
 def concurrent_batches(con: duckdb.DuckDBPyConnection, fmt: ExportFormat) -> int:
     """Turn-level rows repeat the conversation so far, so a batch's memory grows with the square
     of its conversations' length: two at once ran out of memory at 15,000 rows (prompt-response)."""
-    threads = con.execute("select current_setting('threads')").fetchone()[0]
+    threads = one_row(con, "select current_setting('threads')")[0]
     return 1 if fmt.level == "turn" else max(1, int(threads))
 
 
@@ -73,7 +74,7 @@ def _results_in_order(con: duckdb.DuckDBPyConnection, queries: list[str], concur
     a time left a core idle (60,000 rows: 41.8 s one at a time, 32.8 s two at a time, 35.9 s three).
     One more query than cursors is queued, so the cursors stay busy while the caller writes.
     """
-    catalog = con.execute("select current_database()").fetchone()[0]
+    catalog = one_row(con, "select current_database()")[0]
     opened = [con.cursor() for _ in range(concurrent)]
     free: Queue[duckdb.DuckDBPyConnection] = Queue()
     for cursor in opened:

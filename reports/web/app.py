@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from flask import Flask, abort, render_template, request, send_file, url_for
@@ -60,7 +61,8 @@ def create_app(db: Path, charts_dir: Path | None = None) -> Flask:
 
     @app.template_filter("query")
     def query_string(filters: queries.ConversationFilters, **changes: object) -> str:
-        return url_for("conversation_list", **filters.as_args(**changes))
+        args: dict[str, Any] = filters.as_args(**changes)
+        return url_for("conversation_list", **args)
 
     @app.template_global()
     def list_url(args: dict) -> str:

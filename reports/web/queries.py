@@ -15,6 +15,8 @@ from typing import Any
 
 import duckdb
 
+from trace_warehouse.warehouse import one_row
+
 PAGE_SIZE = 50
 
 SORTABLE = (
@@ -50,7 +52,7 @@ class BadFilter(ValueError):
 
 
 def _integer(value: str | None, name: str) -> int | None:
-    if value in (None, ""):
+    if value is None or value == "":
         return None
     try:
         number = int(value)
@@ -166,7 +168,7 @@ def list_conversations(con: duckdb.DuckDBPyConnection, filters: ConversationFilt
     where, params = _where(filters)
     # Filtered once (a text search reads every thought and tool output), then counted and paged.
     con.execute(f"create or replace temp table listed as select {LIST_COLUMNS} from fct_conversations{where}", params)
-    total = con.execute("select count(*) from listed").fetchone()[0]
+    total = one_row(con, "select count(*) from listed")[0]
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     page = min(filters.page, pages)
     tiebreak = "" if filters.sort == "conversation_seq" else ", conversation_seq"
