@@ -1,5 +1,11 @@
 -- The delete_reingested pre-hook (dbt_project.yml) reads stg_conversations.
 -- depends_on: {{ ref('stg_conversations') }}
+{# The columns `with_arguments` passes on unchanged (Spark has no `* exclude`). #}
+{% set carried_columns = [
+    'source_config', 'conversation_id', 'message_index', 'tools_hash', 'ingested_at', 'conversation_seq',
+    'call_index', 'call_text', 'is_closed', 'is_valid_json', 'json_kind', 'tool_name',
+] %}
+
 with
 
 definitions as (
@@ -61,18 +67,7 @@ named as (
 
 with_arguments as (
     select
-        source_config,
-        conversation_id,
-        message_index,
-        tools_hash,
-        ingested_at,
-        conversation_seq,
-        call_index,
-        call_text,
-        is_closed,
-        is_valid_json,
-        json_kind,
-        tool_name,
+        {{ carried_columns | join(',\n        ') }},
         -- Some harnesses double-encode arguments as a JSON string; decode them once.
         case
             when
