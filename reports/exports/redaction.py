@@ -12,6 +12,7 @@ import threading
 
 import duckdb
 import pyarrow as pa
+from duckdb.func import FunctionNullHandling, PythonUDFType
 
 REDACTION_PATTERNS: tuple[tuple[str, str], ...] = (
     ("private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
@@ -63,6 +64,6 @@ class Redactor:
         except Exception:  # not registered yet
             pass
         con.create_function(
-            "redact", redact_batch, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.VARCHAR, type=duckdb.func.ARROW,
-            null_handling=duckdb.func.SPECIAL,
+            "redact", redact_batch, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.VARCHAR, type=PythonUDFType.ARROW,
+            null_handling=FunctionNullHandling.SPECIAL,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import duckdb
 import pyarrow as pa
+from duckdb.func import FunctionNullHandling, PythonUDFType
 
 from trace_warehouse.errors import ExportError
 
@@ -42,6 +43,6 @@ def register_token_counter(con: duckdb.DuckDBPyConnection, name: str) -> None:
         return pa.array([None if v is None else next(found) for v in values], pa.int64())
 
     con.create_function(
-        "count_tokens", count_tokens, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.BIGINT, type=duckdb.func.ARROW,
-        null_handling=duckdb.func.SPECIAL,
+        "count_tokens", count_tokens, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.BIGINT, type=PythonUDFType.ARROW,
+        null_handling=FunctionNullHandling.SPECIAL,
     )
