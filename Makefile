@@ -7,7 +7,7 @@ SPARK_STAMP := $(VENV)/.spark-installed-stamp
 # A DuckDB 1.4 beside the project's 2.x, to prove the warehouse opens in older tools.
 DUCKDB_1_4 := $(VENV)/duckdb-1.4
 
-.PHONY: setup spark browser run serve test lint bench clean
+.PHONY: setup spark browser run serve test test-fast lint bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,8 +42,13 @@ browser:
 serve: setup
 	$(BIN)/traces serve
 
+# Two tiers: the fast one (no dbt build, about a minute) first, then the integration tier.
 test: setup spark lint browser
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not integration"
+	$(BIN)/pytest -m integration
+
+test-fast: setup
+	$(BIN)/pytest -m "not integration"
 
 bench: setup
 	$(BIN)/python -m bench --rows 15000

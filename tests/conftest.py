@@ -12,6 +12,16 @@ from reports.exports import ExportOptions, export
 from tests.helpers import write_jsonl
 from trace_warehouse.build import build
 
+# Fixtures that build a warehouse with dbt: a test using one belongs to the integration tier
+# (`make test-fast` leaves it out); modules and tests that build on their own are marked there.
+BUILT_WAREHOUSE_FIXTURES = {"sample_db", "sample_target", "sample_exports", "kimi_only_db", "hostile_db"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if BUILT_WAREHOUSE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
 
 @pytest.fixture(scope="session")
 def sample_db(tmp_path_factory) -> Path:

@@ -12,6 +12,9 @@ from waitress import create_server
 
 from reports.web.app import create_app
 
+# Builds warehouses with dbt: the integration tier.
+pytestmark = pytest.mark.integration
+
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser")
 
 

@@ -57,6 +57,7 @@ def test_sample_is_deterministic(tmp_path):
         assert a == b
 
 
+@pytest.mark.integration
 def test_run_twice_gives_the_same_marts(tmp_path):
     db, out = tmp_path / "w.duckdb", tmp_path / "out"
     run_cli("sample", "--rows", "30", "--out", str(tmp_path / "src"), check=True)
@@ -77,6 +78,7 @@ def test_run_twice_gives_the_same_marts(tmp_path):
     assert (out / "exports" / "trl-messages.jsonl").exists()
 
 
+@pytest.mark.integration
 def test_run_whose_ingest_fails_stops_the_waiting_build(tmp_path):
     db = tmp_path / "w.duckdb"
     result = run_cli("run", str(tmp_path / "nope.jsonl"), "--db", str(db), "--out", str(tmp_path / "out"))
@@ -84,6 +86,7 @@ def test_run_whose_ingest_fails_stops_the_waiting_build(tmp_path):
     assert not db.exists()  # the build, which would have created it, never ran
 
 
+@pytest.mark.integration
 def test_prepared_build_reports_dbt_errors(tmp_path):
     db = tmp_path / "empty.duckdb"
     with PreparedBuild(db, echo=False) as prepared:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import shutil
 
 import duckdb
+import pytest
 
 from ingest.loader import ingest
 from ingest.synthetic.generator import generate
 from tests.helpers import write_jsonl
 from tests.reference_parser import summarise
 from trace_warehouse.build import build
+
+# Builds warehouses with dbt: the integration tier.
+pytestmark = pytest.mark.integration
 
 
 def test_incremental_build_matches_a_full_reading(tmp_path):

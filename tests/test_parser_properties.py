@@ -7,6 +7,7 @@ import json
 import re
 
 import duckdb
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -70,6 +71,9 @@ conversation = st.builds(
     st.lists(turn_pair, min_size=1, max_size=4),
     st.booleans(),
 )
+
+# Builds warehouses with dbt: the integration tier.
+pytestmark = pytest.mark.integration
 TOOLS = json.dumps([{"type": "function", "function": {"name": "terminal", "parameters": {"required": ["command"]}}},
                     {"type": "function", "function": {"name": "read_file", "parameters": {"required": ["path"]}}}])
 

@@ -132,6 +132,7 @@ def test_ingest_build_and_export_use_the_same_settings(tmp_path, monkeypatch, sa
     assert seen["export"] == {**expected, "memory_limit": _as_duckdb_reports(CUSTOM["TRACES_MEMORY_LIMIT"]), "cursors": 3}
 
 
+@pytest.mark.integration
 def test_the_profile_defaults_are_the_settings_defaults(tmp_path):
     # A hand-run `dbt build` reads profiles.yml's own defaults: they must be the module's.
     db = tmp_path / "w.duckdb"

@@ -35,6 +35,9 @@ REPORTING = (
     "rpt_thinking_by_context", "rpt_tool_calls_by_category", "rpt_tool_error_rates", "rpt_tool_transitions",
     "rpt_turn_kinds_by_category",
 )
+
+# Builds warehouses with dbt: the integration tier.
+pytestmark = pytest.mark.integration
 RAW = ("conversations", "messages", "toolsets", "system_prompts", "rejected_rows")
 
 # Call bodies on each side of the one JSON rule (macros/engine.sql, json_is_valid), in order.
