@@ -8,6 +8,12 @@
     and {{ left }}.conversation_seq = {{ right }}.conversation_seq
 {%- endmacro %}
 
+{#- A join on the same message of the same conversation. -#}
+{% macro same_message(left, right) -%}
+    {{ same_conversation(left, right) }}
+    and {{ left }}.message_index = {{ right }}.message_index
+{%- endmacro %}
+
 {#- A row's readable key: its key columns joined with '/' (kimi/<id>/3/0). -#}
 {% macro slash_key(columns) -%}
     {{ columns | join(" || '/' || ") }}

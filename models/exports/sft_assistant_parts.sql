@@ -62,9 +62,7 @@ select
 from turns
 left join thoughts
     on
-        {{ same_conversation('turns', 'thoughts') }}
-        and turns.message_index = thoughts.message_index
+        {{ same_message('turns', 'thoughts') }}
 left join calls
     on
-        {{ same_conversation('turns', 'calls') }}
-        and turns.message_index = calls.message_index
+        {{ same_message('turns', 'calls') }}

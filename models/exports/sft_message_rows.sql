@@ -39,8 +39,7 @@ given as (
     from messages
     left join assistant_parts
         on
-            {{ same_conversation('messages', 'assistant_parts') }}
-            and messages.message_index = assistant_parts.message_index
+            {{ same_message('messages', 'assistant_parts') }}
 ),
 
 given_messages as (

@@ -17,8 +17,7 @@ turns as (
     from {{ ref('sft_assistant_parts') }} as parts
     inner join {{ ref('sft_messages_as_given') }} as given
         on
-            {{ same_conversation('parts', 'given') }}
-            and parts.message_index = given.message_index
+            {{ same_message('parts', 'given') }}
 ),
 
 prompts as (
@@ -49,8 +48,7 @@ select
 from turns
 left join prompts
     on
-        {{ same_conversation('turns', 'prompts') }}
-        and turns.message_index = prompts.message_index
+        {{ same_message('turns', 'prompts') }}
 inner join filters
     on
         {{ same_conversation('turns', 'filters') }}

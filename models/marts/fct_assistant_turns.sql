@@ -123,12 +123,10 @@ turns as (
     from assistant_messages
     left join thought_stats
         on
-            {{ same_conversation('assistant_messages', 'thought_stats') }}
-            and assistant_messages.message_index = thought_stats.message_index
+            {{ same_message('assistant_messages', 'thought_stats') }}
     left join call_stats
         on
-            {{ same_conversation('assistant_messages', 'call_stats') }}
-            and assistant_messages.message_index = call_stats.message_index
+            {{ same_message('assistant_messages', 'call_stats') }}
     left join tool_message_errors
         on
             {{ same_conversation('assistant_messages', 'tool_message_errors') }}

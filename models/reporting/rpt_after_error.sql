@@ -48,8 +48,7 @@ reactions as (
             and turns.message_index = errored_tools.response_message_index + 1
     left join next_calls
         on
-            {{ same_conversation('turns', 'next_calls') }}
-            and turns.message_index = next_calls.message_index
+            {{ same_message('turns', 'next_calls') }}
 )
 
 select
