@@ -19,39 +19,19 @@ messages as (
     where role in ('assistant', 'tool') and {{ untested_conversations() }}
 ),
 
-calls as (
+{#- Rows per message in each mart that holds one row per tag. -#}
+{%- for name, model in [('calls', 'fct_tool_calls'), ('responses', 'fct_tool_responses'), ('thoughts', 'fct_thoughts')] %}
+{{ name }} as (
     select
         source_config,
         conversation_id,
         message_index,
         count(*) as n_rows
-    from {{ ref('fct_tool_calls') }}
+    from {{ ref(model) }}
     where {{ untested_conversations() }}
     group by all
-),
-
-responses as (
-    select
-        source_config,
-        conversation_id,
-        message_index,
-        count(*) as n_rows
-    from {{ ref('fct_tool_responses') }}
-    where {{ untested_conversations() }}
-    group by all
-),
-
-thoughts as (
-    select
-        source_config,
-        conversation_id,
-        message_index,
-        count(*) as n_rows
-    from {{ ref('fct_thoughts') }}
-    where {{ untested_conversations() }}
-    group by all
-)
-
+){{ "," if not loop.last }}
+{% endfor %}
 select
     messages.source_config,
     messages.conversation_id,
