@@ -18,3 +18,19 @@
 {% macro slash_key(columns) -%}
     {{ columns | join(" || '/' || ") }}
 {%- endmacro %}
+
+{#- A join of a call (`calls`: message_index, call_index) to the row that names it by
+    call_message_index and call_index (`linked`: a link or a tool response). -#}
+{% macro same_call(calls, linked) -%}
+    {{ same_conversation(calls, linked) }}
+    and {{ calls }}.message_index = {{ linked }}.call_message_index
+    and {{ calls }}.call_index = {{ linked }}.call_index
+{%- endmacro %}
+
+{#- A join of a tool response (`responses`: message_index, response_index) to the link that names
+    it by response_message_index and response_index. -#}
+{% macro same_response(responses, links) -%}
+    {{ same_conversation(responses, links) }}
+    and {{ responses }}.message_index = {{ links }}.response_message_index
+    and {{ responses }}.response_index = {{ links }}.response_index
+{%- endmacro %}

@@ -93,9 +93,7 @@ answered as (
     from responses
     inner join calls
         on
-            {{ same_conversation('responses', 'calls') }}
-            and responses.call_message_index = calls.message_index
-            and responses.call_index = calls.call_index
+            {{ same_call('calls', 'responses') }}
     where calls.parse_issue is null
 ),
 

@@ -71,14 +71,10 @@ joined as (
             {{ same_conversation('calls', 'conversations') }}
     left join links
         on
-            {{ same_conversation('calls', 'links') }}
-            and calls.message_index = links.call_message_index
-            and calls.call_index = links.call_index
+            {{ same_call('calls', 'links') }}
     left join responses
         on
-            {{ same_conversation('links', 'responses') }}
-            and links.response_message_index = responses.message_index
-            and links.response_index = responses.response_index
+            {{ same_response('responses', 'links') }}
 )
 
 select

@@ -38,9 +38,7 @@ joined as (
     from responses
     inner join links
         on
-            {{ same_conversation('responses', 'links') }}
-            and responses.message_index = links.response_message_index
-            and responses.response_index = links.response_index
+            {{ same_response('responses', 'links') }}
 )
 
 select
