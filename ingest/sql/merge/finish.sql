@@ -1,18 +1,8 @@
 -- One short transaction makes the ingest visible: the rows it changed replace their earlier
 -- versions, and its rejections replace earlier ones of the same inputs.
-delete from raw.messages_written
-where conversation_seq in (
-    select r.conversation_seq from raw.conversations_written as r
-    where r.ingest_id <> $ingest_id
-      and exists (
-        select 1 from raw.conversations_written as n
-        where n.ingest_id = $ingest_id
-          and r.source_config = n.source_config
-          and r.conversation_id = n.conversation_id
-      )
-);
-
-delete from raw.conversations_written as r
+create or replace temp table replaced as
+select r.conversation_seq
+from raw.conversations_written as r
 where r.ingest_id <> $ingest_id
   and exists (
     -- Not `using`: DuckDB would then read every column of n, the conversations' text included.
@@ -21,6 +11,12 @@ where r.ingest_id <> $ingest_id
       and r.source_config = n.source_config
       and r.conversation_id = n.conversation_id
   );
+
+delete from raw.messages_written
+where conversation_seq in (select conversation_seq from replaced);
+
+delete from raw.conversations_written
+where conversation_seq in (select conversation_seq from replaced);
 
 delete from raw.rejected_rows_written
 where source_uri in (select unnest($uris)) and ingest_id <> $ingest_id;
