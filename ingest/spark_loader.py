@@ -2,8 +2,9 @@
 
 The rules are the DuckDB ingest's (ingest/readers.py, ingest/loader.py), in Spark SQL
 (ingest/sql/spark/): the same verdicts, reasons, flags and keys, so the same dbt project
-builds the same marts on either engine (a test compares them row for row). Nothing passes through the DuckDB file: any path or URI
-Spark reads (``s3a://``, ``hdfs://`` on a cluster) is a source.
+builds the same marts on either engine (a test compares them row for row). Nothing passes
+through the DuckDB file: any path or URI Spark reads (``s3a://``, ``hdfs://`` on a cluster)
+is a source.
 
 The raw tables are parquet directories under ``<warehouse>.spark/raw/`` registered in the
 metastore as ``raw.*``. Parquet has no DELETE, so an ingest writes each changed table anew

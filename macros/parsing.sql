@@ -79,33 +79,29 @@
 {#- The first steps every parsing model (int_thoughts, int_tool_calls, int_tool_responses) shares,
     as three CTEs: `role_messages` (the new messages of `role`), `blocks` (each message's list of
     `tag` blocks of `text`, plus `per_message` columns computed once per message, as
-    (name, expression) pairs) and `unnested` (one row per block: `block`, numbered `index_name`
+    (expression, name) pairs) and `unnested` (one row per block: `block`, numbered `index_name`
     from 0). Each carries the message's key, `carried` columns, ingested_at and conversation_seq. -#}
 {% macro tag_block_rows(role, text, tag, index_name, carried=[], per_message=[]) -%}
     {%- set key = ['source_config', 'conversation_id', 'message_index'] -%}
     {%- set passed = key + carried + ['ingested_at', 'conversation_seq'] -%}
-    {%- set computed = [] -%}
-    {%- for name, expression in per_message -%}
-        {%- set _ = computed.append(expression ~ ' as ' ~ name) -%}
-    {%- endfor -%}
     {%- set separator = ',\n        ' -%}
 role_messages as (
     select
-        {{ (key + ['content'] + carried + ['ingested_at', 'conversation_seq']) | join(separator) }}
+        {{ (key + ['content'] + passed[3:]) | join(separator) }}
     from {{ ref('stg_messages') }}
     where role = '{{ role }}' {{ only_new_rows() }}
 ),
 
 blocks as (
     select
-        {{ (passed + computed) | join(separator) }},
+        {{ (passed + per_message | map('join', ' as ') | list) | join(separator) }},
         {{ tag_blocks(text, tag) }} as tag_blocks
     from role_messages
 ),
 
 unnested as (
     select
-        {{ (passed + per_message | map('first') | list) | join(separator) }},
+        {{ (passed + per_message | map('last') | list) | join(separator) }},
         {{ unnest_with_index('tag_blocks', 'block', index_name) }}
     from blocks
 )

@@ -21,6 +21,7 @@ from trace_warehouse.paths import PROJECT_DIR
 
 ANALYSES_DIR = PROJECT_DIR / "analyses"
 
+
 class ChartFn(Protocol):
     """Draws a section's rows into the image file ``path``; returns the path written."""
 

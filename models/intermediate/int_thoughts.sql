@@ -5,8 +5,8 @@ with
 {{ tag_block_rows(
     'assistant', 'content', 'think', 'thought_index',
     per_message=[
-        ('n_thoughts_before_first_call', count_opening_tags("split_part(content, '<tool_call>', 1)", 'think')),
-        ('n_calls', count_opening_tags(without_think('content'), 'tool_call')),
+        (count_opening_tags("split_part(content, '<tool_call>', 1)", 'think'), 'n_thoughts_before_first_call'),
+        (count_opening_tags(without_think('content'), 'tool_call'), 'n_calls'),
     ],
 ) }},
 
