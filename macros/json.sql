@@ -83,3 +83,35 @@
 {% macro spark__window_list(value) -%}
     collect_list({{ value }})
 {%- endmacro %}
+
+{#-
+    The elements of a JSON array as text, comma-joined in the given order, without the brackets
+    (null when there are none), and an array made of such parts: a row's messages are aggregated
+    once and the system message, chosen at export time, is put in front by concatenation.
+-#}
+{% macro json_elements_agg(value, order_by, where=none) -%}
+    {{ return(adapter.dispatch('json_elements_agg')(value, order_by, where)) }}
+{%- endmacro %}
+{% macro default__json_elements_agg(value, order_by, where) -%}
+    string_agg(coalesce({{ value }}::varchar, 'null'), ',' order by {{ order_by }}){{ ' filter (where ' ~ where ~ ')' if where }}
+{%- endmacro %}
+{% macro spark__json_elements_agg(value, order_by, where) -%}
+    {%- set element = "coalesce(" ~ value ~ ", 'null')" -%}
+    {%- set element = "case when " ~ where ~ " then " ~ element ~ " end" if where else element -%}
+    nullif(string_agg({{ element }}, ',') within group (order by {{ order_by }}), '')
+{%- endmacro %}
+
+{% macro json_array_of_elements(parts) -%}
+    {{ json_value_of_text("'[' || concat_ws(',', " ~ (parts | join(', ')) ~ ") || ']'") }}
+{%- endmacro %}
+
+{#- The elements of a list of JSON values as comma-joined text (null for an empty or null list). -#}
+{% macro json_elements_of_list(list) -%}
+    {{ return(adapter.dispatch('json_elements_of_list')(list)) }}
+{%- endmacro %}
+{% macro default__json_elements_of_list(list) -%}
+    nullif(array_to_string(coalesce({{ list }}, []::json[]), ','), '')
+{%- endmacro %}
+{% macro spark__json_elements_of_list(list) -%}
+    nullif(array_join(coalesce({{ list }}, array()), ','), '')
+{%- endmacro %}

@@ -106,3 +106,20 @@ unnested as (
     from blocks
 )
 {%- endmacro %}
+
+{#-
+    The Hermes tool-use block of a system prompt: the preamble ("You are a function calling AI
+    model. ..."), the `<tools>` list, and the FunctionCall schema with its `<tool_call>` example.
+    The preamble names `<tools> </tools>` and the schema names `<tool_call> </tool_call>` as
+    literal text, so the list starts only after "Here are the available tools:" and the example
+    only at a `<tool_call>` followed by `{`. The list ends at a `</tools>` right after the JSON
+    (`]` or `}`), never at one a description quotes. The white space around the block goes with it.
+-#}
+{% macro hermes_tools_block_pattern() -%}
+    {{ regex(
+        '\s*You are a function calling AI model\.[\s\S]*?Here are the available tools:\s*<tools>'
+        ~ '[\s\S]*?[\]}]\s*</tools>'
+        ~ '(?:\s*(?:Use the following pydantic model json schema|For each function call)'
+        ~ '[\s\S]*?<tool_call>\s*\{[\s\S]*?\}\s*</tool_call>)?\s*'
+    ) }}
+{%- endmacro %}

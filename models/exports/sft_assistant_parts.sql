@@ -43,6 +43,12 @@ calls as (
             'call_index',
             where='parse_issue is null'
         ) }} as openai_tool_calls,
+        -- LLaMA-Factory's function_call form: a list of {name, arguments}.
+        {{ json_array_agg(
+            json_object_of([('name', 'tool_name'), ('arguments', 'arguments', 'json')]),
+            'call_index',
+            where='parse_issue is null'
+        ) }} as sharegpt_tool_calls,
         count(*) filter (where parse_issue is null) as n_valid_calls
     from {{ ref('fct_tool_calls') }}
     group by all
@@ -58,7 +64,8 @@ select
     thoughts.reasoning_content,
     coalesce(calls.n_valid_calls, 0) as n_valid_calls,
     calls.trl_tool_calls,
-    calls.openai_tool_calls
+    calls.openai_tool_calls,
+    calls.sharegpt_tool_calls
 from turns
 left join thoughts
     on

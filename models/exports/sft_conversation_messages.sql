@@ -1,4 +1,9 @@
-{#- Each conversation's structured messages, in TRL and OpenAI form, with the kept filters and tools. -#}
+{#-
+    Each conversation's structured messages, in TRL and OpenAI form, up to its last assistant turn,
+    with the export filters, the system text of both modes and the tools. The messages after the
+    system message are aggregated once, as comma-joined JSON elements; sft_trl_messages and
+    sft_openai put the system message of the chosen mode in front.
+-#}
 with
 
 filters as (
@@ -9,8 +14,21 @@ message_rows as (
     select * from {{ ref('sft_message_rows') }}
 ),
 
+system_prompts as (
+    select * from {{ ref('int_system_prompts') }}
+),
+
 tools as (
     select * from {{ ref('sft_tools') }}
+),
+
+kept_rows as (
+    select message_rows.*
+    from message_rows
+    inner join filters
+        on
+            {{ same_conversation('message_rows', 'filters') }}
+    where message_rows.message_index <= filters.last_assistant_message_index
 ),
 
 conversations as (
@@ -18,8 +36,8 @@ conversations as (
         source_config,
         conversation_id,
         conversation_seq,
-        {{ json_array_agg('trl_message', 'message_index, part_index') }} as trl_messages,
-        {{ json_array_agg('openai_message', 'message_index, part_index') }} as openai_messages,
+        {{ json_elements_agg('trl_message', 'message_index, part_index') }} as trl_elements,
+        {{ json_elements_agg('openai_message', 'message_index, part_index') }} as openai_elements,
         coalesce(
             {{ ordered_string_agg(
                 'trl_message::string', 'chr(10)', 'message_index, part_index', where="role = 'assistant'"
@@ -32,7 +50,7 @@ conversations as (
             ) }},
             ''
         ) as openai_trainable_text
-    from message_rows
+    from kept_rows
     group by all
 )
 
@@ -43,16 +61,22 @@ select
     {{ slash_key(['filters.source_config', 'filters.conversation_id']) }} as sample_id,
     -- Reads only the right side's key, so the export selects rows without rendering them.
     conversations.conversation_id is not null as has_messages,
-    -- A conversation without a message to render is kept, empty: the export leaves it out
-    -- and counts it (no_messages).
-    coalesce(conversations.trl_messages, {{ json_literal('[]') }}) as trl_messages,
-    coalesce(conversations.openai_messages, {{ json_literal('[]') }}) as openai_messages,
+    conversations.trl_elements,
+    conversations.openai_elements,
+    {{ json_object_of([('role', "'system'"), ('content', system_text('filters', 'system_prompts', 'structured'))]) }}
+        as structured_system_message,
+    {{ json_object_of([('role', "'system'"), ('content', system_text('filters', 'system_prompts', 'verbatim'))]) }}
+        as verbatim_system_message,
+    {{ system_text('filters', 'system_prompts', 'structured') }} is not null as has_structured_system_message,
+    system_prompts.system_prompt is not null as has_verbatim_system_message,
     coalesce(conversations.trl_trainable_text, '') as trl_trainable_text,
     coalesce(conversations.openai_trainable_text, '') as openai_trainable_text,
-    tools.tools
+    {{ given_tools('filters', 'tools') }} as tools
 from filters
 left join conversations
     on
         {{ same_conversation('filters', 'conversations') }}
+left join system_prompts
+    on filters.system_prompt_hash = system_prompts.system_prompt_hash
 left join tools
     on filters.tools_hash = tools.tools_hash

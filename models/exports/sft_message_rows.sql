@@ -1,12 +1,16 @@
 {#-
-    Every message as the structured formats render it, in order: one row per system,
-    user and assistant message, one row per tool response that answers a well-formed call.
+    Every message as the formats render it, in order: one row per user and assistant message (and
+    any system message after the first), one row per tool response that answers a well-formed call.
+    The leading system prompt is not here: each format chooses its system text by the rule in
+    sft_conversation_filters.
 -#}
 with
 
 messages as (
     select * from {{ ref('sft_messages_as_given') }}
-    where role in ('system', 'user', 'assistant')
+    where
+        role in ('user', 'assistant')
+        or (role = 'system' and system_prompt_hash is null)
 ),
 
 assistant_parts as (
@@ -29,13 +33,15 @@ given as (
         messages.conversation_seq,
         messages.message_index,
         messages.role,
+        messages.content as source_text,
         case when messages.role = 'assistant' then {{ outside_blocks('messages.content') }} else messages.content end
             as content,
         coalesce(assistant_parts.has_malformed_call, false) as has_malformed_call,
         assistant_parts.reasoning_content,
         coalesce(assistant_parts.n_valid_calls, 0) as n_valid_calls,
         assistant_parts.trl_tool_calls,
-        assistant_parts.openai_tool_calls
+        assistant_parts.openai_tool_calls,
+        assistant_parts.sharegpt_tool_calls
     from messages
     left join assistant_parts
         on
@@ -73,7 +79,24 @@ given_messages as (
                 ('role', "'assistant'"), ('content', 'content'),
                 ('weight', 'case when has_malformed_call then 0 else 1 end', 'number'),
             ]) }}
-        end as openai_message
+        end as openai_message,
+        -- LLaMA-Factory's sharegpt tags: a turn with well-formed calls is a function_call whose
+        -- calls it parses and renders in the template's own tool format (the thought and the text
+        -- go first, as its formatter puts them); any other assistant turn is trained as written.
+        case
+            when role = 'user' then 'human'
+            when role = 'system' then 'system'
+            when n_valid_calls > 0 then 'function_call'
+            else 'gpt'
+        end as sharegpt_from,
+        case
+            when role = 'assistant' and n_valid_calls > 0
+                then
+                    coalesce('<think>' || reasoning_content || '</think>' || chr(10), '')
+                    || coalesce(nullif(content, '') || chr(10), '')
+                    || '<tool_call>' || sharegpt_tool_calls::string || '</tool_call>'
+            else source_text
+        end as sharegpt_value
     from given
 ),
 
@@ -108,7 +131,9 @@ tool_messages as (
         false as has_malformed_call,
         {{ json_object_of([('role', "'tool'"), ('name', 'tool_name'), ('content', 'content_text')]) }} as trl_message,
         {{ json_object_of([('role', "'tool'"), ('tool_call_id', 'tool_call_id'), ('content', 'content_text')]) }}
-            as openai_message
+            as openai_message,
+        'tool' as sharegpt_from,
+        content_text as sharegpt_value
     from answered
 )
 

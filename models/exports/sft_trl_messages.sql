@@ -1,4 +1,4 @@
-{#- TRL's conversational format with tools: one row per conversation. -#}
+{#- TRL's conversational format with tools: one row per conversation, in both system-prompt modes. -#}
 with
 
 conversations as (
@@ -11,6 +11,11 @@ select
     conversations.has_messages,
     conversations.tools,
     sample_id as id,
-    trl_messages as messages,
+    {{ json_array_of_elements([
+        "case when has_structured_system_message then structured_system_message::string end", 'trl_elements',
+    ]) }} as messages,
+    {{ json_array_of_elements([
+        "case when has_verbatim_system_message then verbatim_system_message::string end", 'trl_elements',
+    ]) }} as messages_verbatim,
     trl_trainable_text as trainable_text
 from conversations

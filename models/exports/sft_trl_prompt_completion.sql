@@ -1,4 +1,7 @@
-{#- One row per well-formed assistant turn: the structured messages before it, and the turn itself. -#}
+{#-
+    One row per well-formed assistant turn: the structured messages before it, the system message
+    of each mode in front, and the turn itself.
+-#}
 with
 
 filters as (
@@ -7,6 +10,10 @@ filters as (
 
 message_rows as (
     select * from {{ ref('sft_message_rows') }}
+),
+
+system_prompts as (
+    select * from {{ ref('int_system_prompts') }}
 ),
 
 tools as (
@@ -25,6 +32,18 @@ with_context as (
             rows between unbounded preceding and current row
         ) as malformed_so_far
     from message_rows
+),
+
+system_messages as (
+    select
+        filters.source_config,
+        filters.conversation_id,
+        filters.conversation_seq,
+        {{ system_text('filters', 'system_prompts', 'structured') }} as structured_text,
+        system_prompts.system_prompt as verbatim_text
+    from filters
+    left join system_prompts
+        on filters.system_prompt_hash = system_prompts.system_prompt_hash
 )
 
 select
@@ -34,13 +53,22 @@ select
         'with_context.source_config', 'with_context.conversation_id', 'with_context.message_index',
     ]) }} as sample_id,
     sample_id as id,
-    {{ json_array_of_list('with_context.prompt_messages') }} as prompt,
+    {% for mode in ['structured', 'verbatim'] -%}
+    {{ json_array_of_elements([
+        "case when system_messages." ~ mode ~ "_text is not null then ("
+        ~ json_object_of([('role', "'system'"), ('content', 'system_messages.' ~ mode ~ '_text')]) ~ ")::string end",
+        json_elements_of_list('with_context.prompt_messages'),
+    ]) }} as {{ 'prompt' if mode == 'structured' else 'prompt_verbatim' }},
+    {% endfor -%}
     {{ json_array_of_one('with_context.trl_message') }} as completion,
-    tools.tools
+    {{ given_tools('filters', 'tools') }} as tools
 from with_context
 inner join filters
     on
         {{ same_conversation('with_context', 'filters') }}
-inner join tools
+inner join system_messages
+    on
+        {{ same_conversation('with_context', 'system_messages') }}
+left join tools
     on filters.tools_hash = tools.tools_hash
 where with_context.role = 'assistant'

