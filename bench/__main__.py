@@ -20,6 +20,7 @@ def main(
     repeats: Annotated[int, typer.Option(help="Baseline/project alternations.")] = 2,
     incremental: Annotated[bool, typer.Option(help="Also time adding 10% new rows.")] = True,
     parquet: Annotated[bool, typer.Option(help="Also time the hub's parquet layout.")] = True,
+    exports: Annotated[bool, typer.Option(help="Also time `traces export` per format (default settings, tokens counted).")] = False,
     random_ids: Annotated[
         bool, typer.Option(help="Generate ids that do not sort in input order (as uuids or hashes do).")
     ] = False,
@@ -28,7 +29,7 @@ def main(
     for volume in rows or [15000]:
         results = run_bench(
             volume, workdir / f"rows-{volume}", repeats=repeats, incremental=incremental, parquet=parquet,
-            random_ids=random_ids,
+            random_ids=random_ids, exports=exports,
         )
         typer.echo(render_table(results) + "\n")
 

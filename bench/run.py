@@ -72,7 +72,7 @@ def run_baseline(files: list[Path], work: Path, tag: str) -> Measurement:
 
 def bench(
     rows: int, work: Path, repeats: int = 2, seed: int = 7, incremental: bool = True, parquet: bool = True,
-    random_ids: bool = False, serve: bool = True,
+    random_ids: bool = False, serve: bool = True, exports: bool = False,
 ) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     ids = "-random-ids" if random_ids else ""
@@ -110,6 +110,11 @@ def bench(
 
         last = max(work.glob("warehouse-jsonl-*.duckdb"), key=lambda p: p.stat().st_mtime)
         results["serve_ms"] = serve_timings(last)
+    if exports:
+        from bench.exports import export_timings
+
+        last = max(work.glob("warehouse-jsonl-*.duckdb"), key=lambda p: p.stat().st_mtime)
+        results["exports"] = export_timings(last, work / "exports")
     if incremental:
         results["incremental"] = _incremental(rows, work, seed, results["runs"][-1]["stages_s"], random_ids)
     shutil.rmtree(work / "baseline-0", ignore_errors=True)
@@ -169,4 +174,8 @@ def render_table(results: dict) -> str:
     if "serve_ms" in results:
         lines += ["", "| traces serve page | median ms | slowest ms |", "|---|---|---|"]
         lines += [f"| {name} | {t['median_ms']} | {t['max_ms']} |" for name, t in results["serve_ms"].items()]
+    if "exports" in results:
+        from bench.exports import render_exports
+
+        lines += ["", render_exports(results["exports"])]
     return "\n".join(lines)

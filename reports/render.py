@@ -118,17 +118,20 @@ def _token_section(exports_dir: Path | None) -> str:
                 "rows_out": manifest["rows_out"],
                 "excluded": ", ".join(f"{k}: {v}" for k, v in manifest.get("excluded", {}).items()),
                 "tokenizer": tokens.get("tokenizer"),
+                "chat_template": tokens.get("chat_template"),
                 "mean_total_tokens": tokens.get("mean_total_tokens"),
                 "p95_total_tokens": tokens.get("p95_total_tokens"),
                 "trainable_tokens": tokens.get("trainable_tokens"),
+                "share_over_32k_tokens": tokens.get("share_over_32k_tokens"),
+                "thoughts_kept": (tokens.get("thoughts") or {}).get("share_kept"),
                 "share_over_max_tokens": tokens.get("share_over_max_tokens"),
             }
         )
     columns = list(rows[0])
     return (
         "## Training exports\n\nFrom the manifests in `" + str(exports_dir) + "`: rows kept, why others were "
-        "left out, and token statistics (nothing is truncated silently: rows over --max-tokens are excluded "
-        "and counted).\n\n" + markdown_table(columns, rows)
+        "left out, and token statistics of each row as rendered by the chat template (nothing is truncated "
+        "silently: rows over --max-tokens are excluded and counted).\n\n" + markdown_table(columns, rows)
     )
 
 

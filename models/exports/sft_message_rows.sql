@@ -57,6 +57,10 @@ given_messages as (
         0 as part_index,
         role,
         has_malformed_call,
+        -- Nothing left once the reasoning is gone (a turn that only thought): OpenAI has no field
+        -- for reasoning and rejects an assistant message without content or calls.
+        role = 'assistant' and n_valid_calls = 0 and not has_malformed_call and coalesce(content, '') = ''
+            as is_reasoning_only,
         case
             when role <> 'assistant' then {{ json_object_of([('role', 'role'), ('content', 'content')]) }}
             when n_valid_calls > 0
@@ -75,8 +79,10 @@ given_messages as (
                     ('role', "'assistant'"), ('content', "nullif(content, '')"), ('tool_calls', 'openai_tool_calls', 'json'),
                     ('weight', 'case when has_malformed_call then 0 else 1 end', 'number'),
                 ]) }}
+            -- A turn whose calls are all malformed keeps its text as written, untrained (weight 0).
             else {{ json_object_of([
-                ('role', "'assistant'"), ('content', 'content'),
+                ('role', "'assistant'"),
+                ('content', "case when has_malformed_call and content = '' then source_text else content end"),
                 ('weight', 'case when has_malformed_call then 0 else 1 end', 'number'),
             ]) }}
         end as openai_message,
@@ -129,6 +135,7 @@ tool_messages as (
         response_index as part_index,
         'tool' as role,
         false as has_malformed_call,
+        false as is_reasoning_only,
         {{ json_object_of([('role', "'tool'"), ('name', 'tool_name'), ('content', 'content_text')]) }} as trl_message,
         {{ json_object_of([('role', "'tool'"), ('tool_call_id', 'tool_call_id'), ('content', 'content_text')]) }}
             as openai_message,

@@ -9,6 +9,7 @@ select
     {{ filter_columns('conversations') }},
     conversations.sample_id,
     conversations.has_messages,
+    conversations.has_reasoning_only_turn,
     conversations.tools,
     sample_id as id,
     {{ json_array_of_elements([

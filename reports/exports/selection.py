@@ -51,6 +51,8 @@ def exclusion_case(fmt: ExportFormat, options: ExportOptions) -> str:
         rules.append(("sft.has_malformed_call", "malformed_call"))
     if fmt.structured:
         rules.append(("sft.has_unpaired_call", "unpaired_tool_call"))
+    if fmt.name == "openai":
+        rules.append(("sft.has_reasoning_only_turn", "reasoning_only_turn"))
     if fmt.name == "sharegpt":
         rules.append(("sft.breaks_alternation", "breaks_llamafactory_alternation"))
     if options.exclude_loops:
