@@ -11,8 +11,8 @@ filters as (
     select * from {{ ref('sft_conversation_filters') }}
 ),
 
-message_rows as (
-    select * from {{ ref('sft_message_rows') }}
+kept_rows as (
+    select * from {{ ref('sft_trimmed_message_rows') }}
 ),
 
 system_prompts as (
@@ -21,15 +21,6 @@ system_prompts as (
 
 tools as (
     select * from {{ ref('sft_tools') }}
-),
-
-kept_rows as (
-    select message_rows.*
-    from message_rows
-    inner join filters
-        on
-            {{ same_conversation('message_rows', 'filters') }}
-    where message_rows.message_index <= filters.last_assistant_message_index
 ),
 
 -- One message per source turn: the results of one tool turn are one observation, joined with the

@@ -15,7 +15,8 @@ split as (
         system_prompt,
         {{ regex_matches('system_prompt', hermes_tools_block_pattern()) }} as has_hermes_tools_block,
         -- Text on both sides of the block stays two paragraphs.
-        {{ strip(regex_replace_all('system_prompt', hermes_tools_block_pattern(), 'chr(10) || chr(10)')) }} as instructions
+        {{ strip(regex_replace_all('system_prompt', hermes_tools_block_pattern(), 'chr(10) || chr(10)')) }}
+            as instructions
     from system_prompts
 ),
 

@@ -13,7 +13,6 @@ from reports.exports.formats import ExportFormat
 from reports.exports.selection import ExportOptions
 from trace_warehouse.warehouse import one_row
 
-
 THOUGHTS_NOTE = (
     "thoughts in the exported rows whose text appears in the rendered row; a template that drops earlier "
     "turns' thoughts (stock qwen3 keeps them only after the last user turn) loses the rest from training"

@@ -26,15 +26,17 @@ class ChatTemplate:
         return "{% generation %}" in self.source or "{%- generation %}" in self.source
 
     def render(
-        self, messages: list[dict[str, Any]], tools: list[dict] | None, add_generation_prompt: bool = False
+        self, messages: list[dict[str, Any]], tools: list[Any] | None, add_generation_prompt: bool = False
     ) -> tuple[str, list[tuple[int, int]]]:
         """The rendered text and the character spans of assistant output ({% generation %})."""
         from transformers.utils.chat_template_utils import render_jinja_template
 
-        texts, spans = render_jinja_template(
+        # With return_assistant_tokens_mask it returns (texts, generation spans), whatever its annotation says.
+        rendered: Any = render_jinja_template(
             [messages], tools=tools or None, chat_template=self.source,
             return_assistant_tokens_mask=True, add_generation_prompt=add_generation_prompt,
         )
+        texts, spans = rendered
         return texts[0], [tuple(span) for span in spans[0]]
 
 
