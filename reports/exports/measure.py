@@ -97,7 +97,7 @@ def render_record(fmt: ExportFormat, template: ChatTemplate | None, record: dict
         thoughts = _thoughts_of_messages(record["completion"])
         if full_text.startswith(prompt_text):
             segments = [(prompt_text, False), (full_text[len(prompt_text) :], True)]
-        else:  # a template that rewrites earlier turns: the completion is what the full render adds
+        else:  # a template that rewrites earlier turns: no trainer can cut the completion off either
             raise ValueError("the prompt does not render as a prefix of prompt + completion")
         return Rendered(segments, len(thoughts), _kept(thoughts, full_text[len(prompt_text) :]))
     if fmt.chat == "sharegpt":
