@@ -20,7 +20,8 @@ from trace_warehouse.errors import ExportError
 
 HUB_DIR = "hub"
 SHARD_BYTES = 500_000_000
-KNOWN_LICENSES = {"hf:lambda/hermes-agent-reasoning-traces": "apache-2.0", "sample": "apache-2.0"}
+# The licenses of sources we know; any other source is "unknown" in the card (`license: other`).
+KNOWN_LICENSES = {"hf:lambda/hermes-agent-reasoning-traces": "apache-2.0"}
 
 # LLaMA-Factory's sharegpt reader: every column and tag spelled out (a tag left out becomes None,
 # not its default), tool turns tagged `tool` as observations, structured calls as function_call.
@@ -123,12 +124,13 @@ def _card(manifest: dict, counts: dict[str, int], share: float, sources: list[st
         "",
     ]
     if tokens.get("tokenizer"):
+        trainable = "n/a" if tokens["trainable_tokens"] is None else f"{tokens['trainable_tokens']:,}"
         lines += [
             f"Counted with `{tokens['tokenizer']}` over the rows rendered by `{tokens.get('chat_template')}`:",
             "",
             "| total | trainable | p50 / row | p95 / row | max / row | over 8k | over 32k | over 128k | thoughts kept |",
             "|---|---|---|---|---|---|---|---|---|",
-            f"| {tokens['total_tokens']:,} | {tokens['trainable_tokens'] if tokens['trainable_tokens'] is not None else 'n/a'}"
+            f"| {tokens['total_tokens']:,} | {trainable}"
             f" | {tokens['p50_total_tokens']} | {tokens['p95_total_tokens']} | {tokens['max_total_tokens']}"
             f" | {tokens['share_over_8k_tokens']:.1%} | {tokens['share_over_32k_tokens']:.1%}"
             f" | {tokens['share_over_128k_tokens']:.1%} | {tokens['thoughts']['share_kept']} |",
