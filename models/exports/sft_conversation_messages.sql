@@ -29,19 +29,7 @@ conversations as (
         conversation_seq,
         {{ json_elements_agg('trl_message', 'message_index, part_index') }} as trl_elements,
         {{ json_elements_agg('openai_message', 'message_index, part_index') }} as openai_elements,
-        max(case when is_reasoning_only then 1 else 0 end) = 1 as has_reasoning_only_turn,
-        coalesce(
-            {{ ordered_string_agg(
-                'trl_message::string', 'chr(10)', 'message_index, part_index', where="role = 'assistant'"
-            ) }},
-            ''
-        ) as trl_trainable_text,
-        coalesce(
-            {{ ordered_string_agg(
-                'openai_message::string', 'chr(10)', 'message_index, part_index', where="role = 'assistant'"
-            ) }},
-            ''
-        ) as openai_trainable_text
+        max(case when is_reasoning_only then 1 else 0 end) = 1 as has_reasoning_only_turn
     from kept_rows
     group by all
 )
@@ -62,8 +50,6 @@ select
         as verbatim_system_message,
     {{ system_text('filters', 'system_prompts', 'structured') }} is not null as has_structured_system_message,
     system_prompts.system_prompt is not null as has_verbatim_system_message,
-    coalesce(conversations.trl_trainable_text, '') as trl_trainable_text,
-    coalesce(conversations.openai_trainable_text, '') as openai_trainable_text,
     {{ given_tools('filters', 'tools') }} as tools
 from filters
 left join conversations

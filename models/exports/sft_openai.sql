@@ -18,6 +18,5 @@ select
     {{ json_array_of_elements([
         "case when has_verbatim_system_message then verbatim_system_message::string end", 'openai_elements',
     ]) }} as messages_verbatim,
-    openai_trainable_text as trainable_text,
     max_parallel_width > 1 as parallel_tool_calls
 from conversations

@@ -62,13 +62,7 @@ conversations as (
                 when position % 2 = 1 and sharegpt_from not in ('gpt', 'function_call') then 1
                 else 0
             end
-        ) = 1 as breaks_alternation,
-        coalesce(
-            {{ ordered_string_agg(
-                'sharegpt_value', 'chr(10)', 'message_index', where="sharegpt_from in ('gpt', 'function_call')"
-            ) }},
-            ''
-        ) as trainable_text
+        ) = 1 as breaks_alternation
     from positioned
     group by all
 )
@@ -84,8 +78,7 @@ select
     {{ json_array_of_elements(['conversations.elements']) }} as conversations,
     coalesce({{ system_text('filters', 'system_prompts', 'structured') }}, '') as system,
     coalesce({{ system_text('filters', 'system_prompts', 'verbatim') }}, '') as system_verbatim,
-    coalesce({{ given_tools('filters', 'tools') }}::string, '') as tools,
-    coalesce(conversations.trainable_text, '') as trainable_text
+    coalesce({{ given_tools('filters', 'tools') }}::string, '') as tools
 from filters
 left join conversations
     on

@@ -16,6 +16,5 @@ select
     ]) }} as messages,
     {{ json_array_of_elements([
         "case when has_verbatim_system_message then verbatim_system_message::string end", 'trl_elements',
-    ]) }} as messages_verbatim,
-    trl_trainable_text as trainable_text
+    ]) }} as messages_verbatim
 from conversations

@@ -35,7 +35,6 @@ class ExportFormat:
     fields: tuple[Field, ...]
     level: str  # "conversation" or "turn"
     structured: bool  # carries structured tool_calls, so unpaired calls would break it
-    trainable_text: str  # the trained part's text, for exact-duplicate checks and as a fallback
     chat: str  # how its records become chat messages to render: messages, prompt_completion, sharegpt, text
     ids_in_line: bool = True  # False: the ids go to a sidecar file, line-aligned
 
@@ -60,31 +59,31 @@ FORMATS: dict[str, ExportFormat] = {
         ExportFormat(
             "trl-messages", "sft_trl_messages",
             (Field("id", "id"), Field("messages", "messages", "messages_verbatim"), TOOLS),
-            "conversation", True, "sft.trainable_text", "messages",
+            "conversation", True, "messages",
         ),
         ExportFormat(
             "trl-prompt-completion", "sft_trl_prompt_completion",
             (Field("id", "id"), Field("prompt", "prompt", "prompt_verbatim"), Field("completion", "completion"), TOOLS),
-            "turn", True, "sft.completion::varchar", "prompt_completion",
+            "turn", True, "prompt_completion",
         ),
         # OpenAI's chat fine-tuning lines carry only the keys it documents; ids go beside the file.
         ExportFormat(
             "openai", "sft_openai",
             (Field("messages", "messages", "messages_verbatim"), TOOLS, Field("parallel_tool_calls", "parallel_tool_calls")),
-            "conversation", True, "sft.trainable_text", "messages", ids_in_line=False,
+            "conversation", True, "messages", ids_in_line=False,
         ),
         # LLaMA-Factory reads `tools` as a JSON string; "" means none.
         ExportFormat(
             "sharegpt", "sft_sharegpt",
             (Field("id", "id"), Field("conversations", "conversations"), Field("system", "system", "system_verbatim"),
              Field("tools", "tools", "''")),
-            "conversation", True, "sft.trainable_text", "sharegpt",
+            "conversation", True, "sharegpt",
         ),
         ExportFormat(
             "prompt-response", "sft_prompt_response",
             (Field("id", "id"), Field("conversation_id", "conversation_id"), Field("turn_index", "turn_index"),
              Field("prompt", "prompt"), Field("response", "response")),
-            "turn", False, "sft.response", "text",
+            "turn", False, "text",
         ),
     )
 }
