@@ -18,6 +18,7 @@ from ingest.synthetic.generator import TARGETS
 from ingest.synthetic.sample import write_sample
 
 REAL_DATASET_ROWS = TARGETS["kimi"]["rows"] + TARGETS["glm-5.1"]["rows"]
+DBT_RUN_RESULTS = Path(__file__).resolve().parent.parent / "target" / "run_results.json"
 
 TIMINGS = re.compile(r"timings:\s+(.*)")
 
@@ -62,8 +63,40 @@ def run_project(source: Path, work: Path, tag: str) -> tuple[Measurement, dict[s
     for leftover in (db, db.with_name(db.name + ".wal"), _kept_warehouse(work, tag)):
         leftover.unlink(missing_ok=True)
     m = _check(measure([_bin("traces"), "run", str(source), "--db", str(db), "--out", str(work / f"out-{tag}")]), tag)
+    stages = _stages(m.stdout)
+    stages["warehouse_mb"] = round(warehouse_bytes(db) / 1e6, 1)
+    stages.update(data_test_seconds(DBT_RUN_RESULTS))
     db.rename(_kept_warehouse(work, tag))
-    return m, _stages(m.stdout)
+    return m, stages
+
+
+def warehouse_bytes(db: Path) -> int:
+    """The DuckDB file and every file beside it that it owns (write-ahead log, spill directory)."""
+    owned = [db, db.with_name(db.name + ".wal")]
+    spill = db.with_name(db.name + ".tmp")
+    if spill.is_dir():
+        owned += [p for p in spill.rglob("*") if p.is_file()]
+    return sum(p.stat().st_size for p in owned if p.exists())
+
+
+def data_test_seconds(run_results: Path) -> dict[str, float]:
+    """Seconds the last `dbt build` spent in models and in data tests, from dbt's run results."""
+    if not run_results.exists():
+        return {}
+    results = json.loads(run_results.read_text())["results"]
+    tests = sum(r["execution_time"] for r in results if r["unique_id"].startswith("test."))
+    models = sum(r["execution_time"] for r in results if r["unique_id"].startswith("model."))
+    return {"build_models_s": round(models, 1), "build_tests_s": round(tests, 1)}
+
+
+def run_floor(files: list[Path], work: Path) -> tuple[Measurement, int]:
+    """The ingest's floor on the same files: Arrow parse, turns flattened, zstd parquet written."""
+    out = work / "floor"
+    shutil.rmtree(out, ignore_errors=True)
+    m = _check(measure([sys.executable, "-m", "bench.floor", str(out), *map(str, files)]), "floor")
+    written = int(m.stdout.rsplit("parquet bytes:", 1)[1].split()[0])
+    shutil.rmtree(out, ignore_errors=True)
+    return m, written
 
 
 def run_baseline(files: list[Path], work: Path, tag: str) -> Measurement:
@@ -85,10 +118,12 @@ def bench(
     }
     for rep in range(repeats):
         base = run_baseline(jsonl_files, work, f"{rep}")
+        floor, floor_bytes = run_floor(jsonl_files, work)
         proj, stages = run_project(jsonl_dir, work, f"jsonl-{rep}")
         results["runs"].append(
             {
                 "baseline_s": round(base.wall_seconds, 2), "baseline_rss_mb": round(base.peak_rss_mb),
+                "floor_s": round(floor.wall_seconds, 2), "floor_parquet_mb": round(floor_bytes / 1e6, 1),
                 "project_s": round(proj.wall_seconds, 2), "project_rss_mb": round(proj.peak_rss_mb),
                 "stages_s": stages, "ratio": round(proj.wall_seconds / base.wall_seconds, 3),
             }
@@ -157,6 +192,7 @@ def render_table(results: dict) -> str:
             f"| jsonl {i} | {r['baseline_s']} | {r['project_s']} | {s.get('ingest')} | {s.get('build')} | "
             f"{s.get('export')} | {s.get('report')} | {r['ratio']} | {r['project_rss_mb']} | {r['baseline_rss_mb']} |"
         )
+    lines += ["", render_floor_and_size(results)]
     if "parquet" in results:
         p, s = results["parquet"], results["parquet"]["stages_s"]
         lines.append(
@@ -178,4 +214,24 @@ def render_table(results: dict) -> str:
         from bench.exports import render_exports
 
         lines += ["", render_exports(results["exports"])]
+    return "\n".join(lines)
+
+
+def render_floor_and_size(results: dict) -> str:
+    """Per run: the ingest against its floor, the tests' share of the build, the warehouse against the input."""
+    lines = [
+        "| run | floor s (parse + turns + zstd parquet) | ingest / floor | floor parquet MB | build: models s | "
+        "build: data tests s (share) | warehouse MB | warehouse / input |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for i, r in enumerate(results["runs"], start=1):
+        s = r["stages_s"]
+        ingest, floor = s.get("ingest"), r.get("floor_s")
+        tests, models = s.get("build_tests_s"), s.get("build_models_s")
+        share = f" ({tests / (tests + models):.0%})" if tests is not None and models else ""
+        size = s.get("warehouse_mb")
+        lines.append(
+            f"| jsonl {i} | {floor} | {round(ingest / floor, 2) if ingest and floor else ''} | {r.get('floor_parquet_mb')} | "
+            f"{models} | {tests}{share} | {size} | {round(size / results['input_mb_jsonl'], 3) if size else ''} |"
+        )
     return "\n".join(lines)

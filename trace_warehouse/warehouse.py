@@ -14,6 +14,8 @@ from trace_warehouse.settings import RuntimeSettings
 # DuckDB 2.x writes a format 1.x cannot read unless told otherwise; users open the
 # warehouse from the DuckDB CLI and BI drivers that are still on 1.4.
 STORAGE_COMPATIBILITY_VERSION = "v1.4.0"
+# Text columns whose values average this many characters are stored zstd-compressed.
+ZSTD_MIN_STRING_LENGTH = 256
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?\s*$", re.IGNORECASE)
@@ -36,6 +38,7 @@ def _resource_config(settings: RuntimeSettings, memory_limit: str | None) -> dic
         "preserve_insertion_order": "false",
         # Same reason as in profiles.yml: it would materialise whole conversations.
         "disabled_optimizers": "common_subplan",
+        "zstd_min_string_length": ZSTD_MIN_STRING_LENGTH,
     }
 
 

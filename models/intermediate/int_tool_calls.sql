@@ -75,7 +75,21 @@ with_arguments as (
                 and {{ json_is_valid(json_text_at('raw_arguments', '$')) }}
                 then {{ json_value_of_text(json_text_at('raw_arguments', '$')) }}
             else raw_arguments
-        end as arguments
+        end as arguments,
+        -- A closed tag around exactly {"name": ..., "arguments": {...}}: tool_name and arguments
+        -- hold all of it, and its text is not stored a second time (stg_messages has it).
+        -- A case, not `and`: json_keys fails on invalid JSON, and `and` may evaluate both sides.
+        coalesce(
+            case
+                when is_closed and json_kind = 'OBJECT' and coalesce(tool_name, '') <> ''
+                    then
+                        {{ json_kind('raw_arguments') }} = 'OBJECT'
+                        and {{ list_size(list_keep(
+                            json_keys_of('call_text'), 'call_key', "call_key not in ('name', 'arguments')"
+                        )) }} = 0
+            end,
+            false
+        ) as is_held_by_parsed_columns
     from named
 ),
 
@@ -114,7 +128,7 @@ select
     call_index,
     ingested_at,
     conversation_seq,
-    call_text,
+    case when not is_held_by_parsed_columns then call_text end as call_text,
     is_closed,
     is_valid_json,
     json_kind,

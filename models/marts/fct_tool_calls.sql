@@ -1,83 +1,61 @@
-{{ config(contract=mart_contract()) }}
+{#-
+    A view: the call's arguments (and the text of a call that did not parse) are stored once, in
+    int_tool_calls; stored again in a table here they were a sixth of the warehouse's size.
+-#}
+{{ config(materialized='view', contract=mart_contract()) }}
 
 with
 
-calls as (
-    select * from {{ ref('int_tool_calls') }}
-    {{ where_new_conversations() }}
-),
-
-links as (
-    select * from {{ ref('int_tool_call_links') }}
-    where call_index is not null {{ only_new_rows('conversation_seq') }}
-),
-
-responses as (
+call_texts as (
     select
         source_config,
         conversation_id,
         conversation_seq,
         message_index,
-        response_index,
-        tool_call_id,
-        response_name,
-        error_type,
-        budget_warning
-    from {{ ref('int_tool_responses') }}
-    where response_index is not null {{ only_new_rows('conversation_seq') }}
+        call_index,
+        arguments,
+        call_text
+    from {{ ref('int_tool_calls') }}
 ),
 
-conversations as (
-    select
-        source_config,
-        conversation_id,
-        conversation_seq,
-        category
-    from {{ ref('stg_conversations') }}
-    {{ where_new_conversations() }}
-),
-
--- The calls, text and all, must be the side DuckDB streams, never the one it hashes: every other
--- side is filtered or left-joined so that its estimated size stays below the calls' (with an
--- inner join to the conversations, DuckDB hashed the calls and ran out of memory at 60,000
--- real-shaped rows). Streaming the calls also keeps this table in their (ingest) order.
-joined as (
-    select
-        calls.source_config,
-        calls.conversation_id,
-        calls.conversation_seq,
-        conversations.category,
-        calls.message_index,
-        calls.call_index,
-        calls.tool_name,
-        calls.arguments,
-        calls.call_text,
-        calls.is_valid_json,
-        calls.is_closed,
-        calls.parse_issue,
-        calls.missing_arguments,
-        calls.call_signature,
-        responses.tool_call_id,
-        responses.response_index is not null as has_response,
-        responses.message_index as response_message_index,
-        responses.response_name,
-        coalesce(links.is_name_mismatch, false) as is_name_mismatch,
-        coalesce(responses.error_type is not null, false) as is_error,
-        responses.error_type,
-        responses.budget_warning
-    from calls
-    left join conversations
-        on
-            {{ same_conversation('calls', 'conversations') }}
-    left join links
-        on
-            {{ same_call('calls', 'links') }}
-    left join responses
-        on
-            {{ same_response('responses', 'links') }}
+-- Always true (the ingest names every config; a row it dropped would leave its call with null
+-- outcome columns, which fail the not-null checks), but DuckDB estimates a function's filter
+-- to keep a fifth of the rows: the outcomes then look the smaller side, and it hashes them and
+-- streams the texts. Unfiltered, it hashed the texts, the narrower projection.
+outcomes as (
+    select * from {{ ref('int_tool_call_outcomes') }}
+    where length(source_config) > 0
 )
 
 select
-    {{ slash_key(['source_config', 'conversation_id', 'message_index', 'call_index']) }} as tool_call_key,
-    *
-from joined
+    {{ slash_key(['call_texts.source_config', 'call_texts.conversation_id', 'call_texts.message_index', 'call_texts.call_index']) }}
+        as tool_call_key,
+    call_texts.source_config,
+    call_texts.conversation_id,
+    call_texts.conversation_seq,
+    outcomes.category,
+    call_texts.message_index,
+    call_texts.call_index,
+    outcomes.tool_name,
+    call_texts.arguments,
+    call_texts.call_text,
+    outcomes.is_valid_json,
+    outcomes.is_closed,
+    outcomes.parse_issue,
+    outcomes.missing_arguments,
+    outcomes.call_signature,
+    outcomes.tool_call_id,
+    outcomes.has_response,
+    outcomes.response_message_index,
+    outcomes.response_name,
+    outcomes.is_name_mismatch,
+    outcomes.is_error,
+    outcomes.error_type,
+    outcomes.budget_warning
+-- A left join, so that the texts are the side DuckDB streams, never the one it hashes: a call
+-- with no outcome row would keep its key and fail the not-null checks, not vanish.
+from call_texts
+left join outcomes
+    on
+        {{ same_message('call_texts', 'outcomes') }}
+        and call_texts.call_index = outcomes.call_index
