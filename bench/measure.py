@@ -16,6 +16,8 @@ class Measurement:
     peak_rss_mb: float
     stdout: str
     returncode: int
+    # When the peak was reached (seconds from the start), to tell which stage holds it.
+    peak_at_seconds: float = 0.0
 
 
 def _children(pid: int) -> list[int]:
@@ -47,14 +49,16 @@ def measure(command: list[str], env: dict | None = None, interval: float = 0.05)
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})}
     )
-    peak = 0
+    peak, peak_at = 0, 0.0
     output: list[str] = []
     stdout = process.stdout
     assert stdout is not None
     reader = threading.Thread(target=lambda: output.extend(stdout), daemon=True)
     reader.start()
     while process.poll() is None:
-        peak = max(peak, _tree_rss_kb(process.pid))
+        rss = _tree_rss_kb(process.pid)
+        if rss > peak:
+            peak, peak_at = rss, time.perf_counter() - started
         time.sleep(interval)
     reader.join()
-    return Measurement(time.perf_counter() - started, peak / 1024, "".join(output), process.returncode)
+    return Measurement(time.perf_counter() - started, peak / 1024, "".join(output), process.returncode, peak_at)

@@ -125,6 +125,7 @@ def bench(
                 "baseline_s": round(base.wall_seconds, 2), "baseline_rss_mb": round(base.peak_rss_mb),
                 "floor_s": round(floor.wall_seconds, 2), "floor_parquet_mb": round(floor_bytes / 1e6, 1),
                 "project_s": round(proj.wall_seconds, 2), "project_rss_mb": round(proj.peak_rss_mb),
+                "project_peak_at_s": round(proj.peak_at_seconds, 1),
                 "stages_s": stages, "ratio": round(proj.wall_seconds / base.wall_seconds, 3),
             }
         )
@@ -221,8 +222,8 @@ def render_floor_and_size(results: dict) -> str:
     """Per run: the ingest against its floor, the tests' share of the build, the warehouse against the input."""
     lines = [
         "| run | floor s (parse + turns + zstd parquet) | ingest / floor | floor parquet MB | build: models s | "
-        "build: data tests s (share) | warehouse MB | warehouse / input |",
-        "|---|---|---|---|---|---|---|---|",
+        "build: data tests s (share) | warehouse MB | warehouse / input | peak RSS reached at s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for i, r in enumerate(results["runs"], start=1):
         s = r["stages_s"]
@@ -232,6 +233,7 @@ def render_floor_and_size(results: dict) -> str:
         size = s.get("warehouse_mb")
         lines.append(
             f"| jsonl {i} | {floor} | {round(ingest / floor, 2) if ingest and floor else ''} | {r.get('floor_parquet_mb')} | "
-            f"{models} | {tests}{share} | {size} | {round(size / results['input_mb_jsonl'], 3) if size else ''} |"
+            f"{models} | {tests}{share} | {size} | {round(size / results['input_mb_jsonl'], 3) if size else ''} | "
+            f"{r.get('project_peak_at_s')} |"
         )
     return "\n".join(lines)

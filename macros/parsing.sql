@@ -27,7 +27,34 @@
 {%- endmacro %}
 
 {% macro without_think(text) -%}
-    {{ regex_replace_all(text, think_block_pattern(), "''") }}
+    {{ without_blocks(text, 'think', think_block_pattern()) }}
+{%- endmacro %}
+
+{#-
+    The text with every `<tag>` block removed, each running to its closing tag or, unclosed, to
+    the end: what replacing `pattern` (the block's regex) with '' gives. On DuckDB by splitting
+    on the opening tag instead: each piece after the first loses everything up to its first
+    closing tag, or all of it when it has none (its block runs on into the next piece). The same
+    result, 2.5-3x faster than the regex (2x: 392 MB of assistant text, both tags, 2.46 s to 0.81 s).
+-#}
+{% macro without_blocks(text, tag, pattern) -%}
+    {{ return(adapter.dispatch('without_blocks')(text, tag, pattern)) }}
+{%- endmacro %}
+{% macro default__without_blocks(text, tag, pattern) -%}
+    array_to_string(
+        list_transform(
+            string_split({{ text }}, '<{{ tag }}>'),
+            lambda piece, i: case
+                when i = 1 then piece
+                when contains(piece, '</{{ tag }}>') then substr(piece, instr(piece, '</{{ tag }}>') + {{ tag | length + 3 }})
+                else ''
+            end
+        ),
+        ''
+    )
+{%- endmacro %}
+{% macro spark__without_blocks(text, tag, pattern) -%}
+    {{ regex_replace_all(text, pattern, "''") }}
 {%- endmacro %}
 
 {% macro call_block_pattern() -%}
@@ -36,7 +63,8 @@
 
 {#- Text an assistant wrote outside think and call blocks. -#}
 {% macro outside_blocks(text) -%}
-    {{ strip(regex_replace_all(without_think(text), call_block_pattern(), "''")) }}
+    {#- Regexes here: in fct_assistant_turns the split form (without_blocks) was 0.7-0.9 s slower at 2x. -#}
+    {{ strip(regex_replace_all(regex_replace_all(text, think_block_pattern(), "''"), call_block_pattern(), "''")) }}
 {%- endmacro %}
 
 {#- A tool name recovered from a call body that is not valid JSON. -#}
