@@ -6,7 +6,7 @@ import os
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -16,8 +16,10 @@ class Measurement:
     peak_rss_mb: float
     stdout: str
     returncode: int
-    # When the peak was reached (seconds from the start), to tell which stage holds it.
+    # When the peak was reached (seconds from the start), to tell which stage holds it, and
+    # each process's share of it (command, MiB).
     peak_at_seconds: float = 0.0
+    peak_processes: list[tuple[str, float]] = field(default_factory=list)
 
 
 def _children(pid: int) -> list[int]:
@@ -28,19 +30,28 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in text.split()]
 
 
-def _tree_rss_kb(root: int) -> int:
-    total, stack = 0, [root]
+def _tree_rss_kb(root: int) -> list[tuple[int, int]]:
+    """(pid, RSS in kB) of ``root`` and every process below it."""
+    found, stack = [], [root]
     while stack:
         pid = stack.pop()
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+                    found.append((pid, int(line.split()[1])))
                     break
         except OSError:
             continue
         stack.extend(_children(pid))
-    return total
+    return found
+
+
+def _command(pid: int) -> str:
+    try:
+        words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "?"
+    return " ".join(Path(w.decode()).name if i == 0 else w.decode() for i, w in enumerate(words[:4]) if w)
 
 
 def measure(command: list[str], env: dict | None = None, interval: float = 0.05) -> Measurement:
@@ -55,10 +66,13 @@ def measure(command: list[str], env: dict | None = None, interval: float = 0.05)
     assert stdout is not None
     reader = threading.Thread(target=lambda: output.extend(stdout), daemon=True)
     reader.start()
+    processes: list[tuple[str, float]] = []
     while process.poll() is None:
-        rss = _tree_rss_kb(process.pid)
+        tree = _tree_rss_kb(process.pid)
+        rss = sum(kb for _, kb in tree)
         if rss > peak:
             peak, peak_at = rss, time.perf_counter() - started
+            processes = [(_command(pid), round(kb / 1024)) for pid, kb in tree]
         time.sleep(interval)
     reader.join()
-    return Measurement(time.perf_counter() - started, peak / 1024, "".join(output), process.returncode, peak_at)
+    return Measurement(time.perf_counter() - started, peak / 1024, "".join(output), process.returncode, peak_at, processes)

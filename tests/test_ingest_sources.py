@@ -363,5 +363,5 @@ def test_ingest_runs_within_its_share_of_the_memory_limit(tmp_path, monkeypatch)
     monkeypatch.setattr(warehouse, "connect", connect)
     ingest(tmp_path / "w.duckdb", ["sample"], limit=5)
     monkeypatch.delenv("TRACES_MEMORY_LIMIT", raising=False)
-    share = warehouse.share_of_memory_limit(loader.INGEST_MEMORY_SHARE, "1GB")  # 715MiB
+    share = warehouse.share_of_memory_limit(loader.INGEST_MEMORY_SHARE, "1GB")  # 476MiB
     assert limits[-1] == f"{int(share.removesuffix('MiB')):.1f} MiB"

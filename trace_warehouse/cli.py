@@ -265,7 +265,6 @@ def run(
     ] = "duckdb",
 ) -> None:
     """The main job: ingest, dbt build, export, report; then print where everything is."""
-    from reports.exports import ExportOptions
     from trace_warehouse.build import PreparedBuild
 
     path = warehouse_path(db)
@@ -289,6 +288,10 @@ def run(
             prepared_build.run()
         timings["build"] = time.perf_counter() - started
         started = time.perf_counter()
+        # Imported only now: the export's modules (numpy, DuckDB, Arrow) took 74 MiB in this
+        # process all through the build, when the process tree's memory peaks.
+        from reports.exports import ExportOptions
+
         options = ExportOptions(
             tokenizer=_none_or(tokenizer), chat_template=_none_or(chat_template), system_prompt=system_prompt
         )
