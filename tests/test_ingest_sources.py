@@ -186,20 +186,27 @@ def test_warehouse_opens_in_duckdb_1_4(tmp_path):
     ingest(db, ["sample"])
     con = connect(db, read_only=True)
     assert storage_version(con).startswith(STORAGE_COMPATIBILITY_VERSION)
+    # Message text is stored zstd-compressed (zstd_min_string_length): 1.4 must read that too.
+    compressions = {r[0] for r in con.execute(
+        "select compression from pragma_storage_info('raw.messages_written') where column_name = 'value'"
+    ).fetchall()}
+    text_chars = con.execute("select sum(strlen(value)) from raw.messages_written").fetchone()[0]
     con.close()
+    assert "ZSTD" in compressions
     old_duckdb = PROJECT / ".venv" / "duckdb-1.4"
     assert old_duckdb.is_dir(), "make setup installs DuckDB 1.4 into .venv/duckdb-1.4"
     script = (
         "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
-        "print(duckdb.__version__, c.execute('select count(*) from raw.conversations').fetchone()[0])"
+        "print(duckdb.__version__, c.execute('select count(*) from raw.conversations').fetchone()[0], "
+        "c.execute('select sum(strlen(value)) from raw.messages').fetchone()[0])"
     )
     out = subprocess.run(
         [sys.executable, "-c", script, str(db)], capture_output=True, text=True,
         env={**os.environ, "PYTHONPATH": str(old_duckdb)},
     )
     assert out.returncode == 0, out.stderr
-    version, n = out.stdout.split()
-    assert version.startswith("1.4") and int(n) == 300
+    version, n, chars = out.stdout.split()
+    assert version.startswith("1.4") and int(n) == 300 and int(chars) == text_chars
 
 
 def _rows_as_given(db: Path) -> dict[str, tuple]:

@@ -126,7 +126,8 @@ def test_an_empty_warehouse_still_reports(kimi_only_db, tmp_path):
     db = tmp_path / "empty.duckdb"
     shutil.copy(kimi_only_db, db)
     con = duckdb.connect(str(db))
-    for table in ("fct_conversations", "fct_assistant_turns", "fct_tool_calls", "intermediate.int_tool_responses", "intermediate.int_thoughts",
+    for table in ("fct_conversations", "fct_assistant_turns", "intermediate.int_tool_call_outcomes", "intermediate.int_tool_calls",
+                  "intermediate.int_tool_responses", "intermediate.int_thoughts",
                   "dim_tools", "raw.conversations_written", "raw.messages_written"):
         con.execute(f"delete from {table}")
     for (table,) in con.execute("select table_name from information_schema.tables where table_name like 'rpt_%'").fetchall():
