@@ -34,8 +34,9 @@
     The text with every `<tag>` block removed, each running to its closing tag or, unclosed, to
     the end: what replacing `pattern` (the block's regex) with '' gives. On DuckDB by splitting
     on the opening tag instead: each piece after the first loses everything up to its first
-    closing tag, or all of it when it has none (its block runs on into the next piece). The same
-    result, 2.5-3x faster than the regex (2x: 392 MB of assistant text, both tags, 2.46 s to 0.81 s).
+    closing tag, or all of it when it has none (its block runs on into the next piece). A closing
+    tag put in front makes the first piece follow the same rule (it keeps all of itself). The
+    same result, 2.5x faster than the regex (2x: 392 MB of assistant text, 2.23 s to 0.87 s).
 -#}
 {% macro without_blocks(text, tag, pattern) -%}
     {{ return(adapter.dispatch('without_blocks')(text, tag, pattern)) }}
@@ -43,9 +44,8 @@
 {% macro default__without_blocks(text, tag, pattern) -%}
     array_to_string(
         list_transform(
-            string_split({{ text }}, '<{{ tag }}>'),
-            lambda piece, i: case
-                when i = 1 then piece
+            string_split('</{{ tag }}>' || {{ text }}, '<{{ tag }}>'),
+            lambda piece: case
                 when contains(piece, '</{{ tag }}>') then substr(piece, instr(piece, '</{{ tag }}>') + {{ tag | length + 3 }})
                 else ''
             end

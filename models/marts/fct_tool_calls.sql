@@ -28,8 +28,9 @@ outcomes as (
 )
 
 select
-    {{ slash_key(['call_texts.source_config', 'call_texts.conversation_id', 'call_texts.message_index', 'call_texts.call_index']) }}
-        as tool_call_key,
+    {{ slash_key([
+        'call_texts.source_config', 'call_texts.conversation_id', 'call_texts.message_index', 'call_texts.call_index',
+    ]) }} as tool_call_key,
     call_texts.source_config,
     call_texts.conversation_id,
     call_texts.conversation_seq,
