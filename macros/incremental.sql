@@ -23,8 +23,25 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#-
+    The table's newest value, read when the model is compiled and written in as a constant: DuckDB
+    pushes a constant filter into the scan and skips the row groups (in ingest order) that hold
+    only older rows. Compared with a subquery instead, every scan read and decompressed all the
+    text before filtering: an incremental build's parsing cost three times a full build's per row.
+-#}
 {% macro newer_than_table(column) -%}
-    coalesce({{ column }} > (select max({{ column }}) from {{ this }}), true)
+    {%- if execute -%}
+        {%- set newest = run_query(
+            'select max(' ~ column ~ ')::varchar, typeof(max(' ~ column ~ ')) from ' ~ this
+        ).rows[0] -%}
+        {%- if newest[0] is none -%}
+            true
+        {%- else -%}
+            {{ column }} > cast('{{ newest[0] }}' as {{ newest[1] }})
+        {%- endif -%}
+    {%- else -%}
+        true
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro only_new_rows(column='ingested_at') -%}
