@@ -30,18 +30,13 @@
     text before filtering: an incremental build's parsing cost three times a full build's per row.
 -#}
 {% macro newer_than_table(column) -%}
+    {%- set newest = [none, none] -%}
     {%- if execute -%}
         {%- set newest = run_query(
             'select max(' ~ column ~ ')::varchar, typeof(max(' ~ column ~ ')) from ' ~ this
         ).rows[0] -%}
-        {%- if newest[0] is none -%}
-            true
-        {%- else -%}
-            {{ column }} > cast('{{ newest[0] }}' as {{ newest[1] }})
-        {%- endif -%}
-    {%- else -%}
-        true
     {%- endif -%}
+    {{ 'true' if newest[0] is none else column ~ " > cast('" ~ newest[0] ~ "' as " ~ newest[1] ~ ")" }}
 {%- endmacro %}
 
 {% macro only_new_rows(column='ingested_at') -%}
