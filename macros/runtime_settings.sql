@@ -12,7 +12,8 @@
         "select current_setting('threads') as threads,"
         ~ " current_setting('memory_limit') as memory_limit,"
         ~ " current_setting('temp_directory') as temp_directory,"
-        ~ " (select count(distinct row_group_id) from pragma_storage_info('" ~ probe ~ "')) as probe_row_groups"
+        ~ " (select count(distinct row_group_id) from pragma_storage_info('" ~ probe ~ "')) as probe_row_groups,"
+        ~ " current_setting('zstd_min_string_length') as zstd_min_string_length"
     ).rows[0] -%}
     {%- do run_query('drop table ' ~ probe) -%}
     {{- print(tojson({
@@ -21,6 +22,7 @@
         'temp_directory': row[2],
         'probe_rows': probe_rows,
         'probe_row_groups': row[3] | int,
+        'zstd_min_string_length': row[4] | int,
     })) -}}
 {%- endmacro %}
 

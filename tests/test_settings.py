@@ -142,3 +142,5 @@ def test_the_profile_defaults_are_the_settings_defaults(tmp_path):
     assert dbt["memory_limit"] == _as_duckdb_reports(DEFAULT_MEMORY_LIMIT)
     assert dbt["temp_directory"] == str(RuntimeSettings().spill_dir_for(db))
     assert dbt["probe_row_groups"] == 3
+    # Long text is compressed the same way whichever process writes it.
+    assert dbt["zstd_min_string_length"] == warehouse.ZSTD_MIN_STRING_LENGTH
