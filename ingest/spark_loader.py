@@ -24,6 +24,7 @@ from ingest.loader import DUPLICATE_IN_INPUT_REASON, SUPERSEDED_REASON, IngestRe
 from ingest.readers import KNOWN_FIELDS, KNOWN_ROLES
 from ingest.sources import DEFAULT_CONFIG, Input, resolve
 from ingest.sql import sql
+from trace_warehouse import cluster
 from trace_warehouse import spark as spark_env
 from trace_warehouse.errors import NothingLoaded, SourceError, StrictModeRejection
 
@@ -163,10 +164,18 @@ def ingest_spark(
     limit: int | None = None,
     strict: bool = False,
     on_input: Callable[[Input], None] | None = None,
+    on_cluster: bool = False,
 ) -> IngestResult:
-    """Load every SOURCE into the Spark raw tables of warehouse ``db``; rejected rows go to ``raw.rejected_rows``."""
+    """Load every SOURCE into the Spark raw tables of warehouse ``db``; rejected rows go to ``raw.rejected_rows``.
+
+    ``on_cluster``: run on the cluster ``traces cluster up`` started, through its Spark Connect
+    endpoint (the driver that holds the metastore), instead of in a local session.
+    """
     inputs = _inputs(sources, config)
-    spark = spark_env.session(db)  # raises SparkUnavailable, with the fix, when the extra is missing
+    # Both raise SparkUnavailable, with the fix, when the extra is missing.
+    if not on_cluster:
+        cluster.refuse_local_session(db)
+    spark = cluster.connect(db) if on_cluster else spark_env.session(db)
     from pyspark.sql import functions as F
     root = spark_env.spark_dir(db)
     ingest_id = uuid.uuid4().hex

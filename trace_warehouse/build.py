@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from types import TracebackType
 
-from trace_warehouse import warehouse
+from trace_warehouse import cluster, warehouse
 from trace_warehouse.dbt_worker import GO
 from trace_warehouse.errors import BuildFailed, SettingError
 from trace_warehouse.paths import DB_ENV_VAR, PROJECT_DIR
@@ -29,9 +29,11 @@ def _project_args(args: list[str]) -> list[str]:
     return [*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
 
 
-TARGETS = ("duckdb", "spark")
+TARGETS = ("duckdb", "spark", "spark-cluster")
 # The profile's output for each engine (profiles.yml).
-_PROFILE_OUTPUT = {"duckdb": "dev", "spark": "spark"}
+_PROFILE_OUTPUT = {"duckdb": "dev", "spark": "spark", "spark-cluster": "spark_cluster"}
+# profiles.yml reads the cluster's Thrift port from here (`traces cluster up --thrift-port`).
+THRIFT_PORT_ENV = "TRACES_SPARK_THRIFT_PORT"
 
 
 def _start(command: list[str], db: Path, stdin: int | None = None, target: str = "duckdb") -> subprocess.Popen:
@@ -41,8 +43,10 @@ def _start(command: list[str], db: Path, stdin: int | None = None, target: str =
         DB_ENV_VAR: str(db),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    if target == "spark":
+    if target in ("spark", "spark-cluster"):
         env.update(spark_env(db))
+    if target == "spark-cluster":
+        env[THRIFT_PORT_ENV] = str(cluster.require(db).spec.thrift_port)
     return subprocess.Popen(
         command, cwd=PROJECT_DIR, env=env, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -71,7 +75,12 @@ def _finish(proc: subprocess.Popen, what: str, echo: bool) -> str:
 
 
 def _ready(db: Path, target: str = "duckdb") -> None:
+    if target == "spark-cluster":
+        cluster.require(db)  # the error says to run `traces cluster up`
+        return
     if target == "spark":
+        # The local session would open the metastore the cluster's driver holds.
+        cluster.refuse_local_session(db)
         # Spark never touches the DuckDB file: its tables live under <db>.spark/.
         spark_dir(db).mkdir(parents=True, exist_ok=True)
         return
@@ -81,7 +90,7 @@ def _ready(db: Path, target: str = "duckdb") -> None:
 
 def check_target(target: str) -> None:
     if target not in TARGETS:
-        raise SettingError(f"unknown target {target!r}: use {' or '.join(TARGETS)}")
+        raise SettingError(f"unknown target {target!r}: use {', '.join(TARGETS)}")
 
 
 def run_dbt(
@@ -119,7 +128,7 @@ def build(
     target: str = "duckdb",
     target_path: Path | None = None,
 ) -> str:
-    """``dbt build``: models and data tests, on DuckDB or on Spark."""
+    """``dbt build``: models and data tests, on DuckDB, on Spark in-process, or on the local cluster."""
     # The unit tests' fixtures are escaped differently on Spark: they run on DuckDB only.
     args = _build_args(select, unit_tests and target == "duckdb", full_refresh)
     return run_dbt(db, args, echo=echo, target=target, target_path=target_path)

@@ -28,7 +28,8 @@ TargetOption = Annotated[
     str,
     typer.Option(
         "--target",
-        help="Engine: duckdb (the warehouse file) or spark (tables under <db>.spark/; needs `make spark`).",
+        help="Engine: duckdb (the warehouse file), spark (Spark in this process) or spark-cluster (the cluster "
+        "`traces cluster up` started); Spark's tables live under <db>.spark/ and need `make spark`.",
     ),
 ]
 
@@ -82,10 +83,12 @@ def _ingest_in_child(sources: list[str], config: str | None, db: Path) -> None:
         raise typer.Exit(code)  # the child has printed why
 
 
-def _ingest_spark(sources: list[str], config: str | None, limit: int | None, db: Path, strict: bool) -> None:
+def _ingest_spark(
+    sources: list[str], config: str | None, limit: int | None, db: Path, strict: bool, on_cluster: bool = False
+) -> None:
     from ingest.spark_loader import ingest_spark
 
-    result = ingest_spark(db, sources, config=config, limit=limit, strict=strict)
+    result = ingest_spark(db, sources, config=config, limit=limit, strict=strict, on_cluster=on_cluster)
     _print_counts(result)
     _print(f"{result.summary()} → {db.with_name(db.name + '.spark')}")
 
@@ -105,8 +108,8 @@ def ingest(
     """Load traces into raw.conversations; unrepresentable rows go to raw.rejected_rows."""
     try:
         _check_target(target)
-        if target == "spark":
-            _ingest_spark(sources, config, limit, warehouse_path(db), strict)
+        if target in ("spark", "spark-cluster"):
+            _ingest_spark(sources, config, limit, warehouse_path(db), strict, on_cluster=target == "spark-cluster")
         else:
             _ingest(sources, config, limit, warehouse_path(db), strict)
     except TraceWarehouseError as exc:
@@ -261,7 +264,7 @@ def run(
     chat_template: ChatTemplateOption = DEFAULT_CHAT_TEMPLATE,
     system_prompt: SystemPromptOption = DEFAULT_SYSTEM_PROMPT,
     target: Annotated[
-        str, typer.Option("--target", help="duckdb, or spark: ingest and build on Spark (no export or report, which read DuckDB).")
+        str, typer.Option("--target", help="duckdb; spark or spark-cluster: ingest and build on Spark.")
     ] = "duckdb",
 ) -> None:
     """The main job: ingest, dbt build, export, report; then print where everything is."""
@@ -271,7 +274,7 @@ def run(
     if target != "duckdb":
         try:
             _check_target(target)
-            _run_spark(sources, config, path)
+            _run_spark(sources, config, path, target)
         except TraceWarehouseError as exc:
             _fail(exc)
         return
@@ -310,8 +313,9 @@ def run(
     _print("timings:   " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
 
 
-def _run_spark(sources: list[str] | None, config: str | None, db: Path) -> None:
-    """``traces run --target spark``: ingest (in a child: the metastore admits one Spark process at a time), then build."""
+def _run_spark(sources: list[str] | None, config: str | None, db: Path, target: str) -> None:
+    """``traces run --target spark|spark-cluster``: ingest, then build. The local ingest runs in a
+    child: the metastore admits one Spark process at a time, and dbt's session is another."""
     from ingest.synthetic.generator import SAMPLE_ROWS
     from ingest.synthetic.sample import write_sample
     from trace_warehouse.build import build as run_build
@@ -324,13 +328,13 @@ def _run_spark(sources: list[str] | None, config: str | None, db: Path) -> None:
         if not sample_dir.exists():
             write_sample(SAMPLE_ROWS, sample_dir, fmt="parquet")
         sources = [str(sample_dir)]
-    command = [sys.executable, "-m", "trace_warehouse.cli", "ingest", "--target", "spark", *sources, "--db", str(db)]
+    command = [sys.executable, "-m", "trace_warehouse.cli", "ingest", "--target", target, *sources, "--db", str(db)]
     code = subprocess.call(command + (["--config", config] if config else []))
     if code != 0:
         raise typer.Exit(code)
     timings["ingest"] = time.perf_counter() - started
     started = time.perf_counter()
-    run_build(db, echo=False, target="spark")
+    run_build(db, echo=False, target=target)
     timings["build"] = time.perf_counter() - started
     tables = spark_dir(db) / "warehouse"
     _print("")
@@ -361,6 +365,80 @@ def serve(
         _fail(FileNotFoundError(f"{path} does not exist: run `traces run` (or ingest and build) first"))
     _print(f"serving {path} on http://{host}:{port}  (Ctrl+C to stop)")
     run_server(path, host, port)
+
+
+cluster_app = typer.Typer(
+    help="A Spark standalone cluster on this machine (master, workers, Thrift server) for --target spark-cluster.",
+    no_args_is_help=True,
+)
+app.add_typer(cluster_app, name="cluster")
+
+
+@cluster_app.command("up")
+def cluster_up(
+    db: DbOption = None,
+    workers: Annotated[int, typer.Option(help="Number of workers.")] = 2,
+    cores_per_worker: Annotated[int, typer.Option(help="Cores each worker offers.")] = 1,
+    memory_per_worker: Annotated[str, typer.Option(help="Memory each worker offers (and each executor takes).")] = "1g",
+    master_port: Annotated[int, typer.Option(help="The master's port.")] = 7077,
+    web_ui_port: Annotated[int, typer.Option(help="The master's web UI port.")] = 8080,
+    thrift_port: Annotated[int, typer.Option(help="The Thrift (JDBC/Hive) endpoint's port.")] = 10000,
+    connect_port: Annotated[int, typer.Option(help="The Spark Connect endpoint's port (used by the ingest).")] = 15002,
+) -> None:
+    """Start a master, the workers and a Thrift server over <db>.spark/; wait until they answer."""
+    from trace_warehouse import cluster
+
+    path = warehouse_path(db)
+    spec = cluster.ClusterSpec(workers, cores_per_worker, memory_per_worker, master_port, web_ui_port, thrift_port, connect_port)
+    try:
+        state, started = cluster.up(path, spec, echo=_print)
+    except TraceWarehouseError as exc:
+        _fail(exc)
+    if not started:
+        _print(f"already running for {path} (started {time.ctime(state.started_at)}):")
+        _print_cluster(path)
+        return
+    _print(f"next: traces run --target spark-cluster{_db_flag(db)}; stop with traces cluster down{_db_flag(db)}")
+
+
+def _print_cluster(db: Path) -> None:
+    from trace_warehouse import cluster
+
+    state, alive = cluster.running(db)
+    if state is None:
+        _print(f"no cluster for {db}")
+        return
+    spec = state.spec
+    for record in state.processes:
+        _print(f"  {record.name:<10} pid {record.pid:<8} {'running' if record in alive else 'stopped'}")
+    status = cluster.master_status(spec) if alive else None
+    if status is not None:
+        _print(f"  master     {spec.master_url}  web UI {spec.web_ui}  workers alive {status.get('aliveworkers', 0)}, "
+               f"cores {status.get('coresused', 0)}/{status.get('cores', 0)} used")
+    _print(f"  endpoint   {spec.jdbc_url}  ({'answers' if alive and cluster.thrift_answers(spec) else 'not answering'})")
+    _print(f"  logs       {cluster.logs_dir(db)}")
+
+
+@cluster_app.command("status")
+def cluster_status(db: DbOption = None) -> None:
+    """Say what runs: each process, the workers the master sees, whether the endpoint answers."""
+    try:
+        _print_cluster(warehouse_path(db))
+    except TraceWarehouseError as exc:
+        _fail(exc)
+
+
+@cluster_app.command("down")
+def cluster_down(db: DbOption = None) -> None:
+    """Stop what `up` started (by its pid files) and wait for each process to exit."""
+    from trace_warehouse import cluster
+
+    path = warehouse_path(db)
+    try:
+        stopped = cluster.down(path)
+    except TraceWarehouseError as exc:
+        _fail(exc)
+    _print(f"stopped {', '.join(stopped)}" if stopped else f"no cluster was running for {path}")
 
 
 if __name__ == "__main__":  # pragma: no cover
