@@ -187,7 +187,10 @@ def ingest_spark(
             if on_input:
                 on_input(item)
             judge = _judge_parquet if item.kind == "parquet" else _judge_text
-            frame = judge(spark, item.uri, limit)
+            # Fixed to this input now: through Spark Connect a query's views are resolved when it
+            # runs, and by then `judged` is the last input's (every input read as the last one).
+            judge(spark, item.uri, limit).createOrReplaceTempView(f"judged_input_{index}")
+            frame = spark.table(f"judged_input_{index}")
             judged.append(frame.select(
                 F.lit(index).alias("input_index"), F.lit(item.uri).alias("source_uri"),
                 F.lit(item.config).alias("source_config"), "*",
