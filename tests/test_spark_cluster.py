@@ -9,7 +9,6 @@ it started is left.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
