@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -40,7 +41,7 @@ def _cluster_relations(db: Path, names: dict[str, str], out: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def on_cluster(tmp_path_factory) -> Engines:
+def on_cluster(tmp_path_factory) -> Iterator[Engines]:
     root = tmp_path_factory.mktemp("cluster")
     inputs = _inputs(root / "inputs")
     duck_db, spark_db = root / "duck.duckdb", root / "spark.duckdb"

@@ -278,7 +278,7 @@ def _alive_workers(spec: ClusterSpec) -> int:
 def thrift_answers(spec: ClusterSpec) -> bool:
     """The Thrift server runs a query (an open port is not enough: it listens before it serves)."""
     try:
-        from pyhive import hive
+        from pyhive import hive  # type: ignore[import-untyped]
     except ImportError:
         raise SparkUnavailable("PyHive is not installed: run `make spark`") from None
     if not _port_open(spec.thrift_port):
