@@ -49,27 +49,35 @@ def query_rows(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], lis
     return columns, [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _config_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    counts = dict(con.execute("select source_config, count(*) from raw.conversations group by 1 order by 1").fetchall())
+CONFIG_COUNTS_SQL = "select source_config, count(*) from raw.conversations group by 1 order by 1"
+# The tables whose row counts head every page (marts in the default schema).
+COUNTED_TABLES = (
+    "fct_conversations", "fct_assistant_turns", "fct_tool_calls", "fct_tool_responses", "fct_thoughts", "dim_tools",
+    "raw.rejected_rows",
+)
+
+
+def with_every_config(counts: dict[str, int]) -> dict[str, int]:
     for config in HUB_CONFIGS:
         counts.setdefault(config, 0)
     return counts
 
 
+def _config_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    return with_every_config(dict(con.execute(CONFIG_COUNTS_SQL).fetchall()))
+
+
 def _table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    names = ["fct_conversations", "fct_assistant_turns", "fct_tool_calls", "fct_tool_responses", "fct_thoughts", "dim_tools"]
-    counts = {name: one_row(con, f"select count(*) from {name}")[0] for name in names}
-    counts["raw.rejected_rows"] = one_row(con, "select count(*) from raw.rejected_rows")[0]
-    return counts
+    return {name: one_row(con, f"select count(*) from {name}")[0] for name in COUNTED_TABLES}
 
 
-def _header(db: Path, generated_at: str, config_counts: dict[str, int], table_counts: dict[str, int]) -> str:
+def _header(source: str, generated_at: str, config_counts: dict[str, int], table_counts: dict[str, int]) -> str:
     configs = ", ".join(
         f"{c}: {n} conversations" if n else f"{c}: no rows (not ingested)" for c, n in config_counts.items()
     )
     tables = ", ".join(f"`{t}` {n}" for t, n in table_counts.items())
     return (
-        f"_Warehouse `{db}`, generated {generated_at}._  \n"
+        f"_Warehouse `{source}`, generated {generated_at}._  \n"
         f"_Configs: {configs}._  \n"
         f"_Rows: {tables}._\n"
     )
@@ -161,16 +169,28 @@ def render_reports(db: Path, out: Path, exports_dir: Path | None = None) -> list
     if not db.exists():
         raise ReportError(f"{db} does not exist: run `traces run` (or ingest and build) first")
     con = warehouse.connect(db, read_only=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".report-", dir=out.parent))
     try:
         try:
             config_counts = _config_counts(con)
             table_counts = _table_counts(con)
         except duckdb.CatalogException as exc:
             raise ReportError(f"the warehouse is not built yet; run `traces build` ({exc})") from exc
+        return write_report(con, str(db), out, exports_dir, config_counts, table_counts)
+    finally:
+        con.close()
+
+
+def write_report(
+    con: duckdb.DuckDBPyConnection, source: str, out: Path, exports_dir: Path | None,
+    config_counts: dict[str, int], table_counts: dict[str, int],
+) -> list[Path]:
+    """The pages from ``con``, which answers the sections' queries (the ``rpt_*`` tables);
+    ``source`` names the warehouse in each page's header."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".report-", dir=out.parent))
+    try:
         generated_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        header = _header(db, generated_at, config_counts, table_counts)
+        header = _header(source, generated_at, config_counts, table_counts)
         note = _missing_configs_note(config_counts)
         charts_dir = staging / "charts"
         charts_dir.mkdir()
@@ -188,7 +208,6 @@ def render_reports(db: Path, out: Path, exports_dir: Path | None = None) -> list
             shutil.rmtree(out)
         staging.rename(out)
     finally:
-        con.close()
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return sorted(out.rglob("*"))

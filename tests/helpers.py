@@ -63,3 +63,11 @@ FLAGGED_LINES = [
     ("missing_tools", json.dumps({"id": "r3", "conversations": [{"from": "human", "value": "hi"}]}), "missing_tools"),
     ("tools_not_json", json.dumps({"id": "r4", "conversations": [{"from": "human", "value": "hi"}], "tools": "[{"}), "invalid_tools_json"),
 ]
+
+
+def report_pages(folder: Path) -> dict[str, list[str]]:
+    """Each report page's lines, without the header line that names the warehouse and the time."""
+    return {
+        page.name: [line for line in page.read_text().splitlines() if not line.startswith("_Warehouse `")]
+        for page in sorted(folder.glob("*.md"))
+    }

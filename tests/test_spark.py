@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from ingest.synthetic.sample import write_sample
-from tests.helpers import BAD_LINES, FLAGGED_LINES, GOOD, run_cli
+from tests.helpers import BAD_LINES, FLAGGED_LINES, GOOD, report_pages, run_cli
 from trace_warehouse.build import run_dbt
 from trace_warehouse.spark import session_conf, spark_dir
 from trace_warehouse.warehouse import one_row
@@ -205,6 +205,14 @@ def test_dbt_and_the_ingest_run_spark_with_the_same_settings(engines):
     actual = json.loads(output.strip().splitlines()[-1])
     actual["spark.sql.warehouse.dir"] = actual["spark.sql.warehouse.dir"].removeprefix("file:")
     assert actual == expected
+
+
+def test_the_report_from_spark_is_duckdbs(engines, tmp_path):
+    duck_db = Path(engines.duck.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0])
+    assert run_cli("report", "--db", str(duck_db), "--out", str(tmp_path / "duck")).returncode == 0
+    result = run_cli("report", "--target", "spark", "--db", str(engines.spark_db), "--out", str(tmp_path / "spark"))
+    assert result.returncode == 0, result.stderr
+    assert report_pages(tmp_path / "spark") == report_pages(tmp_path / "duck")
 
 
 def test_spark_marts_are_parquet_any_reader_opens(engines):

@@ -9,6 +9,7 @@ it started is left.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -20,7 +21,7 @@ import duckdb
 import pytest
 
 from ingest.synthetic.sample import write_sample
-from tests.helpers import BAD_LINES, BIN, run_cli
+from tests.helpers import BAD_LINES, BIN, report_pages, run_cli
 from tests.test_spark import MARTS, RAW, REPORTING, Engines, _differences, _inputs
 from trace_warehouse import cluster
 
@@ -31,13 +32,20 @@ PORTS = ["--master-port", "17077", "--web-ui-port", "18080", "--thrift-port", "2
 
 
 def _cluster_relations(db: Path, names: dict[str, str], out: Path) -> None:
-    """Write each relation to parquet through the cluster's Spark Connect endpoint: views are computed there."""
-    spark = cluster.connect(db)
-    try:
-        for name, relation in names.items():
-            spark.table(relation).write.mode("overwrite").parquet(str(out / name))
-    finally:
-        spark.stop()
+    """Write each relation to parquet through the cluster's Spark Connect endpoint: views are computed there.
+
+    In a child process: pyspark marks a process that opened a Connect session (an environment
+    variable its children inherit), and this one goes on to start other Spark processes.
+    """
+    script = (
+        "import sys, json\n"
+        "from pathlib import Path\n"
+        "from trace_warehouse.cluster import connect\n"
+        "spark = connect(Path(sys.argv[1]))\n"
+        "for name, relation in json.loads(sys.argv[2]).items():\n"
+        "    spark.table(relation).write.mode('overwrite').parquet(str(Path(sys.argv[3]) / name))\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(db), json.dumps(names), str(out)], check=True)
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +123,19 @@ def test_the_cluster_ingest_reconciles_like_duckdb(on_cluster):
     read, loaded, rejected = (int(part.split()[1]) for part in totals(on_cluster.spark_ingest).split(", "))
     assert read == loaded + rejected and rejected == len(BAD_LINES) + 1
     assert totals(on_cluster.spark_ingest) == totals(on_cluster.duck_ingest)
+
+
+def test_the_report_from_the_cluster_is_duckdbs(on_cluster, tmp_path):
+    duck_db = Path(on_cluster.duck.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0])
+    assert run_cli("report", "--db", str(duck_db), "--out", str(tmp_path / "duck")).returncode == 0
+    result = run_cli("report", "--target", "spark-cluster", "--db", str(on_cluster.spark_db), "--out", str(tmp_path / "cluster"))
+    assert result.returncode == 0, result.stderr
+    cluster_pages, duck_pages = report_pages(tmp_path / "cluster"), report_pages(tmp_path / "duck")
+    assert len(duck_pages) == 7 and cluster_pages == duck_pages
+    assert sorted(p.name for p in (tmp_path / "cluster" / "charts").iterdir()) == sorted(
+        p.name for p in (tmp_path / "duck" / "charts").iterdir()
+    )
+    assert f"{on_cluster.spark_db}.spark (spark-cluster)" in (tmp_path / "cluster" / "index.md").read_text()
 
 
 def test_a_second_up_reports_the_running_cluster(on_cluster):

@@ -162,10 +162,17 @@ def sample(
         _print(f"wrote {path}")
 
 
-def _report(db: Path, out: Path, exports_dir: Path | None) -> None:
-    from reports.render import render_reports
+def _report(db: Path, out: Path, exports_dir: Path | None, target: str = "duckdb") -> None:
+    if target == "duckdb":
+        from reports.render import render_reports
 
-    files = render_reports(db, out, exports_dir)
+        files = render_reports(db, out, exports_dir)
+    else:
+        from reports.spark_report import render_reports_from_spark
+        from trace_warehouse.cluster import spark_session
+        from trace_warehouse.spark import spark_dir
+
+        files = render_reports_from_spark(spark_session(db, target), f"{spark_dir(db)} ({target})", out, exports_dir)
     pages = [f for f in files if f.suffix == ".md"]
     charts = [f for f in files if f.suffix == ".png"]
     _print(f"report: {len(pages)} pages, {len(charts)} charts → {out / 'index.md'}")
@@ -176,10 +183,12 @@ def report(
     db: DbOption = None,
     out: OutOption = None,
     exports: Annotated[Path | None, typer.Option(help="Where export manifests are (for token statistics).")] = None,
+    target: TargetOption = "duckdb",
 ) -> None:
-    """Write the markdown report (index.md, pages, charts) from the marts (DuckDB warehouse only, for now)."""
+    """Write the markdown report (index.md, pages, charts) from the reporting tables of the target's build."""
     try:
-        _report(warehouse_path(db), out or default_reports_dir(), exports or default_exports_dir())
+        _check_target(target)
+        _report(warehouse_path(db), out or default_reports_dir(), exports or default_exports_dir(), target)
     except TraceWarehouseError as exc:
         _fail(exc)
 
@@ -205,10 +214,22 @@ def _none_or(value: str) -> str | None:
     return None if value.lower() == "none" else value
 
 
-def _export(db: Path, out: Path, formats: list[str], options, force: bool) -> None:
-    from reports.exports import export as run_export
+def _export(db: Path, out: Path, formats: list[str], options, force: bool, target: str = "duckdb") -> None:
+    if target == "duckdb":
+        from reports.exports import export as run_export
 
-    for result in run_export(db, out, formats, options, force=force):
+        results = run_export(db, out, formats, options, force=force)
+    else:
+        from reports.exports.spark_export import export_on_spark
+        from trace_warehouse.cluster import spark_session
+        from trace_warehouse.spark import spark_dir
+
+        if (options.tokenizer, options.chat_template) == (DEFAULT_TOKENIZER, DEFAULT_CHAT_TEMPLATE):
+            # The defaults, not a request: token statistics are not computed on Spark yet.
+            options.tokenizer = options.chat_template = None
+            _print("note: no token statistics on Spark yet (the manifests leave them out)")
+        results = export_on_spark(spark_session(db, target), f"{spark_dir(db)} ({target})", out, formats, options, force)
+    for result in results:
         m = result.manifest
         excluded = ", ".join(f"{k} {v}" for k, v in m["excluded"].items()) or "none"
         _print(f"export {result.format}: {m['rows_out']} of {m['rows_in']} rows (excluded: {excluded}) → {result.path}")
@@ -237,8 +258,9 @@ def export(
     validation_share: Annotated[float, typer.Option(help="Share of conversations in the hub folder's validation split (by a hash of the id).")] = 0.02,
     redact: Annotated[bool, typer.Option(help="Replace API keys, tokens, private keys and e-mail addresses.")] = False,
     force: Annotated[bool, typer.Option(help="Overwrite existing export files.")] = False,
+    target: TargetOption = "duckdb",
 ) -> None:
-    """Write SFT training files (JSONL + manifest) from the sft_* models (DuckDB warehouse only, for now)."""
+    """Write SFT training files (JSONL + manifest) from the sft_* models of the target's build."""
     from reports.exports import ExportOptions
 
     options = ExportOptions(
@@ -248,7 +270,8 @@ def export(
         redact=redact, validation_share=validation_share,
     )
     try:
-        _export(warehouse_path(db), out or default_exports_dir(), format or [], options, force)
+        _check_target(target)
+        _export(warehouse_path(db), out or default_exports_dir(), format or [], options, force, target)
     except TraceWarehouseError as exc:
         _fail(exc)
 
@@ -274,7 +297,7 @@ def run(
     if target != "duckdb":
         try:
             _check_target(target)
-            _run_spark(sources, config, path, target)
+            _run_spark(sources, config, path, target, (out / "reports") if out else default_reports_dir())
         except TraceWarehouseError as exc:
             _fail(exc)
         return
@@ -313,8 +336,8 @@ def run(
     _print("timings:   " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
 
 
-def _run_spark(sources: list[str] | None, config: str | None, db: Path, target: str) -> None:
-    """``traces run --target spark|spark-cluster``: ingest, then build. The local ingest runs in a
+def _run_spark(sources: list[str] | None, config: str | None, db: Path, target: str, reports_dir: Path) -> None:
+    """``traces run --target spark|spark-cluster``: ingest, build, report. The local ingest runs in a
     child: the metastore admits one Spark process at a time, and dbt's session is another."""
     from ingest.synthetic.generator import SAMPLE_ROWS
     from ingest.synthetic.sample import write_sample
@@ -336,10 +359,14 @@ def _run_spark(sources: list[str] | None, config: str | None, db: Path, target: 
     started = time.perf_counter()
     run_build(db, echo=False, target=target)
     timings["build"] = time.perf_counter() - started
+    started = time.perf_counter()
+    _report(db, reports_dir, None, target)
+    timings["report"] = time.perf_counter() - started
     tables = spark_dir(db) / "warehouse"
     _print("")
     _print(f"spark tables: {tables}   (parquet; e.g. duckdb -c \"select * from '{tables}/main.db/fct_conversations/*.parquet' limit 10\")")
-    _print("report and export read the DuckDB warehouse: run `traces run` without --target for them")
+    _print(f"reports:   {reports_dir / 'index.md'}")
+    _print("the training export reads the DuckDB warehouse: run `traces run` without --target for it")
     _print("timings:   " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from trace_warehouse.errors import TraceWarehouseError
 from trace_warehouse.spark import SparkUnavailable, cluster_conf, spark_dir, spark_env
+from trace_warehouse.spark import session as local_session
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -439,4 +440,12 @@ def connect(db: Path) -> SparkSession:
             return SparkSession.builder.remote(state.spec.connect_url).getOrCreate()
     except ImportError:
         raise SparkUnavailable("pyspark's Connect client is not installed: run `make spark`") from None
+
+
+def spark_session(db: Path, target: str) -> SparkSession:
+    """The Spark session for ``target``: the cluster's driver through Spark Connect, or a local one."""
+    if target == "spark-cluster":
+        return connect(db)
+    refuse_local_session(db)
+    return local_session(db)
 

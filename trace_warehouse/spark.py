@@ -134,6 +134,9 @@ def spark_env(db: Path) -> dict[str, str]:
 def session(db: Path) -> SparkSession:
     """A Spark session over ``db``'s metastore, as dbt's session connection opens it."""
     os.environ.update(spark_env(db))
+    # pyspark sets this once a process (or its parent) has opened a Spark Connect session, and then
+    # builds every session as a Connect client; this one runs Spark here.
+    os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
     try:
         from pyspark.sql import SparkSession
     except ImportError:
