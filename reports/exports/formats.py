@@ -21,6 +21,9 @@ class Field:
     structured: str | None
     verbatim: str | None = SAME
     optional: bool = False
+    # The column holds JSON text written into the line as it is (DuckDB types it JSON; on Spark
+    # it is a string, so the Spark writer needs telling). Other values are encoded as JSON.
+    is_json: bool = False
 
     def source(self, mode: str) -> str | None:
         if mode == "structured":
@@ -51,31 +54,32 @@ class ExportFormat:
         ]
 
 
-TOOLS = Field("tools", "tools", None, optional=True)
+TOOLS = Field("tools", "tools", None, optional=True, is_json=True)
 
 FORMATS: dict[str, ExportFormat] = {
     f.name: f
     for f in (
         ExportFormat(
             "trl-messages", "sft_trl_messages",
-            (Field("id", "id"), Field("messages", "messages", "messages_verbatim"), TOOLS),
+            (Field("id", "id"), Field("messages", "messages", "messages_verbatim", is_json=True), TOOLS),
             "conversation", True, "messages",
         ),
         ExportFormat(
             "trl-prompt-completion", "sft_trl_prompt_completion",
-            (Field("id", "id"), Field("prompt", "prompt", "prompt_verbatim"), Field("completion", "completion"), TOOLS),
+            (Field("id", "id"), Field("prompt", "prompt", "prompt_verbatim", is_json=True), Field("completion", "completion", is_json=True),
+             TOOLS),
             "turn", True, "prompt_completion",
         ),
         # OpenAI's chat fine-tuning lines carry only the keys it documents; ids go beside the file.
         ExportFormat(
             "openai", "sft_openai",
-            (Field("messages", "messages", "messages_verbatim"), TOOLS, Field("parallel_tool_calls", "parallel_tool_calls")),
+            (Field("messages", "messages", "messages_verbatim", is_json=True), TOOLS, Field("parallel_tool_calls", "parallel_tool_calls")),
             "conversation", True, "messages", ids_in_line=False,
         ),
         # LLaMA-Factory reads `tools` as a JSON string; "" means none.
         ExportFormat(
             "sharegpt", "sft_sharegpt",
-            (Field("id", "id"), Field("conversations", "conversations"), Field("system", "system", "system_verbatim"),
+            (Field("id", "id"), Field("conversations", "conversations", is_json=True), Field("system", "system", "system_verbatim"),
              Field("tools", "tools", "''")),
             "conversation", True, "sharegpt",
         ),

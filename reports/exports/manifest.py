@@ -181,7 +181,10 @@ def write_manifest(
     sha256: str,
     redactions: dict[str, int],
     ids_path: Path | None = None,
+    source: dict | None = None,
 ) -> dict:
+    """Write the manifest of one export from its verdicts (``scratch.export_rows``); ``source``
+    describes the warehouse when ``con`` does not hold it (an export on Spark)."""
     counts = one_row(
         con, "select count(*), count(*) filter (where exclusion_reason is null) from scratch.export_rows"
     )
@@ -197,7 +200,7 @@ def write_manifest(
         "unit": fmt.level,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "filters": asdict(options),
-        "source": _source_summary(con, db),
+        "source": source or _source_summary(con, db),
         "rows_in": counts[0],
         "rows_out": counts[1],
         "excluded": excluded,

@@ -33,20 +33,24 @@ class ExportOptions:
     validation_share: float = 0.02
 
 
-def _literal_list(values: list[str]) -> str:
-    return "[" + ", ".join(sql_literal(v) for v in values) + "]"
+def _contains(values: list[str], column: str, engine: str) -> str:
+    """SQL that is true when ``column`` is one of ``values``, in DuckDB's or Spark's words."""
+    literals = ", ".join(sql_literal(v) for v in values)
+    if engine == "spark":
+        return f"array_contains(array({literals}), {column})"
+    return f"list_contains([{literals}], {column})"
 
 
-def exclusion_case(fmt: ExportFormat, options: ExportOptions) -> str:
+def exclusion_case(fmt: ExportFormat, options: ExportOptions, engine: str = "duckdb") -> str:
     """The first reason a row is left out, or null; order is the order the manifest reports."""
     rules: list[tuple[str, str]] = []
     if fmt.level == "conversation":
         rules.append(("not sft.has_messages", "no_messages"))
         rules.append(("not sft.has_assistant_turn", "no_assistant_turn"))
     if options.configs:
-        rules.append((f"not list_contains({_literal_list(options.configs)}, sft.source_config)", "config_not_selected"))
+        rules.append((f"not {_contains(options.configs, 'sft.source_config', engine)}", "config_not_selected"))
     if options.categories:
-        rules.append((f"not list_contains({_literal_list(options.categories)}, sft.category)", "category_not_selected"))
+        rules.append((f"not {_contains(options.categories, 'sft.category', engine)}", "category_not_selected"))
     if options.exclude_malformed:
         rules.append(("sft.has_malformed_call", "malformed_call"))
     if fmt.structured:
@@ -62,7 +66,7 @@ def exclusion_case(fmt: ExportFormat, options: ExportOptions) -> str:
     if options.min_tool_calls:
         rules.append((f"sft.n_tool_calls < {int(options.min_tool_calls)}", "too_few_tool_calls"))
     if not rules:
-        return "null::varchar"
+        return "cast(null as string)" if engine == "spark" else "null::varchar"
     whens = "\n".join(f"        when {condition} then '{reason}'" for condition, reason in rules)
     return f"case\n{whens}\n    end"
 
@@ -197,17 +201,23 @@ def stage_rows(
                 select sft.sample_id, md5({payload}) from {fmt.model} as sft where {batch} and {kept()}
                 """
             )
-        con.execute(
-            """
-            update scratch.export_rows set exclusion_reason = 'duplicate'
-            where sample_id in (
-                select sample_id from (
-                    select
-                        sample_id,
-                        row_number() over (partition by content_hash order by sample_id) as copy_number
-                    from scratch.export_hashes
-                )
-                where copy_number > 1
+        mark_duplicates(con)
+
+
+def mark_duplicates(con: duckdb.DuckDBPyConnection) -> None:
+    """Of the kept rows with the same content (``scratch.export_hashes``), all but the first id are duplicates."""
+    con.execute(
+        """
+        update scratch.export_rows set exclusion_reason = 'duplicate'
+        where sample_id in (
+            select sample_id from (
+                select
+                    sample_id,
+                    row_number() over (partition by content_hash order by sample_id) as copy_number
+                from scratch.export_hashes
             )
-            """
+            where copy_number > 1
         )
+        """
+    )
+

@@ -63,12 +63,12 @@ def write_jsonl(
     with path.open("wb") as sink, (ids_path.open("wb") if ids_path else open(os.devnull, "wb")) as id_sink:
         for lines in _results_in_order(con, queries, concurrent_batches(con, fmt)):
             for chunk in lines.column("line").chunks:
-                data = _string_bytes(chunk)
+                data = string_bytes(chunk)
                 digest.update(data)
                 sink.write(data)
             if ids_path:
                 for chunk in lines.column("id_line").chunks:
-                    id_sink.write(_string_bytes(chunk))
+                    id_sink.write(string_bytes(chunk))
     return digest.hexdigest()
 
 
@@ -116,7 +116,7 @@ def _results_in_order(con: duckdb.DuckDBPyConnection, queries: list[str], concur
             cursor.close()
 
 
-def _string_bytes(chunk: pa.Array) -> memoryview:
+def string_bytes(chunk: pa.Array) -> memoryview:
     """The concatenated values of an Arrow string array, straight from its data buffer."""
     if chunk.null_count:
         raise ExportError("an export line came out null; a column of the export model is not coalesced")
