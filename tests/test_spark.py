@@ -215,17 +215,16 @@ def test_the_report_from_spark_is_duckdbs(engines, tmp_path):
     assert report_pages(tmp_path / "spark") == report_pages(tmp_path / "duck")
 
 
-def test_spark_writes_the_same_turn_level_training_files_as_duckdb(engines, tmp_path):
-    # The conversation-level formats are proven on the cluster (tests/test_spark_cluster.py).
+def test_spark_writes_the_same_training_files_as_duckdb(engines, tmp_path):
+    # The other formats are proven on the cluster (tests/test_spark_cluster.py).
     duck_db = Path(engines.duck.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0])
-    formats = ["--format", "trl-prompt-completion", "--format", "prompt-response", "--dedup", "--exclude-loops"]
+    formats = ["--format", "prompt-response", "--dedup", "--exclude-loops"]
     no_tokens = ["--tokenizer", "none", "--chat-template", "none"]
     duck = run_cli("export", "--db", str(duck_db), "--out", str(tmp_path / "duck"), *formats, *no_tokens)
     assert duck.returncode == 0, duck.stderr
     spark = run_cli("export", "--target", "spark", "--db", str(engines.spark_db), "--out", str(tmp_path / "spark"), *formats, *no_tokens)
     assert spark.returncode == 0, spark.stderr
-    for fmt in ("trl-prompt-completion", "prompt-response"):
-        assert_same_export(tmp_path / "duck", tmp_path / "spark", fmt)
+    assert_same_export(tmp_path / "duck", tmp_path / "spark", "prompt-response")
     manifest = json.loads((tmp_path / "spark" / "prompt-response.manifest.json").read_text())
     assert manifest["rows_in"] == manifest["rows_out"] + sum(manifest["excluded"].values())
 

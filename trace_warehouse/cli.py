@@ -297,7 +297,7 @@ def run(
     if target != "duckdb":
         try:
             _check_target(target)
-            _run_spark(sources, config, path, target, (out / "reports") if out else default_reports_dir())
+            _run_spark(sources, config, path, target, out, format or [], system_prompt)
         except TraceWarehouseError as exc:
             _fail(exc)
         return
@@ -336,9 +336,15 @@ def run(
     _print("timings:   " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
 
 
-def _run_spark(sources: list[str] | None, config: str | None, db: Path, target: str, reports_dir: Path) -> None:
-    """``traces run --target spark|spark-cluster``: ingest, build, report. The local ingest runs in a
-    child: the metastore admits one Spark process at a time, and dbt's session is another."""
+def _run_spark(
+    sources: list[str] | None, config: str | None, db: Path, target: str, out: Path | None, formats: list[str],
+    system_prompt: str,
+) -> None:
+    """``traces run --target spark|spark-cluster``: ingest, build, export (no token statistics on
+    Spark yet), report. The local ingest runs in a child: the metastore admits one Spark process
+    at a time, and dbt's session is another."""
+    reports_dir = (out / "reports") if out else default_reports_dir()
+    exports_dir = (out / "exports") if out else default_exports_dir()
     from ingest.synthetic.generator import SAMPLE_ROWS
     from ingest.synthetic.sample import write_sample
     from trace_warehouse.build import build as run_build
@@ -360,13 +366,19 @@ def _run_spark(sources: list[str] | None, config: str | None, db: Path, target: 
     run_build(db, echo=False, target=target)
     timings["build"] = time.perf_counter() - started
     started = time.perf_counter()
-    _report(db, reports_dir, None, target)
+    from reports.exports.selection import ExportOptions
+
+    _export(db, exports_dir, formats, ExportOptions(tokenizer=None, chat_template=None, system_prompt=system_prompt),
+            force=True, target=target)
+    timings["export"] = time.perf_counter() - started
+    started = time.perf_counter()
+    _report(db, reports_dir, exports_dir, target)
     timings["report"] = time.perf_counter() - started
     tables = spark_dir(db) / "warehouse"
     _print("")
     _print(f"spark tables: {tables}   (parquet; e.g. duckdb -c \"select * from '{tables}/main.db/fct_conversations/*.parquet' limit 10\")")
     _print(f"reports:   {reports_dir / 'index.md'}")
-    _print("the training export reads the DuckDB warehouse: run `traces run` without --target for it")
+    _print(f"exports:   {exports_dir}")
     _print("timings:   " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
 
 
