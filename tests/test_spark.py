@@ -65,6 +65,7 @@ class Engines:
     duck_ingest: str
     spark_ingest: str
     spark_db: Path
+    from_spark: Path | None = None  # what Spark wrote: relations as parquet, the report, the export
 
 
 def _inputs(root: Path) -> Path:
@@ -77,17 +78,32 @@ def _inputs(root: Path) -> Path:
     return root
 
 
-def _spark_relations(spark_db: Path, names: dict[str, str], out: Path) -> None:
-    """Write each Spark relation (``schema.name``) to parquet with Spark itself: views are computed on read."""
+# What the local target exports in the tests (the other formats: tests/test_spark_cluster.py).
+LOCAL_EXPORT = {"formats": ["prompt-response"], "dedup": True, "exclude_loops": True}
+
+
+def _from_spark(spark_db: Path, names: dict[str, str], out: Path) -> None:
+    """In one local Spark session (one JVM start): write each relation (``schema.name``) to parquet
+    with Spark itself (views are computed on read), then the report and the export, as
+    `traces report|export --target spark` call them."""
     script = (
         "import sys, json\n"
         "from pathlib import Path\n"
-        "from trace_warehouse.spark import session\n"
-        "spark = session(Path(sys.argv[1]))\n"
+        "from reports.exports.selection import ExportOptions\n"
+        "from reports.exports.spark_export import export_on_spark\n"
+        "from reports.spark_report import render_reports_from_spark\n"
+        "from trace_warehouse.cluster import spark_session\n"
+        "db, out, export = Path(sys.argv[1]), Path(sys.argv[3]), json.loads(sys.argv[4])\n"
+        "spark = spark_session(db, 'spark')\n"
         "for name, relation in json.loads(sys.argv[2]).items():\n"
-        "    spark.table(relation).write.mode('overwrite').parquet(str(Path(sys.argv[3]) / name))\n"
+        "    spark.table(relation).write.mode('overwrite').parquet(str(out / name))\n"
+        "render_reports_from_spark(spark, 'spark', out / 'report', out / 'no-exports')\n"
+        "options = ExportOptions(tokenizer=None, chat_template=None, dedup=export['dedup'], exclude_loops=export['exclude_loops'])\n"
+        "export_on_spark(spark, 'spark', out / 'export', export['formats'], options)\n"
     )
-    subprocess.run([sys.executable, "-c", script, str(spark_db), json.dumps(names), str(out)], check=True)
+    subprocess.run(
+        [sys.executable, "-c", script, str(spark_db), json.dumps(names), str(out), json.dumps(LOCAL_EXPORT)], check=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -105,11 +121,12 @@ def engines(tmp_path_factory) -> Engines:
     relations = {name: f"main.{name}" for name in MARTS + REPORTING}
     relations |= {f"raw_{name}": f"raw.{name}" for name in RAW}
     relations["stg_rejected_rows"] = "staging.stg_rejected_rows"
-    _spark_relations(spark_db, relations, root / "from_spark")
+    _from_spark(spark_db, relations, root / "from_spark")
     duck = duckdb.connect(str(duck_db), read_only=True)
     for name in relations:
         duck.execute(f"create temp view spark_{name} as select * from read_parquet('{root / 'from_spark' / name}/*.parquet')")
-    return Engines(duck=duck, duck_ingest=duck_ingest.stdout, spark_ingest=spark_ingest.stdout, spark_db=spark_db)
+    return Engines(duck=duck, duck_ingest=duck_ingest.stdout, spark_ingest=spark_ingest.stdout, spark_db=spark_db,
+                   from_spark=root / "from_spark")
 
 
 def _comparable(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> str:
@@ -207,26 +224,27 @@ def test_dbt_and_the_ingest_run_spark_with_the_same_settings(engines):
     assert actual == expected
 
 
+def _duck_db(engines: Engines) -> Path:
+    return Path(one_row(engines.duck, "select path from duckdb_databases() where database_name = current_database()")[0])
+
+
 def test_the_report_from_spark_is_duckdbs(engines, tmp_path):
-    duck_db = Path(engines.duck.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0])
-    assert run_cli("report", "--db", str(duck_db), "--out", str(tmp_path / "duck")).returncode == 0
-    result = run_cli("report", "--target", "spark", "--db", str(engines.spark_db), "--out", str(tmp_path / "spark"))
-    assert result.returncode == 0, result.stderr
-    assert report_pages(tmp_path / "spark") == report_pages(tmp_path / "duck")
+    # Neither reads export manifests (the data-quality page lists any it finds).
+    no_exports = engines.from_spark / "no-exports"
+    assert run_cli("report", "--db", str(_duck_db(engines)), "--out", str(tmp_path / "duck"), "--exports", str(no_exports)).returncode == 0
+    assert report_pages(engines.from_spark / "report") == report_pages(tmp_path / "duck")
 
 
 def test_spark_writes_the_same_training_files_as_duckdb(engines, tmp_path):
-    # The other formats are proven on the cluster (tests/test_spark_cluster.py).
-    duck_db = Path(engines.duck.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0])
-    formats = ["--format", "prompt-response", "--dedup", "--exclude-loops"]
+    options = [arg for fmt in LOCAL_EXPORT["formats"] for arg in ("--format", fmt)] + ["--dedup", "--exclude-loops"]
     no_tokens = ["--tokenizer", "none", "--chat-template", "none"]
-    duck = run_cli("export", "--db", str(duck_db), "--out", str(tmp_path / "duck"), *formats, *no_tokens)
+    duck = run_cli("export", "--db", str(_duck_db(engines)), "--out", str(tmp_path / "duck"), *options, *no_tokens)
     assert duck.returncode == 0, duck.stderr
-    spark = run_cli("export", "--target", "spark", "--db", str(engines.spark_db), "--out", str(tmp_path / "spark"), *formats, *no_tokens)
-    assert spark.returncode == 0, spark.stderr
-    assert_same_export(tmp_path / "duck", tmp_path / "spark", "prompt-response")
-    manifest = json.loads((tmp_path / "spark" / "prompt-response.manifest.json").read_text())
-    assert manifest["rows_in"] == manifest["rows_out"] + sum(manifest["excluded"].values())
+    for fmt in LOCAL_EXPORT["formats"]:
+        assert_same_export(tmp_path / "duck", engines.from_spark / "export", fmt)
+        manifest = json.loads((engines.from_spark / "export" / f"{fmt}.manifest.json").read_text())
+        assert manifest["rows_in"] == manifest["rows_out"] + sum(manifest["excluded"].values())
+        assert manifest["filters"]["dedup"] and manifest["filters"]["exclude_loops"]
 
 
 def test_spark_marts_are_parquet_any_reader_opens(engines):
