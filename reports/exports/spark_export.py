@@ -151,8 +151,9 @@ def _merge_parts(parts: Path, target: Path, ids_target: Path | None) -> tuple[in
 
 
 def export_one_on_spark(
-    spark: SparkSession, con_source: dict, fmt: ExportFormat, out: Path, options: ExportOptions, force: bool, label: str
+    spark: SparkSession, source: dict, fmt: ExportFormat, out: Path, options: ExportOptions, force: bool, label: str
 ) -> ExportResult:
+    """One format's file, ids file and manifest; ``source`` describes the warehouse for the manifest."""
     from reports.exports import ExportResult, _check_targets
 
     data_path, manifest_path, *_ = _check_targets(out, fmt, force)
@@ -160,6 +161,9 @@ def export_one_on_spark(
     scratch = out / SCRATCH_DIRNAME / fmt.name
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
+    tmp_path = data_path.with_name(data_path.name + ".partial")
+    tmp_ids = ids_path.with_name(ids_path.name + ".partial") if ids_path else None
+    con = None
     try:
         _verdicts(spark, fmt, options, scratch)
         con = _verdicts_in_duckdb(spark, scratch, options.dedup)
@@ -175,23 +179,26 @@ def export_one_on_spark(
             order by sft.conversation_seq, sft.sample_id
             """
         ).write.mode("overwrite").parquet(str(scratch / "parts"))
-        tmp_path = data_path.with_name(data_path.name + ".partial")
-        tmp_ids = ids_path.with_name(ids_path.name + ".partial") if ids_path else None
         written, sha256 = _merge_parts(scratch / "parts", tmp_path, tmp_ids)
         if written != kept.num_rows:
-            tmp_path.unlink(missing_ok=True)
             raise ExportError(f"Spark wrote {written} lines for the {kept.num_rows} kept rows of {fmt.name}")
         tmp_path.replace(data_path)
         if tmp_ids and ids_path:
             tmp_ids.replace(ids_path)
         manifest = write_manifest(
-            con, Path(label), fmt, options, data_path, manifest_path, sha256, {}, ids_path, source=con_source
+            con, Path(label), fmt, options, data_path, manifest_path, sha256, {}, ids_path, source=source
         )
         extras: list[Path] = [ids_path] if ids_path else []
         if fmt.name == "sharegpt":
             extras.append(write_llamafactory_info(out, data_path.name))
         return ExportResult(fmt.name, data_path, manifest_path, manifest, tuple(extras))
     finally:
+        # A failed export leaves no partial file behind, as on DuckDB.
+        tmp_path.unlink(missing_ok=True)
+        if tmp_ids:
+            tmp_ids.unlink(missing_ok=True)
+        if con is not None:
+            con.close()
         shutil.rmtree(scratch, ignore_errors=True)
 
 
