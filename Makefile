@@ -46,12 +46,13 @@ serve: setup
 	$(BIN)/traces serve
 
 # Two tiers: the fast one (no dbt build, about a minute) first, then the integration tier.
+# The integration tier on two workers: the Spark modules (JVMs, round trips) beside the DuckDB ones.
 test: setup spark lint browser
-	$(BIN)/pytest -m "not integration"
-	$(BIN)/pytest -m integration
+	$(BIN)/pytest -m "not integration" -n 2
+	$(BIN)/pytest -m integration -n 2 --dist loadgroup
 
 test-fast: setup
-	$(BIN)/pytest -m "not integration"
+	$(BIN)/pytest -m "not integration" -n 2
 
 bench: setup
 	$(BIN)/python -m bench --rows 15000

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,10 +20,43 @@ from trace_warehouse.build import build
 BUILT_WAREHOUSE_FIXTURES = {"sample_db", "sample_target", "sample_exports", "kimi_only_db", "hostile_db"}
 
 
+# `make test` runs the integration tier on two workers (pytest-xdist, `--dist loadgroup`): the
+# Spark modules, which mostly wait on JVMs and round trips, on one; everything else on the other.
+SPARK_MODULES = {"test_spark.py", "test_spark_cluster.py"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if BUILT_WAREHOUSE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """With `--dist loadgroup`: two groups, Spark and the rest, each whole on one worker, in order.
+
+    A scheduler of our own rather than `xdist_group` marks: xdist 3.8 groups by rewriting
+    ``item._nodeid``, which pytest 9.2's items no longer read.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SparkApart(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "spark" if nodeid.split("::")[0].rsplit("/", 1)[-1] in SPARK_MODULES else "duckdb"
+
+    return SparkApart(config, log)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Each worker's dbt runs write their artifacts and logs apart: two dbt processes at once in
+    # the project's target/ would read each other's half-written partial-parse file.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        scratch = Path(tempfile.mkdtemp(prefix=f"dbt-{worker}-"))
+        os.environ["DBT_TARGET_PATH"] = str(scratch / "target")
+        os.environ["DBT_LOG_PATH"] = str(scratch / "logs")
+        config.add_cleanup(lambda: shutil.rmtree(scratch, ignore_errors=True))
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -40,6 +41,13 @@ def test_missing_source_is_a_message_not_a_traceback(tmp_path):
     assert result.returncode == 1
     assert "error:" in result.stderr and "no such file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_uri_out_is_for_spark_and_says_so(tmp_path):
+    result = run_cli("export", "--db", str(tmp_path / "w.duckdb"), "--out", "s3a://bucket/exports")
+    assert result.returncode == 1
+    assert "--out s3a://bucket/exports" in result.stderr and "--target spark" in result.stderr
+    assert not (tmp_path / "s3a:").exists() and not Path("s3a:").exists()
 
 
 def test_sample_command_writes_the_hub_layout(tmp_path):

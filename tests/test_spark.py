@@ -79,7 +79,7 @@ def _inputs(root: Path) -> Path:
 
 
 # What the local target exports in the tests (the other formats: tests/test_spark_cluster.py).
-LOCAL_EXPORT = {"formats": ["prompt-response"], "dedup": True, "exclude_loops": True}
+LOCAL_EXPORT = {"formats": ["prompt-response", "trl-prompt-completion", "sharegpt"], "dedup": True, "exclude_loops": True}
 
 
 def _from_spark(spark_db: Path, names: dict[str, str], out: Path) -> None:
@@ -245,6 +245,8 @@ def test_spark_writes_the_same_training_files_as_duckdb(engines, tmp_path):
         manifest = json.loads((engines.from_spark / "export" / f"{fmt}.manifest.json").read_text())
         assert manifest["rows_in"] == manifest["rows_out"] + sum(manifest["excluded"].values())
         assert manifest["filters"]["dedup"] and manifest["filters"]["exclude_loops"]
+    # LLaMA-Factory's entry for the sharegpt file.
+    assert (engines.from_spark / "export" / "dataset_info.json").read_text() == (tmp_path / "duck" / "dataset_info.json").read_text()
 
 
 def test_spark_marts_are_parquet_any_reader_opens(engines):

@@ -214,20 +214,29 @@ def _none_or(value: str) -> str | None:
     return None if value.lower() == "none" else value
 
 
-def _export(db: Path, out: Path, formats: list[str], options, force: bool, target: str = "duckdb") -> None:
+def _export_dir(out: str | None, target: str) -> Path | str:
+    """A local directory, or on Spark a URI its executors write to."""
+    if out is None:
+        return default_exports_dir()
+    if "://" not in out:
+        return Path(out)
+    if target == "duckdb":
+        from trace_warehouse.errors import ExportError
+
+        raise ExportError(f"--out {out}: a URI is written by Spark's executors; pass --target spark or spark-cluster, or a local directory")
+    return out
+
+
+def _export(db: Path, out: Path | str, formats: list[str], options, force: bool, target: str = "duckdb") -> None:
     if target == "duckdb":
         from reports.exports import export as run_export
 
-        results = run_export(db, out, formats, options, force=force)
+        results = run_export(db, Path(out), formats, options, force=force)
     else:
         from reports.exports.spark_export import export_on_spark
         from trace_warehouse.cluster import spark_session
         from trace_warehouse.spark import spark_dir
 
-        if (options.tokenizer, options.chat_template) == (DEFAULT_TOKENIZER, DEFAULT_CHAT_TEMPLATE):
-            # The defaults, not a request: token statistics are not computed on Spark yet.
-            options.tokenizer = options.chat_template = None
-            _print("note: no token statistics on Spark yet (the manifests leave them out)")
         results = export_on_spark(spark_session(db, target), f"{spark_dir(db)} ({target})", out, formats, options, force)
     for result in results:
         m = result.manifest
@@ -242,7 +251,11 @@ def _export(db: Path, out: Path, formats: list[str], options, force: bool, targe
 @app.command()
 def export(
     db: DbOption = None,
-    out: OutOption = None,
+    # Text, not a Path: a Path would fold `s3a://bucket` into `s3a:/bucket`.
+    out: Annotated[
+        str | None,
+        typer.Option("--out", help="Output directory; on Spark also a URI (file://, s3a://, hdfs://) for folders of part files."),
+    ] = None,
     format: Annotated[list[str] | None, typer.Option("--format", help="trl-messages (default), trl-prompt-completion, openai, sharegpt, prompt-response, hub (a dataset folder), or all. Repeatable.")] = None,
     config: Annotated[list[str] | None, typer.Option("--config", help="Only these configs. Repeatable.")] = None,
     category: Annotated[list[str] | None, typer.Option("--category", help="Only these categories. Repeatable.")] = None,
@@ -271,7 +284,7 @@ def export(
     )
     try:
         _check_target(target)
-        _export(warehouse_path(db), out or default_exports_dir(), format or [], options, force, target)
+        _export(warehouse_path(db), _export_dir(out, target), format or [], options, force, target)
     except TraceWarehouseError as exc:
         _fail(exc)
 

@@ -250,12 +250,25 @@ def _launch(db: Path, name: str, main_class: str, argv: list[str], env: dict[str
     return ProcessRecord(name, proc.pid, main_class, str(log))
 
 
+def _running(db: Path, record: ProcessRecord, child: bool = False) -> bool:
+    """Whether the recorded process still runs. A child of this process (one `up` has just
+    launched) is asked with waitpid: while spark-submit and spark-class exec into the JVM, its
+    /proc entry can read empty for a moment, which ``is_ours`` would take for an exit."""
+    if child:
+        try:
+            pid, _ = os.waitpid(record.pid, os.WNOHANG)
+            return pid == 0
+        except ChildProcessError:  # reaped already (it has exited), or not our child after all
+            pass
+    return is_ours(db, record)
+
+
 def _wait(what: str, ready: Callable[[], bool], record: ProcessRecord, db: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if ready():
             return
-        if not is_ours(db, record):
+        if not _running(db, record, child=True):
             raise ClusterError(f"the {what} exited while starting; the end of {record.log}:\n{_log_tail(Path(record.log))}")
         time.sleep(0.5)
     raise ClusterError(f"the {what} did not become ready within {timeout:.0f} s; the end of {record.log}:\n"
@@ -362,28 +375,29 @@ def up(db: Path, spec: ClusterSpec | None = None, echo: Callable[[str], None] = 
         _wait("Thrift server", lambda: thrift_answers(spec) and _port_open(spec.connect_port), thrift, db, timeout)
         echo(f"endpoint   {spec.jdbc_url}   (Spark Connect {spec.connect_url})")
     except BaseException:
-        stop(db, state)
+        stop(db, state, children=True)
         raise
     echo(f"logs       {logs_dir(db)}")
     return state, True
 
 
-def stop(db: Path, state: ClusterState, grace: float = 30.0) -> list[str]:
+def stop(db: Path, state: ClusterState, grace: float = 30.0, children: bool = False) -> list[str]:
     """Stop the recorded processes, the Thrift server first and the master last; wait for each to
-    exit (SIGKILL after ``grace`` seconds). Return the names of those that were running."""
+    exit (SIGKILL after ``grace`` seconds). Return the names of those that were running.
+    ``children``: this process launched them (a failed `up`), so waitpid tells when they are gone."""
     stopped = []
     for record in reversed(state.processes):
-        if not is_ours(db, record):
+        if not _running(db, record, children):
             continue
         stopped.append(record.name)
         # The process group: an executor or a launcher script the daemon started goes with it.
         _signal_group(record.pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
-        while is_ours(db, record) and time.monotonic() < deadline:
+        while _running(db, record, children) and time.monotonic() < deadline:
             time.sleep(0.2)
-        if is_ours(db, record):
+        if _running(db, record, children):
             _signal_group(record.pid, signal.SIGKILL)
-            while is_ours(db, record):
+            while _running(db, record, children):
                 time.sleep(0.1)
     _forget(db, state)
     return stopped

@@ -33,10 +33,10 @@ __all__ = [
 @dataclass
 class ExportResult:
     format: str
-    path: Path
-    manifest_path: Path
+    path: Path | str  # a URI (folders of part files) for an export on Spark to ``scheme://...``
+    manifest_path: Path | str
     manifest: dict
-    extra_paths: tuple[Path, ...] = ()
+    extra_paths: tuple[Path | str, ...] = ()
 
 
 def _targets(out: Path, fmt: ExportFormat) -> list[Path]:
@@ -139,7 +139,7 @@ def export(
         results = [export_one(con, db, fmt, out, options, force, measuring) for fmt in chosen]
         if with_hub:
             trl = next(r for r in results if r.format == DEFAULT_FORMAT)
-            folder = write_hub(trl.path, out, trl.manifest, options.validation_share, _sources(con))
+            folder = write_hub(Path(trl.path), out, trl.manifest, options.validation_share, _sources(con))
             results.append(ExportResult("hub", folder, folder / "manifest.json", trl.manifest))
         return results
     except duckdb.CatalogException as exc:

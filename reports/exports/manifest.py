@@ -171,19 +171,18 @@ def _source_summary(con: duckdb.DuckDBPyConnection, db: Path) -> dict:
     return {"warehouse": str(db), "rows_by_config": dict(rows)}
 
 
-def write_manifest(
+def compose_manifest(
     con: duckdb.DuckDBPyConnection,
     db: Path,
     fmt: ExportFormat,
     options: ExportOptions,
-    data_path: Path,
-    manifest_path: Path,
-    sha256: str,
+    file_name: str,
+    sha256: str | None,
     redactions: dict[str, int],
-    ids_path: Path | None = None,
+    ids_file: str | None = None,
     source: dict | None = None,
 ) -> dict:
-    """Write the manifest of one export from its verdicts (``scratch.export_rows``); ``source``
+    """The manifest of one export from its verdicts (``scratch.export_rows``); ``source``
     describes the warehouse when ``con`` does not hold it (an export on Spark)."""
     counts = one_row(
         con, "select count(*), count(*) filter (where exclusion_reason is null) from scratch.export_rows"
@@ -195,8 +194,8 @@ def write_manifest(
     )
     manifest = {
         "format": fmt.name,
-        "file": data_path.name,
-        "ids_file": ids_path.name if ids_path else None,
+        "file": file_name,
+        "ids_file": ids_file,
         "unit": fmt.level,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "filters": asdict(options),
@@ -219,5 +218,28 @@ def write_manifest(
         "sha256": sha256,
     }
     manifest["warnings"] = warnings_of(manifest)
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
+def manifest_text(manifest: dict) -> str:
+    return json.dumps(manifest, indent=2) + "\n"
+
+
+def write_manifest(
+    con: duckdb.DuckDBPyConnection,
+    db: Path,
+    fmt: ExportFormat,
+    options: ExportOptions,
+    data_path: Path,
+    manifest_path: Path,
+    sha256: str,
+    redactions: dict[str, int],
+    ids_path: Path | None = None,
+    source: dict | None = None,
+) -> dict:
+    """Write the manifest of one export (see ``compose_manifest``) beside its file."""
+    manifest = compose_manifest(
+        con, db, fmt, options, data_path.name, sha256, redactions, ids_path.name if ids_path else None, source
+    )
+    manifest_path.write_text(manifest_text(manifest), encoding="utf-8")
     return manifest

@@ -46,14 +46,19 @@ class Redactor:
         self.counts: dict[str, int] = {kind: 0 for kind, _ in REDACTION_PATTERNS}
 
     def redact(self, text: str) -> str:
-        found: dict[str, int] = {}
-        for kind, pattern in self._patterns:
-            text, n = pattern.subn(placeholder(kind), text)
-            found[kind] = n
+        text, found = self.redact_counting(text)
         with self._lock:
             for kind, n in found.items():
                 self.counts[kind] += n
         return text
+
+    def redact_counting(self, text: str) -> tuple[str, dict[str, int]]:
+        """The text redacted, and how many of each kind were replaced in it (not added to ``counts``)."""
+        found: dict[str, int] = {}
+        for kind, pattern in self._patterns:
+            text, n = pattern.subn(placeholder(kind), text)
+            found[kind] = n
+        return text, found
 
     def register(self, con: duckdb.DuckDBPyConnection) -> None:
         def redact_batch(texts: pa.Array) -> pa.Array:

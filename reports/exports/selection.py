@@ -172,23 +172,7 @@ def stage_rows(
                 from (select sft.sample_id, measure_row({measure_line}) as m from {fmt.model} as sft where {batch} and {kept()})
                 """
             )
-        con.execute(
-            """
-            update scratch.export_rows as r
-            set total_tokens = m.total_tokens, trainable_tokens = m.trainable_tokens, thoughts = m.thoughts,
-                thoughts_kept = m.thoughts_kept, render_error = m.render_error,
-                exclusion_reason = case when m.render_error is not null then 'template_error' else r.exclusion_reason end
-            from scratch.export_measures as m
-            where r.sample_id = m.sample_id
-            """
-        )
-    if options.max_tokens:
-        con.execute(
-            f"""
-            update scratch.export_rows set exclusion_reason = 'over_max_tokens'
-            where exclusion_reason is null and total_tokens > {int(options.max_tokens)}
-            """
-        )
+        apply_measures(con, options)
     if options.dedup:
         payload = " || chr(31) || ".join(
             f"coalesce(({sql})::varchar, '')" for field, sql in fmt.fields_in(options.system_prompt) if field.key != "id"
@@ -202,6 +186,28 @@ def stage_rows(
                 """
             )
         mark_duplicates(con)
+
+
+def apply_measures(con: duckdb.DuckDBPyConnection, options: ExportOptions) -> None:
+    """Copy each measured row's figures (``scratch.export_measures``) onto its verdict: a row the
+    template cannot render is left out as ``template_error``, one over --max-tokens as ``over_max_tokens``."""
+    con.execute(
+        """
+        update scratch.export_rows as r
+        set total_tokens = m.total_tokens, trainable_tokens = m.trainable_tokens, thoughts = m.thoughts,
+            thoughts_kept = m.thoughts_kept, render_error = m.render_error,
+            exclusion_reason = case when m.render_error is not null then 'template_error' else r.exclusion_reason end
+        from scratch.export_measures as m
+        where r.sample_id = m.sample_id
+        """
+    )
+    if options.max_tokens:
+        con.execute(
+            f"""
+            update scratch.export_rows set exclusion_reason = 'over_max_tokens'
+            where exclusion_reason is null and total_tokens > {int(options.max_tokens)}
+            """
+        )
 
 
 def mark_duplicates(con: duckdb.DuckDBPyConnection) -> None:

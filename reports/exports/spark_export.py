@@ -3,11 +3,15 @@
 The ``sft_*`` views of the Spark build hold the same rows as DuckDB's; this module applies the
 same selection rules (``selection.exclusion_case`` in Spark's words), has Spark compose each
 line and write it in order as part files, and merges the parts into the one file trainers read,
-hashing it as it goes. The verdicts (one small row per sample) are brought back and counted by
-the same manifest code as on DuckDB, so the two manifests agree on every count.
+hashing it as it goes; with a URI ``--out`` (``s3a://...``) the parts stay where the executors
+wrote them, in folders, with the manifest beside them. The verdicts (one small row per sample)
+are brought back and counted by the same manifest code as on DuckDB, so the two manifests agree
+on every count.
 
-Not on Spark yet, with a clear error: token counting and redaction (Python UDFs over every
-row), and the hub folder.
+Token statistics and --redact run the DuckDB export's own Python (``RowMeasurer``, ``Redactor``)
+on the executors, over Arrow batches (``mapInArrow``): the project must be importable by the
+Python the executors start (on the local cluster it is the same environment). The hub folder is
+made from the merged trl-messages file, so it needs a local ``--out``.
 """
 
 from __future__ import annotations
@@ -15,42 +19,41 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from reports.exports.formats import ExportFormat, check_system_prompt_mode, resolve_formats
-from reports.exports.hub import write_llamafactory_info
-from reports.exports.manifest import write_manifest
-from reports.exports.selection import ExportOptions, exclusion_case, mark_duplicates
+from reports.exports.formats import DEFAULT_FORMAT, FORMATS, ExportFormat, check_system_prompt_mode, resolve_formats
+from reports.exports.hub import HUB_DIR, write_hub, write_llamafactory_info
+from reports.exports.manifest import compose_manifest, manifest_text, write_manifest
+from reports.exports.redaction import REDACTION_PATTERNS
+from reports.exports.selection import ExportOptions, apply_measures, exclusion_case, mark_duplicates
+from reports.exports.templates import load_template
+from reports.exports.tokens import load_tokenizer
 from reports.exports.writer import string_bytes
 from trace_warehouse.errors import ExportError
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
     from reports.exports import ExportResult
 
 MART_SCHEMA = "main"
 SCRATCH_DIRNAME = ".export-scratch-spark"
+REDACTION_KINDS = tuple(kind for kind, _ in REDACTION_PATTERNS)
+ARROW_BATCH_ROWS = 256
 
 
-def _check_options(options: ExportOptions, with_hub: bool) -> None:
-    unsupported = []
-    if options.tokenizer or options.chat_template:
-        unsupported.append("token statistics (pass --tokenizer none --chat-template none)")
-    if options.max_tokens:
-        unsupported.append("--max-tokens")
-    if options.redact:
-        unsupported.append("--redact")
-    if with_hub:
-        unsupported.append("the hub folder")
-    if unsupported:
-        raise ExportError(
-            "not on Spark yet: " + ", ".join(unsupported) + "; run the export on DuckDB for them (without --target)"
-        )
+def _check_options(options: ExportOptions, with_hub: bool, local: bool) -> None:
+    if options.max_tokens and not options.tokenizer:
+        raise ExportError("--max-tokens needs a tokenizer (--tokenizer NAME)")
+    if with_hub and not local:
+        raise ExportError("the hub folder is made from the merged file: pass a local --out with --format hub")
 
 
 def _json_scalar(sql: str) -> str:
@@ -79,11 +82,15 @@ def _payload(fmt: ExportFormat, mode: str) -> str:
     return "concat_ws(char(31), " + ", ".join(values) + ")"
 
 
-def _verdicts(spark: SparkSession, fmt: ExportFormat, options: ExportOptions, scratch: Path) -> None:
-    """Every sample's verdict, written once to ``scratch/verdicts`` (read back by Spark and by the manifest)."""
+def _verdicts(spark: SparkSession, fmt: ExportFormat, options: ExportOptions) -> duckdb.DuckDBPyConnection:
+    """Every sample's verdict as ``scratch.export_rows`` in an in-memory DuckDB, where the manifest
+    counts them, in the DuckDB export's order: the rules, then the measures, then duplicates.
+    Spark computes them; a verdict is one small row per sample, brought back as Arrow."""
     model = f"{MART_SCHEMA}.{fmt.model}"
     trailing = "sft.n_trailing_turns" if fmt.level == "conversation" else "0"
-    first = f"""
+    con = duckdb.connect()
+    con.execute("create schema scratch")
+    _into_duckdb(con, "scratch.export_rows", spark.sql(f"""
         select
             sft.sample_id,
             sft.conversation_seq,
@@ -91,45 +98,129 @@ def _verdicts(spark: SparkSession, fmt: ExportFormat, options: ExportOptions, sc
             {trailing} as n_trailing_turns,
             sft.system_prompt_form,
             sft.system_prompt_rewritten,
-            sft.has_unparsable_tools
+            sft.has_unparsable_tools,
+            cast(null as bigint) as total_tokens,
+            cast(null as bigint) as trainable_tokens,
+            cast(null as int) as thoughts,
+            cast(null as int) as thoughts_kept,
+            cast(null as string) as render_error
         from {model} as sft
-    """
-    spark.sql(first).write.mode("overwrite").parquet(str(scratch / "first_verdicts"))
-    if not options.dedup:
-        shutil.move(str(scratch / "first_verdicts"), str(scratch / "verdicts"))
-        return
-    spark.read.parquet(str(scratch / "first_verdicts")).createOrReplaceTempView("export_first_verdicts")
-    spark.sql(
-        f"""
-        select sft.sample_id, md5({_payload(fmt, options.system_prompt)}) as content_hash
-        from {model} as sft
-        where sft.sample_id in (select sample_id from export_first_verdicts where exclusion_reason is null)
-        """
-    ).write.mode("overwrite").parquet(str(scratch / "hashes"))
-
-
-def _verdicts_in_duckdb(spark: SparkSession, scratch: Path, dedup: bool) -> duckdb.DuckDBPyConnection:
-    """The verdicts as ``scratch.export_rows`` in an in-memory DuckDB, where the manifest counts them."""
-    con = duckdb.connect()
-    con.execute("create schema scratch")
-    folder = "first_verdicts" if dedup else "verdicts"
-    con.register("incoming", spark.read.parquet(str(scratch / folder)).toArrow())
-    con.execute(
-        """
-        create table scratch.export_rows as
-        select
-            *, null::bigint as total_tokens, null::bigint as trainable_tokens, null::integer as thoughts,
-            null::integer as thoughts_kept, null::varchar as render_error
-        from incoming
-        """
-    )
-    con.unregister("incoming")
-    if dedup:
-        con.register("incoming", spark.read.parquet(str(scratch / "hashes")).toArrow())
-        con.execute("create table scratch.export_hashes as select * from incoming")
-        con.unregister("incoming")
+    """))
+    if options.tokenizer:
+        _sample_view(spark, con, "export_candidates")
+        lines = spark.sql(
+            f"""
+            select sft.sample_id, {spark_json_line(fmt, options.system_prompt)} as line
+            from {model} as sft
+            where sft.sample_id in (select sample_id from export_candidates)
+            """
+        )
+        measure = MeasureBatches(fmt.name, options.tokenizer, options.chat_template)
+        _into_duckdb(con, "scratch.export_measures", lines.mapInArrow(measure, MEASURES_SCHEMA))
+        apply_measures(con, options)
+    if options.dedup:
+        _sample_view(spark, con, "export_candidates")
+        _into_duckdb(con, "scratch.export_hashes", spark.sql(
+            f"""
+            select sft.sample_id, md5({_payload(fmt, options.system_prompt)}) as content_hash
+            from {model} as sft
+            where sft.sample_id in (select sample_id from export_candidates)
+            """
+        ))
         mark_duplicates(con)
     return con
+
+
+def _into_duckdb(con: duckdb.DuckDBPyConnection, table: str, rows: DataFrame) -> None:
+    con.register("incoming", rows.toArrow())
+    con.execute(f"create table {table} as select * from incoming")
+    con.unregister("incoming")
+
+
+MEASURES_SCHEMA = (
+    "sample_id string, total_tokens bigint, trainable_tokens bigint, thoughts int, thoughts_kept int, render_error string"
+)
+
+
+@dataclass(frozen=True)
+class MeasureBatches:
+    """Run on the executors: each line rendered with the chat template and counted (``RowMeasurer``)."""
+
+    format_name: str
+    tokenizer: str
+    chat_template: str | None
+
+    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from reports.exports.formats import FORMATS
+        from reports.exports.measure import RESULT_TYPE, RowMeasurer
+        from reports.exports.templates import load_template
+        from reports.exports.tokens import load_tokenizer
+
+        template = load_template(self.chat_template) if self.chat_template else None
+        measurer = RowMeasurer(FORMATS[self.format_name], load_tokenizer(self.tokenizer), template)
+        for batch in batches:
+            measures = pa.array(measurer.measure(batch.column("line").to_pylist()), RESULT_TYPE)
+            yield pa.RecordBatch.from_arrays(
+                [batch.column("sample_id"), *measures.flatten()], names=["sample_id", *RESULT_TYPE.names]
+            )
+
+
+def redact_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Run on the executors: each line through ``Redactor``, with how many of each kind it replaced."""
+    from reports.exports.redaction import Redactor
+
+    redactor = Redactor()
+    for batch in batches:
+        lines: list[str] = []
+        counts: dict[str, list[int]] = {kind: [] for kind in REDACTION_KINDS}
+        for line in batch.column("line").to_pylist():
+            text, found = redactor.redact_counting(line)
+            lines.append(text)
+            for kind in REDACTION_KINDS:
+                counts[kind].append(found[kind])
+        columns = {name: batch.column(name) for name in batch.schema.names}
+        columns["line"] = pa.array(lines, batch.schema.field("line").type)
+        columns |= {f"redacted_{kind}": pa.array(counts[kind], pa.int64()) for kind in REDACTION_KINDS}
+        yield pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))
+
+
+def _sample_view(spark: SparkSession, con: duckdb.DuckDBPyConnection, view: str) -> int:
+    """The ids of the samples kept so far, as a temp view on Spark; returns how many."""
+    kept = con.sql("select sample_id from scratch.export_rows where exclusion_reason is null").to_arrow_table()
+    spark.createDataFrame(kept).createOrReplaceTempView(view)
+    return kept.num_rows
+
+
+def _lines(spark: SparkSession, fmt: ExportFormat, options: ExportOptions, with_newline: bool) -> DataFrame:
+    """The kept samples' lines (and ids) sorted as on DuckDB: Spark range-partitions a sort and
+    writes partition i as part i, so the parts in name order are the file in order. With --redact,
+    each line is redacted first, beside counts of what was replaced (``redacted_<kind>``)."""
+    rows = spark.sql(
+        f"""
+        select sft.conversation_seq, sft.sample_id, {spark_json_line(fmt, options.system_prompt)} as line
+        from {MART_SCHEMA}.{fmt.model} as sft
+        where sft.sample_id in (select sample_id from export_kept)
+        """
+    )
+    counts: list[str] = []
+    if options.redact:
+        from pyspark.sql.types import LongType, StructField, StructType
+
+        counts = [f"redacted_{kind}" for kind in REDACTION_KINDS]
+        schema = StructType([*rows.schema.fields, *(StructField(name, LongType(), False) for name in counts)])
+        rows = rows.mapInArrow(redact_batches, schema)
+    end = " || char(10)" if with_newline else ""
+    return rows.orderBy("conversation_seq", "sample_id").selectExpr(
+        f"line{end} as line", f"sample_id{end} as id_line", *counts
+    )
+
+
+def _redactions(lines: DataFrame, options: ExportOptions) -> dict[str, int]:
+    """What --redact replaced, by kind, as the DuckDB export's manifest counts it."""
+    if not options.redact:
+        return {}
+    row = lines.selectExpr(*(f"coalesce(sum(redacted_{kind}), 0) as {kind}" for kind in REDACTION_KINDS)).collect()[0]
+    return {kind: int(row[kind]) for kind in REDACTION_KINDS}
 
 
 def _merge_parts(parts: Path, target: Path, ids_target: Path | None) -> tuple[int, str]:
@@ -153,7 +244,8 @@ def _merge_parts(parts: Path, target: Path, ids_target: Path | None) -> tuple[in
 def export_one_on_spark(
     spark: SparkSession, source: dict, fmt: ExportFormat, out: Path, options: ExportOptions, force: bool, label: str
 ) -> ExportResult:
-    """One format's file, ids file and manifest; ``source`` describes the warehouse for the manifest."""
+    """One format's file, ids file and manifest in the local directory ``out``; ``source``
+    describes the warehouse for the manifest."""
     from reports.exports import ExportResult, _check_targets
 
     data_path, manifest_path, *_ = _check_targets(out, fmt, force)
@@ -165,28 +257,18 @@ def export_one_on_spark(
     tmp_ids = ids_path.with_name(ids_path.name + ".partial") if ids_path else None
     con = None
     try:
-        _verdicts(spark, fmt, options, scratch)
-        con = _verdicts_in_duckdb(spark, scratch, options.dedup)
-        kept = con.sql("select sample_id from scratch.export_rows where exclusion_reason is null").to_arrow_table()
-        pq.write_table(kept, scratch / "kept.parquet")
-        spark.read.parquet(str(scratch / "kept.parquet")).createOrReplaceTempView("export_kept")
-        # Sorted as on DuckDB: Spark range-partitions a sort and writes partition i as part i.
-        spark.sql(
-            f"""
-            select {spark_json_line(fmt, options.system_prompt)} || char(10) as line, sft.sample_id || char(10) as id_line
-            from {MART_SCHEMA}.{fmt.model} as sft
-            where sft.sample_id in (select sample_id from export_kept)
-            order by sft.conversation_seq, sft.sample_id
-            """
-        ).write.mode("overwrite").parquet(str(scratch / "parts"))
+        con = _verdicts(spark, fmt, options)
+        n_kept = _sample_view(spark, con, "export_kept")
+        _lines(spark, fmt, options, with_newline=True).write.mode("overwrite").parquet(str(scratch / "parts"))
         written, sha256 = _merge_parts(scratch / "parts", tmp_path, tmp_ids)
-        if written != kept.num_rows:
-            raise ExportError(f"Spark wrote {written} lines for the {kept.num_rows} kept rows of {fmt.name}")
+        if written != n_kept:
+            raise ExportError(f"Spark wrote {written} lines for the {n_kept} kept rows of {fmt.name}")
+        redactions = _redactions(spark.read.parquet(str(scratch / "parts")), options)
         tmp_path.replace(data_path)
         if tmp_ids and ids_path:
             tmp_ids.replace(ids_path)
         manifest = write_manifest(
-            con, Path(label), fmt, options, data_path, manifest_path, sha256, {}, ids_path, source=source
+            con, Path(label), fmt, options, data_path, manifest_path, sha256, redactions, ids_path, source=source
         )
         extras: list[Path] = [ids_path] if ids_path else []
         if fmt.name == "sharegpt":
@@ -202,27 +284,108 @@ def export_one_on_spark(
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def export_one_to_uri(
+    spark: SparkSession, source: dict, fmt: ExportFormat, out: str, options: ExportOptions, force: bool, label: str
+) -> ExportResult:
+    """One format as folders of part files under the URI ``out``, written by the executors
+    themselves (for storage every node reaches, e.g. ``s3a://``): ``<fmt>/`` the lines (the parts
+    in name order are the file in order), ``<fmt>.ids/`` for a format without ids in its lines,
+    ``<fmt>.manifest/`` the manifest as the one part of a folder."""
+    from reports.exports import ExportResult
+
+    mode = "overwrite" if force else "error"  # Spark Connect knows ErrorIfExists by this name only
+    data_uri, manifest_uri = f"{out}/{fmt.name}", f"{out}/{fmt.name}.manifest"
+    ids_uri = f"{out}/{fmt.name}.ids" if not fmt.ids_in_line else None
+    con = _verdicts(spark, fmt, options)
+    try:
+        n_kept = _sample_view(spark, con, "export_kept")
+        # Kept for the ids and the redaction counts too: the lines are computed once.
+        lines = _lines(spark, fmt, options, with_newline=False).persist()
+        try:
+            try:
+                lines.select("line").write.mode(mode).text(data_uri)
+                if ids_uri:
+                    lines.select("id_line").write.mode(mode).text(ids_uri)
+            except Exception as exc:  # pyspark's AnalysisException, classic or Connect
+                if "PATH_ALREADY_EXISTS" in str(exc):
+                    raise ExportError(f"{data_uri} exists; pass --force to overwrite") from exc
+                raise
+            redactions = _redactions(lines, options)
+        finally:
+            lines.unpersist()
+        written = spark.read.text(data_uri).count()
+        if written != n_kept:
+            raise ExportError(f"Spark wrote {written} lines for the {n_kept} kept rows of {fmt.name}")
+        manifest = compose_manifest(
+            con, Path(label), fmt, options, f"{fmt.name}/", None, redactions,
+            f"{fmt.name}.ids/" if ids_uri else None, source,
+        )
+        manifest["layout"] = "part files (part-*.txt), one JSON line per row; the parts in name order are the rows in order"
+        text = spark.createDataFrame([(manifest_text(manifest),)], "value string")
+        text.coalesce(1).write.mode(mode).text(manifest_uri)
+        extras = (ids_uri,) if ids_uri else ()
+        return ExportResult(fmt.name, data_uri, manifest_uri, manifest, extras)
+    finally:
+        con.close()
+
+
 def export_on_spark(
-    spark: SparkSession, label: str, out: Path, formats: list[str], options: ExportOptions | None = None,
+    spark: SparkSession, label: str, out: Path | str, formats: list[str], options: ExportOptions | None = None,
     force: bool = False,
 ) -> list[ExportResult]:
-    """Write each format's file and manifest into the local directory ``out`` from the Spark build."""
+    """Write each format's file and manifest from the Spark build: into the local directory
+    ``out``, or as part files under ``out`` when it is a URI (``scheme://...``)."""
     from reports.exports import _check_targets
 
     options = options or ExportOptions(tokenizer=None, chat_template=None)
     check_system_prompt_mode(options.system_prompt)
     chosen, with_hub = resolve_formats(formats)
-    _check_options(options, with_hub)
-    if "://" in str(out):
-        raise ExportError(f"--out must be a local directory on Spark for now: {out}")
-    out.mkdir(parents=True, exist_ok=True)
-    for fmt in chosen:
-        _check_targets(out, fmt, force)
+    if with_hub and FORMATS[DEFAULT_FORMAT] not in chosen:
+        chosen = [FORMATS[DEFAULT_FORMAT], *chosen]
+    local = not is_uri(out)
+    _check_options(options, with_hub, local)
+    # Lines go to the executors' Python (tokens, --redact) in Arrow batches: rows run to 350 KB,
+    # so a few hundred at a time, not the default 10,000.
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH_ROWS))
+    if options.tokenizer:  # an unknown tokenizer or template: an error before anything is written
+        load_tokenizer(options.tokenizer)
+        if options.chat_template:
+            load_template(options.chat_template)
+    if local:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        for fmt in chosen:
+            _check_targets(out, fmt, force)
+        if with_hub and (out / HUB_DIR).exists() and not force:
+            raise ExportError(f"{out / HUB_DIR} exists; pass --force to overwrite")
     if not spark.catalog.tableExists(f"{MART_SCHEMA}.sft_trl_messages"):
         raise ExportError("Spark holds no export models yet: run `traces build` with the same --target first")
     rows = spark.sql("select source_config, count(*) from raw.conversations group by 1 order by 1").collect()
     source = {"warehouse": label, "rows_by_config": {row[0]: row[1] for row in rows}}
+    if not local:
+        uri = str(out).rstrip("/")
+        return [export_one_to_uri(spark, source, fmt, uri, options, force, label) for fmt in chosen]
+    assert isinstance(out, Path)
     try:
-        return [export_one_on_spark(spark, source, fmt, out, options, force, label) for fmt in chosen]
+        results = [export_one_on_spark(spark, source, fmt, out, options, force, label) for fmt in chosen]
     finally:
         shutil.rmtree(out / SCRATCH_DIRNAME, ignore_errors=True)
+    if with_hub:
+        from reports.exports import ExportResult
+
+        trl = next(r for r in results if r.format == DEFAULT_FORMAT)
+        folder = write_hub(Path(trl.path), out, trl.manifest, options.validation_share, _sources(spark))
+        results.append(ExportResult("hub", folder, folder / "manifest.json", trl.manifest))
+    return results
+
+
+def _sources(spark: SparkSession) -> list[str]:
+    """The inputs, named as the DuckDB ingest records them (a hub dataset as ``hf:<name>``)."""
+    uris = [row[0] for row in spark.sql("select distinct source_uri from raw.conversations order by 1").collect()]
+    named = {f"hf:{uri.removeprefix('hf://').rsplit('/', 1)[0]}" if uri.startswith("hf://") else uri for uri in uris}
+    return sorted(named)
+
+
+def is_uri(out: Path | str) -> bool:
+    """``scheme://...``: a place Spark writes to (``file://``, ``s3a://``, ``hdfs://``), not a local directory."""
+    return "://" in str(out)
