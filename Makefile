@@ -46,10 +46,10 @@ serve: setup
 	$(BIN)/traces serve
 
 # Two tiers: the fast one (no dbt build, about a minute) first, then the integration tier.
-# The integration tier on two workers: the Spark modules (JVMs, round trips) beside the DuckDB ones.
+# The integration tier on three workers: each Spark module (JVMs, round trips) beside the DuckDB tests.
 test: setup spark lint browser
 	$(BIN)/pytest -m "not integration" -n 2
-	$(BIN)/pytest -m integration -n 2 --dist loadgroup
+	$(BIN)/pytest -m integration -n 3 --dist loadgroup
 
 test-fast: setup
 	$(BIN)/pytest -m "not integration" -n 2

@@ -20,8 +20,8 @@ from trace_warehouse.build import build
 BUILT_WAREHOUSE_FIXTURES = {"sample_db", "sample_target", "sample_exports", "kimi_only_db", "hostile_db"}
 
 
-# `make test` runs the integration tier on two workers (pytest-xdist, `--dist loadgroup`): the
-# Spark modules, which mostly wait on JVMs and round trips, on one; everything else on the other.
+# `make test` runs the integration tier on three workers (pytest-xdist, `--dist loadgroup`): each
+# Spark module, which mostly waits on JVMs and round trips, on one; everything else on the third.
 SPARK_MODULES = {"test_spark.py", "test_spark_cluster.py"}
 
 
@@ -32,7 +32,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """With `--dist loadgroup`: two groups, Spark and the rest, each whole on one worker, in order.
+    """With `--dist loadgroup`: each Spark module, and the rest, each whole on one worker, in order.
 
     A scheduler of our own rather than `xdist_group` marks: xdist 3.8 groups by rewriting
     ``item._nodeid``, which pytest 9.2's items no longer read.
@@ -43,7 +43,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
     class SparkApart(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return "spark" if nodeid.split("::")[0].rsplit("/", 1)[-1] in SPARK_MODULES else "duckdb"
+            module = nodeid.split("::")[0].rsplit("/", 1)[-1]
+            return module if module in SPARK_MODULES else "duckdb"
 
     return SparkApart(config, log)
 
