@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -140,6 +141,9 @@ def session(db: Path) -> SparkSession:
     # pyspark sets this once a process (or its parent) has opened a Spark Connect session, and then
     # builds every session as a Connect client; this one runs Spark here.
     os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
+    # pyspark 4.3 warns about pandas 3 whenever Arrow moves rows (the ingest, the export's
+    # verdicts): the project uses Arrow there, no pandas API, so the warning says nothing here.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     try:
         from pyspark.sql import SparkSession
     except ImportError:
