@@ -99,6 +99,11 @@ def export_one(
 
 
 def _measuring(options: ExportOptions) -> Measuring | None:
+    """Check the options that need no warehouse, and load the tokenizer and template: an unknown
+    one is an error before anything is written (on either engine)."""
+    check_system_prompt_mode(options.system_prompt)
+    if options.max_tokens and not options.tokenizer:
+        raise ExportError("--max-tokens needs a tokenizer (--tokenizer NAME)")
     if not options.tokenizer:
         return None
     tokenizer = load_tokenizer(options.tokenizer)
@@ -117,13 +122,8 @@ def export(
     """Write each format's file and manifest into ``out``; ``hub`` adds the dataset folder
     ``out/hub`` made from the trl-messages rows (which it writes too)."""
     options = options or ExportOptions()
-    check_system_prompt_mode(options.system_prompt)
     chosen, with_hub = resolve_formats(formats)
-    if with_hub and FORMATS[DEFAULT_FORMAT] not in chosen:
-        chosen = [FORMATS[DEFAULT_FORMAT], *chosen]
-    if options.max_tokens and not options.tokenizer:
-        raise ExportError("--max-tokens needs a tokenizer (--tokenizer NAME)")
-    measuring = _measuring(options)  # unknown tokenizer or template: an error before anything is written
+    measuring = _measuring(options)
     out.mkdir(parents=True, exist_ok=True)
     for fmt in chosen:
         _check_targets(out, fmt, force)

@@ -97,7 +97,8 @@ HUB_FORMAT = "hub"
 
 
 def resolve_formats(names: list[str]) -> tuple[list[ExportFormat], bool]:
-    """The line formats asked for, and whether the hub folder is asked for too."""
+    """The line formats asked for, and whether the hub folder is asked for too (it is made from
+    the trl-messages file, so that format comes with it)."""
     if not names:
         names = [DEFAULT_FORMAT]
     if "all" in names:
@@ -105,7 +106,11 @@ def resolve_formats(names: list[str]) -> tuple[list[ExportFormat], bool]:
     unknown = [n for n in names if n not in FORMATS and n != HUB_FORMAT]
     if unknown:
         raise ExportError(f"unknown format {', '.join(unknown)}: choose from {', '.join(FORMATS)}, {HUB_FORMAT} or all")
-    return [FORMATS[n] for n in names if n in FORMATS], HUB_FORMAT in names
+    chosen = [FORMATS[n] for n in names if n in FORMATS]
+    with_hub = HUB_FORMAT in names
+    if with_hub and FORMATS[DEFAULT_FORMAT] not in chosen:
+        chosen = [FORMATS[DEFAULT_FORMAT], *chosen]
+    return chosen, with_hub
 
 
 def check_system_prompt_mode(mode: str) -> str:

@@ -28,13 +28,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from reports.exports.formats import DEFAULT_FORMAT, FORMATS, ExportFormat, check_system_prompt_mode, resolve_formats
+from reports.exports.formats import DEFAULT_FORMAT, FORMATS, ExportFormat, resolve_formats
 from reports.exports.hub import HUB_DIR, write_hub, write_llamafactory_info
 from reports.exports.manifest import compose_manifest, manifest_text, write_manifest
 from reports.exports.redaction import REDACTION_PATTERNS
 from reports.exports.selection import ExportOptions, apply_measures, exclusion_case, mark_duplicates
-from reports.exports.templates import load_template
-from reports.exports.tokens import load_tokenizer
 from reports.exports.writer import string_bytes
 from trace_warehouse.errors import ExportError
 
@@ -47,13 +45,6 @@ MART_SCHEMA = "main"
 SCRATCH_DIRNAME = ".export-scratch-spark"
 REDACTION_KINDS = tuple(kind for kind, _ in REDACTION_PATTERNS)
 ARROW_BATCH_ROWS = 256
-
-
-def _check_options(options: ExportOptions, with_hub: bool, local: bool) -> None:
-    if options.max_tokens and not options.tokenizer:
-        raise ExportError("--max-tokens needs a tokenizer (--tokenizer NAME)")
-    if with_hub and not local:
-        raise ExportError("the hub folder is made from the merged file: pass a local --out with --format hub")
 
 
 def _json_scalar(sql: str) -> str:
@@ -151,7 +142,6 @@ class MeasureBatches:
     chat_template: str | None
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        from reports.exports.formats import FORMATS
         from reports.exports.measure import RESULT_TYPE, RowMeasurer
         from reports.exports.templates import load_template
         from reports.exports.tokens import load_tokenizer
@@ -335,22 +325,17 @@ def export_on_spark(
 ) -> list[ExportResult]:
     """Write each format's file and manifest from the Spark build: into the local directory
     ``out``, or as part files under ``out`` when it is a URI (``scheme://...``)."""
-    from reports.exports import _check_targets
+    from reports.exports import _check_targets, _measuring
 
     options = options or ExportOptions(tokenizer=None, chat_template=None)
-    check_system_prompt_mode(options.system_prompt)
     chosen, with_hub = resolve_formats(formats)
-    if with_hub and FORMATS[DEFAULT_FORMAT] not in chosen:
-        chosen = [FORMATS[DEFAULT_FORMAT], *chosen]
+    _measuring(options)  # the executors load their own; this one checks the names here first
     local = not is_uri(out)
-    _check_options(options, with_hub, local)
+    if with_hub and not local:
+        raise ExportError("the hub folder is made from the merged file: pass a local --out with --format hub")
     # Lines go to the executors' Python (tokens, --redact) in Arrow batches: rows run to 350 KB,
     # so a few hundred at a time, not the default 10,000.
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH_ROWS))
-    if options.tokenizer:  # an unknown tokenizer or template: an error before anything is written
-        load_tokenizer(options.tokenizer)
-        if options.chat_template:
-            load_template(options.chat_template)
     if local:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
