@@ -68,3 +68,71 @@ def test_filter_open_a_conversation_and_expand_a_thought(server, tmp_path):
     assert colours is not None and len(colours) > 50, "the screenshot is blank"
     dominant = max(colours)[0] / (1280 * 900)
     assert dominant < 0.9, "one colour fills the screenshot"
+
+
+@pytest.fixture(scope="module")
+def explorer_server(sample_db, tmp_path_factory):
+    """A copy of the sample with its own search index and label file, served as `traces serve` does."""
+    from reports.web.search import SearchIndex
+    from trace_warehouse.paths import search_index_path
+
+    db = tmp_path_factory.mktemp("explorer-browser") / "warehouse.duckdb"
+    shutil.copyfile(sample_db, db)
+    SearchIndex(search_index_path(db), db).update()
+    httpd = create_server(create_app(db), host="127.0.0.1", port=0, threads=2)
+    thread = threading.Thread(target=httpd.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.effective_port}"
+    httpd.close()
+
+
+def test_search_compare_label_from_the_review_queue_and_filter_by_the_label(explorer_server):
+    server = explorer_server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            # Search, then open a hit at its message.
+            page.goto(f"{server}/search")
+            page.fill("input[name=q]", '"tests failed"')
+            page.click("form.search-form button[type=submit]")
+            page.wait_for_selector("li.hit")
+            assert int(page.inner_text("#hits")) > 0
+            assert page.locator("li.hit .snippet b").first.inner_text().lower() in ("tests", "failed")
+            href = page.locator("a.hit-link").first.get_attribute("href")
+            anchor = href.split("#", 1)[1]
+            page.click("a.hit-link >> nth=0")
+            page.wait_for_selector("ol.timeline")
+            assert page.url.endswith(f"#{anchor}")
+            box = page.locator(f"#{anchor}").bounding_box()
+            assert box is not None and 0 <= box["y"] < 900, "the hit's message is scrolled into view"
+
+            # Choose two conversations in the list and compare them.
+            page.goto(f"{server}/conversations?min_calls=3")
+            page.check("input[name=pick] >> nth=0")
+            page.check("input[name=pick] >> nth=1")
+            page.click("button.compare-button")
+            page.wait_for_url("**/compare?a=**")
+            assert page.locator("table.alignment tr.step").count() > 0
+            assert page.locator("table.compare-figures").is_visible()
+
+            # Label the conversation the review queue shows; it moves on and counts it.
+            page.goto(f"{server}/review?config=kimi")
+            reviewed = int(page.inner_text("#reviewed"))
+            labelled = page.inner_text("h1.conversation-id")
+            page.fill("form.label-form input[name=label]", "browser-checked")
+            page.fill("form.label-form input[name=note]", "looked fine")
+            with page.expect_navigation(url="**/review?config=kimi"):
+                page.click("form.label-form button[type=submit]")
+            assert int(page.inner_text("#reviewed")) == reviewed + 1
+            assert page.inner_text("h1.conversation-id") != labelled
+
+            # The list's label filter finds it.
+            page.goto(f"{server}/conversations")
+            page.select_option("select[name=label]", "browser-checked")
+            page.click("form.filters button[type=submit]")
+            page.wait_for_url("**label=browser-checked*")
+            assert int(page.inner_text("#total")) == 1
+            assert page.inner_text("a.open") == labelled
+        finally:
+            browser.close()

@@ -131,7 +131,7 @@ def test_text_search_finds_thoughts_and_tool_output(client, sample_db):
         needle = text[20:50]
         html = client.get("/conversations", query_string={"q": needle}).get_data(as_text=True)
         assert conversation_id in listed_ids(html) or total_of(html) > 50
-        assert "(text search)" in html and re.search(r"query took \d+ ms", html)
+        assert "(text scan)" in html and re.search(r"query took \d+ ms", html)
         # Smart case: all lowercase matches any case.
         lowered = client.get("/conversations", query_string={"q": needle.lower()}).get_data(as_text=True)
         assert total_of(lowered) >= total_of(html)

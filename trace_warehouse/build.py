@@ -12,7 +12,8 @@ from types import TracebackType
 from trace_warehouse import cluster, warehouse
 from trace_warehouse.dbt_worker import GO
 from trace_warehouse.errors import BuildFailed, SettingError
-from trace_warehouse.paths import DB_ENV_VAR, PROJECT_DIR
+from trace_warehouse.labels import LabelStore
+from trace_warehouse.paths import DB_ENV_VAR, PROJECT_DIR, labels_path
 from trace_warehouse.settings import RuntimeSettings
 from trace_warehouse.spark import spark_dir, spark_env
 
@@ -77,12 +78,15 @@ def _finish(proc: subprocess.Popen, what: str, echo: bool) -> str:
 def _ready(db: Path, target: str = "duckdb") -> None:
     if target == "spark-cluster":
         cluster.require(db)  # the error says to run `traces cluster up`
+        LabelStore(labels_path(db)).ensure_exists()
         return
     if target == "spark":
         # The local session would open the metastore the cluster's driver holds.
         cluster.refuse_local_session(db)
         # Spark never touches the DuckDB file: its tables live under <db>.spark/.
         spark_dir(db).mkdir(parents=True, exist_ok=True)
+        # Spark reads the label file as text and fails on a missing path (macros/labels.sql).
+        LabelStore(labels_path(db)).ensure_exists()
         return
     warehouse.create_if_missing(db)
     warehouse.ensure_free(db)

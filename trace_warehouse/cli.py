@@ -1,4 +1,4 @@
-"""The ``traces`` command: ingest, build, report, export, run, serve, sample."""
+"""The ``traces`` command: ingest, build, report, export, run, serve, index, labels, sample, cluster."""
 
 from __future__ import annotations
 
@@ -231,7 +231,14 @@ def _export(db: Path, out: Path | str, formats: list[str], options, force: bool,
     if target == "duckdb":
         from reports.exports import export as run_export
 
-        results = run_export(db, Path(out), formats, options, force=force)
+        conversations = None
+        if options.view:
+            from reports.web.selection import Explorer
+
+            explorer = Explorer(db)
+            # Exactly what the list shows for the view (its text search through the index when current).
+            conversations = explorer.conversations_of(explorer.view_filters(options.view))
+        results = run_export(db, Path(out), formats, options, force=force, conversations=conversations)
     else:
         from reports.exports.spark_export import export_on_spark
         from trace_warehouse.cluster import spark_session
@@ -270,6 +277,9 @@ def export(
     system_prompt: SystemPromptOption = DEFAULT_SYSTEM_PROMPT,
     validation_share: Annotated[float, typer.Option(help="Share of conversations in the hub folder's validation split (by a hash of the id).")] = 0.02,
     redact: Annotated[bool, typer.Option(help="Replace API keys, tokens, private keys and e-mail addresses.")] = False,
+    label: Annotated[list[str] | None, typer.Option("--label", help="Only conversations with this label (traces serve). Repeatable: any of them.")] = None,
+    exclude_label: Annotated[list[str] | None, typer.Option("--exclude-label", help="Leave out conversations with this label. Repeatable.")] = None,
+    view: Annotated[str | None, typer.Option("--view", help="Only the conversations a saved view of traces serve lists.")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite existing export files.")] = False,
     target: TargetOption = "duckdb",
 ) -> None:
@@ -280,7 +290,7 @@ def export(
         configs=config or [], categories=category or [], exclude_malformed=exclude_malformed, exclude_loops=exclude_loops,
         exclude_unfinished=exclude_unfinished, min_tool_calls=min_tool_calls, dedup=dedup, max_tokens=max_tokens,
         tokenizer=_none_or(tokenizer), chat_template=_none_or(chat_template), system_prompt=system_prompt,
-        redact=redact, validation_share=validation_share,
+        redact=redact, validation_share=validation_share, labels=label or [], exclude_labels=exclude_label or [], view=view,
     )
     try:
         _check_target(target)
@@ -404,11 +414,17 @@ def serve(
     db: DbOption = None,
     host: Annotated[str, typer.Option(help="Interface to listen on; other machines reach it only if you say so.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option("--allowed-host", help="A name browsers may reach this server by besides localhost/127.0.0.1 (e.g. behind a proxy). Repeatable."),
+    ] = None,
+    index: Annotated[bool, typer.Option(help="Bring the search index up to date in the background while serving.")] = True,
 ) -> None:
-    """Browse the warehouse in a web browser: the report, a filterable conversation list, each trace.
+    """Browse the warehouse in a web browser: report, conversations, search, compare, labels, review.
 
-    Read-only: the warehouse is opened per request and never held, so ingest and build can run
-    while it serves (pages wait for them) and the next page shows their data.
+    Ranked search, two conversations side by side, labels, a review queue and saved views. The warehouse is opened per request and never held, so ingest and build can run while it
+    serves (pages wait for them) and the next page shows their data. Labels and saved views are
+    written to a file beside the warehouse; the search index is a folder beside it.
     """
     from reports.web.app import serve as run_server
 
@@ -416,7 +432,89 @@ def serve(
     if not path.exists():
         _fail(FileNotFoundError(f"{path} does not exist: run `traces run` (or ingest and build) first"))
     _print(f"serving {path} on http://{host}:{port}  (Ctrl+C to stop)")
-    run_server(path, host, port)
+    if index:
+        _print("the search index is brought up to date in the background (progress on /search)")
+    run_server(path, host, port, allowed_host or [], index)
+
+
+@app.command("index")
+def index_command(db: DbOption = None) -> None:
+    """Bring the full-text search index (a folder beside the warehouse) up to date.
+
+    Only conversations new or changed since the last run are read; removed ones are dropped.
+    """
+    from reports.web.search import SearchIndex
+    from trace_warehouse.paths import search_index_path
+
+    path = warehouse_path(db)
+    search_index = SearchIndex(search_index_path(path), path)
+    started = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        _print(f"  indexed {done:,} of {total:,} conversations ({time.perf_counter() - started:.0f} s)")
+
+    try:
+        report = search_index.update(progress)
+    except TraceWarehouseError as exc:
+        _fail(exc)
+    _print(
+        f"index {search_index.folder}: {report.added:,} conversations added ({report.documents:,} passages), "
+        f"{report.removed:,} removed, {report.unchanged:,} unchanged in {report.seconds:.1f} s"
+    )
+
+
+labels_app = typer.Typer(help="The labels given in `traces serve`, kept in a file beside the warehouse.", no_args_is_help=True)
+app.add_typer(labels_app, name="labels")
+
+
+def _label_store(db: Path | None):
+    from trace_warehouse.labels import LabelStore
+    from trace_warehouse.paths import labels_path
+
+    return LabelStore(labels_path(warehouse_path(db)))
+
+
+@labels_app.command("export")
+def labels_export(
+    file: Annotated[Path, typer.Argument(help="Where to write them: .csv for CSV, anything else for JSON lines.")],
+    db: DbOption = None,
+) -> None:
+    """Write every label (config, id, label, note, when) to FILE, to share them."""
+    try:
+        n = _label_store(db).export_to(file)
+    except TraceWarehouseError as exc:
+        _fail(exc)
+    _print(f"{n} labels written to {file}")
+
+
+@labels_app.command("import")
+def labels_import(
+    file: Annotated[Path, typer.Argument(help="A file `traces labels export` wrote (CSV or JSON lines).")],
+    db: DbOption = None,
+) -> None:
+    """Add the labels in FILE to this warehouse's (a label already given keeps one copy, with FILE's note)."""
+    try:
+        read, new = _label_store(db).import_from(file)
+    except TraceWarehouseError as exc:
+        _fail(exc)
+    _print(f"{read} labels read from {file}, {new} new")
+
+
+@labels_app.command("list")
+def labels_list(db: DbOption = None) -> None:
+    """Each label with how many conversations have it, and the saved views."""
+    from collections import Counter
+
+    try:
+        store = _label_store(db)
+        counts = Counter(lb.label for lb in store.labels())
+        views = store.views()
+    except TraceWarehouseError as exc:
+        _fail(exc)
+    for label, n in sorted(counts.items()):
+        _print(f"{label}\t{n}")
+    for view in views:
+        _print(f"view {view.name}\t?{view.query}")
 
 
 cluster_app = typer.Typer(

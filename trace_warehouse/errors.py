@@ -31,3 +31,11 @@ class ExportError(TraceWarehouseError):
 
 class SettingError(TraceWarehouseError):
     """A TRACES_* environment variable holds a value that cannot be used."""
+
+
+class LabelError(TraceWarehouseError):
+    """A label, note, view name or label file that cannot be used."""
+
+
+class SearchIndexError(TraceWarehouseError):
+    """The search index cannot be opened, built or queried as asked."""

@@ -25,3 +25,14 @@ def default_reports_dir() -> Path:
 
 def default_exports_dir() -> Path:
     return PROJECT_DIR / "exports"
+
+
+def labels_path(db: Path) -> Path:
+    """The labels and saved views of a warehouse: a file beside it, never inside it, so a rebuild,
+    ``--full-refresh`` or a deleted warehouse loses none."""
+    return db.with_name(db.name + ".labels.jsonl")
+
+
+def search_index_path(db: Path) -> Path:
+    """The full-text index of a warehouse's text: a folder beside it (``traces index``)."""
+    return db.with_name(db.name + ".search")

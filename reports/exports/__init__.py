@@ -6,10 +6,12 @@ the SQL (``selection``), streams the lines (``writer``) and writes the manifest 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from reports.exports.formats import DEFAULT_FORMAT, FORMATS, ExportFormat, check_system_prompt_mode, resolve_formats
 from reports.exports.hub import write_hub, write_llamafactory_info
@@ -22,12 +24,17 @@ from reports.exports.tokens import DEFAULT_TOKENIZER, Tokenizer, load_tokenizer
 from reports.exports.writer import json_line, write_jsonl
 from trace_warehouse import warehouse
 from trace_warehouse.errors import ExportError
+from trace_warehouse.labels import LABEL_FIELDS, LabelStore, check_label
+from trace_warehouse.paths import labels_path
 from trace_warehouse.settings import RuntimeSettings
 
 __all__ = [
     "DEFAULT_CHAT_TEMPLATE", "DEFAULT_FORMAT", "DEFAULT_TOKENIZER", "FORMATS", "ExportFormat", "ExportOptions", "ExportResult", "export",
     "resolve_formats",
 ]
+
+
+LABEL_SCHEMA = pa.schema([(name, pa.string()) for name in LABEL_FIELDS])
 
 
 @dataclass
@@ -116,11 +123,53 @@ def _sources(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [source for (source,) in rows]
 
 
+def stage_selection(
+    con: duckdb.DuckDBPyConnection, db: Path, options: ExportOptions, conversations: Collection[tuple[str, str]] | None
+) -> None:
+    """The conversations chosen by a saved view (``conversations``) and the labels of the label
+    file beside the warehouse, as scratch tables the exclusion rules read (selection.exclusion_case)."""
+    if options.view and conversations is None:
+        raise ExportError(f"the view {options.view!r} was named without its conversations")
+    if not options.view and conversations is not None:
+        raise ExportError("conversations were chosen without naming the view (ExportOptions.view)")
+    for label in options.labels + options.exclude_labels:
+        check_label(label)
+    chosen = pa.table({
+        "source_config": [c for c, _ in conversations or ()], "conversation_id": [i for _, i in conversations or ()],
+    })
+    labels = pa.table(LabelStore(labels_path(db)).label_rows(), schema=LABEL_SCHEMA)
+    con.register("chosen_keys", chosen)
+    con.register("label_file", labels)
+    try:
+        con.execute(
+            """
+            create or replace table scratch.export_chosen as
+            select c.conversation_seq from fct_conversations as c
+            inner join chosen_keys as k on c.source_config = k.source_config and c.conversation_id = k.conversation_id
+            """
+        )
+        con.execute(
+            """
+            create or replace table scratch.export_labelled as
+            select c.conversation_seq, l.label from fct_conversations as c
+            inner join label_file as l on c.source_config = l.source_config and c.conversation_id = l.conversation_id
+            """
+        )
+    finally:
+        con.unregister("chosen_keys")
+        con.unregister("label_file")
+
+
 def export(
-    db: Path, out: Path, formats: list[str], options: ExportOptions | None = None, force: bool = False
+    db: Path, out: Path, formats: list[str], options: ExportOptions | None = None, force: bool = False,
+    conversations: Collection[tuple[str, str]] | None = None,
 ) -> list[ExportResult]:
     """Write each format's file and manifest into ``out``; ``hub`` adds the dataset folder
-    ``out/hub`` made from the trl-messages rows (which it writes too)."""
+    ``out/hub`` made from the trl-messages rows (which it writes too).
+
+    ``conversations``: the (config, id) pairs a saved view shows (``options.view`` names it);
+    any other conversation is left out, counted as ``not_in_view``.
+    """
     options = options or ExportOptions()
     chosen, with_hub = resolve_formats(formats)
     measuring = _measuring(options)
@@ -136,6 +185,7 @@ def export(
     settings = RuntimeSettings.from_env()
     con = warehouse.connect_with_scratch(db, scratch, settings)
     try:
+        stage_selection(con, db, options, conversations)
         results = [export_one(con, db, fmt, out, options, force, measuring) for fmt in chosen]
         if with_hub:
             trl = next(r for r in results if r.format == DEFAULT_FORMAT)

@@ -31,6 +31,16 @@ class ExportOptions:
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     redact: bool = False
     validation_share: float = 0.02
+    # Labels from the label file beside the warehouse (trace_warehouse/labels.py).
+    labels: list[str] = field(default_factory=list)
+    exclude_labels: list[str] = field(default_factory=list)
+    # The saved view (`traces serve`) whose conversations are exported; its conversations are
+    # passed to the export itself, this names it in the manifest.
+    view: str | None = None
+
+    @property
+    def selects_by_label_or_view(self) -> bool:
+        return bool(self.labels or self.exclude_labels or self.view)
 
 
 def _contains(values: list[str], column: str, engine: str) -> str:
@@ -39,6 +49,11 @@ def _contains(values: list[str], column: str, engine: str) -> str:
     if engine == "spark":
         return f"array_contains(array({literals}), {column})"
     return f"list_contains([{literals}], {column})"
+
+
+def _labelled(labels: list[str]) -> str:
+    literals = ", ".join(sql_literal(label) for label in labels)
+    return f"select conversation_seq from scratch.export_labelled where label in ({literals})"
 
 
 def exclusion_case(fmt: ExportFormat, options: ExportOptions, engine: str = "duckdb") -> str:
@@ -51,6 +66,12 @@ def exclusion_case(fmt: ExportFormat, options: ExportOptions, engine: str = "duc
         rules.append((f"not {_contains(options.configs, 'sft.source_config', engine)}", "config_not_selected"))
     if options.categories:
         rules.append((f"not {_contains(options.categories, 'sft.category', engine)}", "category_not_selected"))
+    if options.view:
+        rules.append(("sft.conversation_seq not in (select conversation_seq from scratch.export_chosen)", "not_in_view"))
+    if options.labels:
+        rules.append((f"sft.conversation_seq not in ({_labelled(options.labels)})", "label_not_selected"))
+    if options.exclude_labels:
+        rules.append((f"sft.conversation_seq in ({_labelled(options.exclude_labels)})", "excluded_label"))
     if options.exclude_malformed:
         rules.append(("sft.has_malformed_call", "malformed_call"))
     if fmt.structured:

@@ -328,6 +328,8 @@ def export_on_spark(
     from reports.exports import _check_targets, _measuring
 
     options = options or ExportOptions(tokenizer=None, chat_template=None)
+    if options.selects_by_label_or_view:
+        raise ExportError("--label, --exclude-label and --view select from the DuckDB warehouse: export with --target duckdb")
     chosen, with_hub = resolve_formats(formats)
     _measuring(options)  # the executors load their own; this one checks the names here first
     local = not is_uri(out)

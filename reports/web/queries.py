@@ -70,6 +70,7 @@ class ConversationFilters:
     subcategory: str = ""
     tool: str = ""
     q: str = ""
+    label: str = ""
     flags: tuple[str, ...] = ()
     min_calls: int | None = None
     max_calls: int | None = None
@@ -91,6 +92,7 @@ class ConversationFilters:
             subcategory=args.get("subcategory", "").strip(),
             tool=args.get("tool", "").strip(),
             q=args.get("q", "").strip(),
+            label=args.get("label", "").strip(),
             flags=tuple(flag for flag in FLAGS if args.get(flag) in ("1", "true", "on", "yes")),
             min_calls=_integer(args.get("min_calls"), "min_calls"),
             max_calls=_integer(args.get("max_calls"), "max_calls"),
@@ -111,9 +113,30 @@ class ConversationFilters:
         return args
 
 
-def _where(filters: ConversationFilters) -> tuple[str, dict[str, Any]]:
+@dataclass(frozen=True)
+class Lookups:
+    """What filters need from outside the warehouse (reports/web/selection.py fills it in)."""
+
+    # The conversations with the filter's label, as ``source_config || chr(31) || conversation_id``.
+    labelled: tuple[str, ...] = ()
+    # The conversation_seq of the conversations matching ``q`` in the search index; None: scan the text.
+    text_matches: frozenset[int] | None = None
+
+
+KEY = "source_config || chr(31) || conversation_id"
+
+
+def conversation_key(source_config: str, conversation_id: str) -> str:
+    """The list's key of a conversation, as ``KEY`` computes it in SQL."""
+    return f"{source_config}\x1f{conversation_id}"
+
+
+def _where(filters: ConversationFilters, lookups: Lookups = Lookups()) -> tuple[str, dict[str, Any]]:
     clauses: list[str] = []
     params: dict[str, Any] = {}
+    if filters.label:
+        clauses.append(f"{KEY} in (select unnest($labelled))")
+        params["labelled"] = list(lookups.labelled)
     for name in ("config", "category", "subcategory"):
         value = getattr(filters, name)
         if value:
@@ -130,8 +153,11 @@ def _where(filters: ConversationFilters) -> tuple[str, dict[str, Any]]:
     if filters.tool:
         clauses.append("conversation_seq in (select conversation_seq from fct_tool_calls where tool_name = $tool)")
         params["tool"] = filters.tool
-    if filters.q:
-        # A scan of the text (no full-text index: DuckDB's fts extension cannot be installed
+    if filters.q and lookups.text_matches is not None:
+        clauses.append("conversation_seq in (select unnest($text_matches))")
+        params["text_matches"] = sorted(lookups.text_matches)
+    elif filters.q:
+        # Without a current search index (reports/web/search.py): a scan of the text (no full-text index: DuckDB's fts extension cannot be installed
         # offline); conversation_seq keys each conversation in one integer. Smart case, as in
         # ripgrep: a query with a capital letter matches case exactly, which needs no lower()
         # of the text and scans about four times as fast.
@@ -163,9 +189,11 @@ def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
     return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
-def list_conversations(con: duckdb.DuckDBPyConnection, filters: ConversationFilters) -> ConversationPage:
+def list_conversations(
+    con: duckdb.DuckDBPyConnection, filters: ConversationFilters, lookups: Lookups = Lookups()
+) -> ConversationPage:
     started = time.perf_counter()
-    where, params = _where(filters)
+    where, params = _where(filters, lookups)
     # Filtered once (a text search reads every thought and tool output), then counted and paged.
     con.execute(f"create or replace temp table listed as select {LIST_COLUMNS} from fct_conversations{where}", params)
     total = one_row(con, "select count(*) from listed")[0]
@@ -179,6 +207,36 @@ def list_conversations(con: duckdb.DuckDBPyConnection, filters: ConversationFilt
         )
     )
     return ConversationPage(rows, total, page, pages, time.perf_counter() - started)
+
+
+def matching_conversations(
+    con: duckdb.DuckDBPyConnection, filters: ConversationFilters, lookups: Lookups = Lookups()
+) -> list[tuple[str, str]]:
+    """Every conversation the list shows for these filters, in list order, as (config, id)."""
+    where, params = _where(filters, lookups)
+    tiebreak = "" if filters.sort == "conversation_seq" else ", conversation_seq"
+    rows = con.execute(
+        f"select source_config, conversation_id from fct_conversations{where} order by {filters.sort} {filters.order}{tiebreak}",
+        params,
+    ).fetchall()
+    return [(config, conversation_id) for config, conversation_id in rows]
+
+
+@dataclass
+class ReviewPosition:
+    next_conversation: tuple[str, str] | None
+    reviewed: int
+    total: int
+
+
+def review_position(
+    con: duckdb.DuckDBPyConnection, filters: ConversationFilters, lookups: Lookups, labelled: set[str]
+) -> ReviewPosition:
+    """The first conversation (in list order) the filters select that has no label yet, and how many have one."""
+    matching = matching_conversations(con, filters, lookups)
+    reviewed = sum(1 for key in matching if conversation_key(*key) in labelled)
+    upcoming = next((key for key in matching if conversation_key(*key) not in labelled), None)
+    return ReviewPosition(upcoming, reviewed, len(matching))
 
 
 def filter_choices(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
@@ -230,6 +288,13 @@ class Conversation:
     system_prompt: str | None
     tools_json: str | None
     turns: list[Turn]
+
+
+def conversation_exists(con: duckdb.DuckDBPyConnection, source_config: str, conversation_id: str) -> bool:
+    return con.execute(
+        "select count(*) from fct_conversations where source_config = $config and conversation_id = $id",
+        {"config": source_config, "id": conversation_id},
+    ).fetchone() != (0,)
 
 
 def load_conversation(con: duckdb.DuckDBPyConnection, source_config: str, conversation_id: str) -> Conversation | None:
