@@ -146,6 +146,9 @@ def bench(
 
         last = max(work.glob("warehouse-jsonl-*.duckdb"), key=lambda p: p.stat().st_mtime)
         results["serve_ms"] = serve_timings(last)
+        from bench.explorer import explorer_timings
+
+        results["explorer"] = explorer_timings(last)
     if exports:
         from bench.exports import export_timings
 
@@ -211,6 +214,10 @@ def render_table(results: dict) -> str:
     if "serve_ms" in results:
         lines += ["", "| traces serve page | median ms | slowest ms |", "|---|---|---|"]
         lines += [f"| {name} | {t['median_ms']} | {t['max_ms']} |" for name, t in results["serve_ms"].items()]
+    if "explorer" in results:
+        from bench.explorer import render_explorer
+
+        lines += ["", render_explorer(results["explorer"])]
     if "exports" in results:
         from bench.exports import render_exports
 

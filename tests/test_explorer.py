@@ -421,27 +421,6 @@ def test_traces_index_and_labels_commands(db, tmp_path):
     LabelStore(labels_path(db)).remove("kimi", "shared-one", "shared")
 
 
-def test_search_snippets_escape_the_trace_text(tmp_path):
-    from tests.test_web import HOSTILE_OUTPUT
-
-    root = tmp_path
-    rows_ = [row for config, row in generate(6, seed=5) if config == "kimi"]
-    hostile = dict(rows_[0], id="hostile")
-    turns = [dict(t) for t in hostile["conversations"]]
-    tool_turn = next(i for i, t in enumerate(turns) if t["from"] == "tool")
-    turns[tool_turn]["value"] = turns[tool_turn]["value"].replace("<tool_response>", "<tool_response>" + HOSTILE_OUTPUT, 1)
-    hostile["conversations"] = turns
-    write_jsonl(root / "kimi.jsonl", rows_ + [hostile])
-    db = root / "warehouse.duckdb"
-    ingest(db, [str(root / "kimi.jsonl")], config="kimi")
-    build(db, echo=False)
-    SearchIndex(search_index_path(db), db).update()
-    html = create_app(db).test_client().get("/search?q=pwned").get_data(as_text=True)
-    assert hits_of(html) and hits_of(html)[0][1] == "hostile"
-    assert "<script" not in html and "&lt;script&gt;alert(" in html
-    assert "<b>pwned</b>" in html
-
-
 def test_search_urls_round_trip(client):
     query = urlencode([("q", "error"), ("in", "outputs"), ("in", "thoughts"), ("config", "kimi")])
     html = client.get(f"/search?{query}").get_data(as_text=True)

@@ -253,3 +253,14 @@ def test_trace_text_is_escaped(hostile_db):
     assert "<img src=x" not in listing and listed_ids(listing) == ["hostile"]
     assert "script-src" not in page.headers["Content-Security-Policy"]  # default-src 'none': no script at all
     assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
+
+
+def test_search_snippets_escape_the_trace_text(hostile_db):
+    from reports.web.search import SearchIndex
+    from trace_warehouse.paths import search_index_path
+
+    SearchIndex(search_index_path(hostile_db), hostile_db).update()
+    html = create_app(hostile_db).test_client().get("/search?q=pwned").get_data(as_text=True)
+    assert re.search(r'class="hit-link" href="/conversations/kimi/hostile#m\d+"', html)
+    assert "<script" not in html and "&lt;script&gt;alert(" in html
+    assert "<b>pwned</b>" in html

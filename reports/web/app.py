@@ -82,6 +82,7 @@ def create_app(
     app.jinja_env.globals["report_pages"] = PAGES
     app.jinja_env.globals["csrf_token"] = app.config["CSRF_TOKEN"]
     tokenizers: dict[str, Any] = {}
+    choices_cache: dict[str, dict[str, list[str]]] = {}
 
     @contextmanager
     def reading() -> Iterator[duckdb.DuckDBPyConnection]:
@@ -187,6 +188,16 @@ def create_app(
             abort(404, description=f"No chart {name!r} on page {slug!r}.")
         return send_file(path, mimetype="image/png", max_age=0)
 
+    def filter_choices() -> dict[str, list[str]]:
+        """The drop-downs' values, read once per version of the warehouse file (they scan two tables)."""
+        version = warehouse_version()
+        if version not in choices_cache:
+            with reading() as con:
+                choices = queries.filter_choices(con)
+            choices_cache.clear()
+            choices_cache[version] = choices
+        return dict(choices_cache[version])
+
     def index_status():
         if indexer is not None:
             indexer.ensure_current()  # after a build or ingest, the index catches up in the background
@@ -204,7 +215,7 @@ def create_app(
         status = index_status() if filters.q else None
         with reading() as con:
             listed = queries.list_conversations(con, filters, explorer.lookups(filters))
-            choices = queries.filter_choices(con)
+        choices = filter_choices()
         choices["label"] = sorted({lb.label for lb in explorer.labels.labels()})
         return render_template(
             "conversations.html", filters=filters, listed=listed, choices=choices, flags=queries.FLAGS,
@@ -315,11 +326,9 @@ def create_app(
                 )
             except SearchIndexError as exc:
                 error = str(exc)
-        with reading() as con:
-            choices = queries.filter_choices(con)
         return render_template(
-            "search.html", text=text, fields=fields, config=config, tool=tool, page=page, results=results, error=error,
-            status=status, all_fields=SEARCH_FIELDS, choices=choices, page_size=SEARCH_PAGE_SIZE,
+            "search.html", choices=filter_choices(), text=text, fields=fields, config=config, tool=tool, page=page, results=results, error=error,
+            status=status, all_fields=SEARCH_FIELDS, page_size=SEARCH_PAGE_SIZE,
         )
 
     def conversation_ref(value: str, name: str) -> tuple[str, str]:

@@ -259,7 +259,10 @@ class SearchIndex:
             raise SearchIndexError(f"{self.db} does not exist: run `traces run` (or ingest and build) first")
         version = warehouse_version(self.db)
         with self._reading() as con:
-            current = dict(con.execute("select conversation_seq, content_hash from fct_conversations").fetchall())
+            try:
+                current = dict(con.execute("select conversation_seq, content_hash from fct_conversations").fetchall())
+            except duckdb.CatalogException as exc:
+                raise SearchIndexError(f"{self.db} is not built yet: run `traces build` first ({exc})") from exc
         index = self._open()
         try:
             writer = index.writer(WRITER_HEAP_BYTES, 1)
