@@ -21,6 +21,7 @@ from bench.measure import measure
 from reports.web.app import create_app
 from trace_warehouse.labels import LabelStore
 from trace_warehouse.paths import labels_path, search_index_path
+from trace_warehouse.warehouse import one_row
 
 REPEATS = 5
 
@@ -39,8 +40,8 @@ def _queries(db: Path) -> list[dict[str, str]]:
                 "order by hash(thought_key) limit 3"
             ).fetchall()
         ]
-        tool = con.execute("select tool_name from dim_tools order by n_calls desc limit 1").fetchone()[0]
-        config = con.execute("select min(source_config) from fct_conversations").fetchone()[0]
+        tool = one_row(con, "select tool_name from dim_tools order by n_calls desc limit 1")[0]
+        config = one_row(con, "select min(source_config) from fct_conversations")[0]
     finally:
         con.close()
     words = [{"q": "error"}, {"q": "file"}, {"q": "the"}, {"q": "nginx"}, {"q": "permission denied"}, {"q": "python test"}]
