@@ -39,6 +39,9 @@ CONVERSATIONS_FILE = "trace-warehouse-conversations.json"
 SCHEMA_VERSION = 1
 # Conversations read from the warehouse (and committed) at a time: ~50 MB of real-shaped text.
 BATCH_CONVERSATIONS = 500
+# Committed (and the progress saved) every this many batches: a commit per batch waits for the
+# writer each time (4,000 conversations: 8.9 s committing each batch, 6.6 s every fourth).
+BATCHES_PER_COMMIT = 4
 # The writer's memory: it flushes a segment whenever its buffers reach this (one thread).
 WRITER_HEAP_BYTES = 128 * 2**20
 # tantivy's aggregations stop at 65,000 buckets: conversations are counted in ranges this wide.
@@ -282,7 +285,8 @@ class SearchIndex:
             state.warehouse_version = version
             writer.commit()
             state.write(self.folder)
-            for done, batch in _batches(todo, BATCH_CONVERSATIONS):
+            pending: list[int] = []
+            for number, (done, batch) in enumerate(_batches(todo, BATCH_CONVERSATIONS), start=1):
                 with self._reading() as con:
                     passages = read_passages(con, batch)
                     tools = _tools_by_conversation(con, batch)
@@ -290,11 +294,15 @@ class SearchIndex:
                 writer.delete_documents_by_query(tantivy.Query.term_set_query(self.schema, "conversation_seq", batch))
                 for passage in passages:
                     writer.add_document(self._document(passage, tools.get(passage.conversation_seq, [])))
-                writer.commit()
                 report.documents += len(passages)
-                state.conversations.update({seq: current[seq] for seq in batch})
-                state.write(self.folder)
-                report.added += len(batch)
+                pending += batch
+                # The writer indexes in its own thread while the next batch is read; a commit waits for it.
+                if number % BATCHES_PER_COMMIT == 0 or done == len(todo):
+                    writer.commit()
+                    state.conversations.update({seq: current[seq] for seq in pending})
+                    state.write(self.folder)
+                    report.added += len(pending)
+                    pending = []
                 if progress:
                     progress(done, len(todo))
             state.complete = True
