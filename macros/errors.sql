@@ -19,3 +19,38 @@
             then 'exception'
     end
 {%- endmacro %}
+
+{#-
+    A tool error's signature: the line that says what went wrong, with what varies between
+    occurrences replaced by placeholders, so that `bash: cd: /home/user: No such file or directory`
+    and `bash: cd: /srv/x: No such file or directory` are one signature. The line is a Python
+    traceback's last one (the exception), else the first non-empty one. Patterns are written for
+    RE2 (DuckDB) and Java (Spark) alike: \x27 is a single quote, \z the end of the text.
+-#}
+{% macro error_line(text) -%}
+    case
+        when {{ regex_matches(text, traceback_pattern()) }}
+            then regexp_extract({{ text }}, {{ regex('([^\n]*[^\s][^\n]*)\s*\z') }}, 1)
+        else regexp_extract({{ text }}, {{ regex('^\s*([^\n]*)') }}, 1)
+    end
+{%- endmacro %}
+
+{% macro error_signature(line) -%}
+    {%- set steps = [
+        ('(?i)\\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\b', '<id>'),
+        ('\\d{4}-\\d{2}-\\d{2}(?:[T ]\\d{2}:\\d{2}(?::\\d{2}(?:\\.\\d+)?)?(?:Z|[+-]\\d{2}:?\\d{2})?)?', '<time>'),
+        ('\\b\\d{1,2}:\\d{2}:\\d{2}(?:\\.\\d+)?\\b', '<time>'),
+        ('"[^"]*"', '<str>'),
+        ('\\x27[^\\x27]*\\x27', '<str>'),
+        ('(?:https?:/|[\\w.~-]+)?/[^\\s:"\\x27,;()<>\\[\\]]+', '<path>'),
+        ('\\b0x[0-9a-fA-F]+\\b', '<hex>'),
+        ('\\b[0-9a-f]{8,}\\b', '<hex>'),
+        ('\\d+(?:\\.\\d+)?', '<n>'),
+        ('\\s+', ' '),
+    ] -%}
+    {%- set ns = namespace(sql='left(' ~ line ~ ', 500)') -%}
+    {%- for pattern, placeholder in steps -%}
+        {%- set ns.sql = regex_replace_all(ns.sql, regex(pattern), "'" ~ placeholder ~ "'") -%}
+    {%- endfor -%}
+    nullif(left({{ strip(ns.sql) }}, 200), '')
+{%- endmacro %}

@@ -10,7 +10,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlencode
+from html import unescape
+from urllib.parse import parse_qs, urlencode
 
 import duckdb
 import pytest
@@ -341,7 +342,7 @@ def test_export_by_label_and_by_excluded_label(db, tmp_path):
 
 # -- labels outlive the warehouse; the index follows it ----------------------------------------
 
-def test_labels_survive_a_full_rebuild_and_a_new_warehouse_and_the_index_updates_incrementally(tmp_path):
+def test_labels_survive_a_new_warehouse_and_the_index_updates_incrementally(tmp_path):
     root = tmp_path
     generated = list(generate(40, seed=23))
     first = [row for _, row in generated[:30]]
@@ -370,21 +371,19 @@ def test_labels_survive_a_full_rebuild_and_a_new_warehouse_and_the_index_updates
     def labels_in_warehouse() -> set[tuple]:
         return set(rows(db, "select conversation_id, label, note, is_in_warehouse from dim_conversation_labels"))
 
-    expected = {(first[0]["id"], "keep", "checked by hand", True), (first[1]["id"], "drop", None, True)}
-    build(db, echo=False, full_refresh=True)
-    assert labels_in_warehouse() == expected
-    # A new warehouse from scratch: the labels are still there, and apply to the same conversations.
+    # A new warehouse from scratch (a full rebuild of a re-ingest): the labels are still there,
+    # apply to the same conversations, and one given meanwhile is in the table after the build.
+    store.add("kimi", "not-ingested", "later")
     for path in root.glob("warehouse.duckdb*"):
         if path.is_file() and not path.name.endswith(".labels.jsonl"):
             path.unlink()
     ingest(db, [str(root / "first.jsonl")], config="kimi")
     build(db, echo=False)
-    assert labels_in_warehouse() == expected
-    assert len(store.labels()) == 2
-    # A label given after the build is in the table after the next one.
-    store.add("kimi", "not-ingested", "later")
-    build(db, echo=False, select="dim_conversation_labels")
-    assert ("not-ingested", "later", None, False) in labels_in_warehouse()
+    assert labels_in_warehouse() == {
+        (first[0]["id"], "keep", "checked by hand", True), (first[1]["id"], "drop", None, True),
+        ("not-ingested", "later", None, False),
+    }
+    assert len(store.labels()) == 3
 
 
 def test_serve_updates_the_index_in_the_background_and_search_says_so_meanwhile(db, tmp_path):
@@ -426,3 +425,29 @@ def test_search_urls_round_trip(client):
     html = client.get(f"/search?{query}").get_data(as_text=True)
     assert {h[3] for h in hits_of(html)} <= {"outputs", "thoughts"}
     assert 'value="outputs" checked' in html and 'value="thoughts" checked' in html and 'value="task" checked' not in html
+
+
+# -- error signatures (#30) --------------------------------------------------------------------
+
+def test_error_signatures_count_every_error_and_filter_the_list(client, db):
+    from markupsafe import escape
+
+    errors = rows(db, "select count(*) from fct_tool_responses where is_error")[0][0]
+    assert errors > 0 and rows(db, "select sum(n_errors) from fct_error_signatures")[0][0] == errors
+    # Errors whose lines differ only in a path are one signature.
+    signature, n_lines = rows(
+        db,
+        "select error_signature, count(distinct i.error_line) from fct_tool_responses r "
+        "join intermediate.int_tool_error_signatures i using (source_config, conversation_id, message_index, response_index) "
+        "where error_signature like '%<path>%' group by 1 order by 2 desc limit 1",
+    )[0]
+    assert n_lines > 1
+    expected = set(rows(db, "select distinct source_config, conversation_id from fct_tool_responses where error_signature = ?", [signature]))
+    assert set(listed_keys(client, urlencode({"signature": signature}))) == expected
+    config, cid = sorted(expected)[0]
+    page = client.get(f"/conversations/{config}/{cid}").get_data(as_text=True)
+    links = re.findall(r'class="signature" href="/conversations\?([^"]+)"', page)
+    assert {"signature": [signature]} in [parse_qs(unescape(link)) for link in links]
+    assert str(escape(signature)) in page
+    report = client.get("/report/errors").get_data(as_text=True)
+    assert "How tools fail" in report and "/conversations?signature=" in report

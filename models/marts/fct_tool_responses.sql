@@ -15,6 +15,17 @@ links as (
     where response_index is not null
 ),
 
+signatures as (
+    select
+        source_config,
+        conversation_id,
+        conversation_seq,
+        message_index,
+        response_index,
+        signature
+    from {{ ref('int_tool_error_signatures') }}
+),
+
 joined as (
     select
         responses.source_config,
@@ -34,11 +45,16 @@ joined as (
         links.call_message_index,
         links.call_index,
         links.is_orphan_response as is_orphan,
-        links.is_name_mismatch
+        links.is_name_mismatch,
+        signatures.signature as error_signature
     from responses
     inner join links
         on
             {{ same_response('responses', 'links') }}
+    left join signatures
+        on
+            {{ same_message('responses', 'signatures') }}
+            and responses.response_index = signatures.response_index
 )
 
 select

@@ -134,6 +134,8 @@ def stage_selection(
         raise ExportError("conversations were chosen without naming the view (ExportOptions.view)")
     for label in options.labels + options.exclude_labels:
         check_label(label)
+    if not options.selects_by_label_or_view:
+        return  # no rule reads these tables (and the label file is not read)
     chosen = pa.table({
         "source_config": [c for c, _ in conversations or ()], "conversation_id": [i for _, i in conversations or ()],
     })

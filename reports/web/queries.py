@@ -71,6 +71,7 @@ class ConversationFilters:
     tool: str = ""
     q: str = ""
     label: str = ""
+    signature: str = ""
     flags: tuple[str, ...] = ()
     min_calls: int | None = None
     max_calls: int | None = None
@@ -93,6 +94,7 @@ class ConversationFilters:
             tool=args.get("tool", "").strip(),
             q=args.get("q", "").strip(),
             label=args.get("label", "").strip(),
+            signature=args.get("signature", "").strip(),
             flags=tuple(flag for flag in FLAGS if args.get(flag) in ("1", "true", "on", "yes")),
             min_calls=_integer(args.get("min_calls"), "min_calls"),
             max_calls=_integer(args.get("max_calls"), "max_calls"),
@@ -153,6 +155,9 @@ def _where(filters: ConversationFilters, lookups: Lookups = Lookups()) -> tuple[
     if filters.tool:
         clauses.append("conversation_seq in (select conversation_seq from fct_tool_calls where tool_name = $tool)")
         params["tool"] = filters.tool
+    if filters.signature:
+        clauses.append("conversation_seq in (select conversation_seq from fct_tool_responses where error_signature = $signature)")
+        params["signature"] = filters.signature
     if filters.q and lookups.text_matches is not None:
         clauses.append("conversation_seq in (select unnest($text_matches))")
         params["text_matches"] = sorted(lookups.text_matches)
@@ -333,7 +338,7 @@ def load_conversation(con: duckdb.DuckDBPyConnection, source_config: str, conver
     )
     responses = _dicts(
         con.execute(
-            "select message_index, response_index, tool_call_id, tool_name, is_error, error_type, budget_warning, "
+            "select message_index, response_index, tool_call_id, tool_name, is_error, error_type, error_signature, budget_warning, "
             "content, call_message_index, call_index, is_orphan, is_name_mismatch "
             "from fct_tool_responses where conversation_seq = $seq order by message_index, response_index",
             key,

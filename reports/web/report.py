@@ -11,7 +11,7 @@ from reports.pages import PAGES, Page, Section
 from reports.render import format_value, query_rows
 
 # Report columns whose values name a set of conversations the list can show.
-LINKED_COLUMNS = {"source_config": "config", "category": "category", "tool_name": "tool"}
+LINKED_COLUMNS = {"source_config": "config", "category": "category", "tool_name": "tool", "signature": "signature"}
 # Sections whose rows are about failing conversations: their links add that filter.
 FAILING_SECTIONS = {"completion_by_category": {"no_final_answer": "1"}, "tool_error_rates": {"has_error": "1"}}
 
