@@ -9,8 +9,8 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 from html import unescape
+from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 
 import duckdb
