@@ -6,7 +6,7 @@
         'n_tool_calls', 'has_malformed_call', 'has_stuck_loop', 'is_unfinished', 'has_unpaired_call',
         'max_parallel_width', 'last_assistant_message_index', 'has_assistant_turn', 'n_trailing_turns',
         'system_prompt_form', 'has_unparsable_tools', 'system_prompt_mentions_tools', 'system_prompt_rewritten',
-        'gives_tools',
+        'gives_tools', 'has_schema_violation',
     ] -%}
     {%- for column in columns if column not in except -%}
         {{ relation }}.{{ column }}{{ ',\n    ' if not loop.last }}

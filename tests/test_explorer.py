@@ -451,3 +451,14 @@ def test_error_signatures_count_every_error_and_filter_the_list(client, db):
     assert str(escape(signature)) in page
     report = client.get("/report/errors").get_data(as_text=True)
     assert "How tools fail" in report and "/conversations?signature=" in report
+
+
+def test_schema_violations_filter_the_list_and_show_on_the_call(client, db):
+    expected = set(rows(
+        db,
+        "select distinct source_config, conversation_id from fct_tool_calls where schema_issue in "
+        "('unknown_tool', 'missing_required', 'unexpected_argument', 'wrong_type', 'enum_violation')",
+    ))
+    assert expected and set(listed_keys(client, "schema_violation=1")) == expected
+    config, cid = rows(db, "select source_config, conversation_id from fct_tool_calls where schema_issue = 'no_tool_definitions' limit 1")[0]
+    assert "no tool definitions" in client.get(f"/conversations/{config}/{cid}").get_data(as_text=True)

@@ -188,6 +188,29 @@ def test_filters_count_what_they_exclude(sample_db, tmp_path):
     assert len(kept) == m["rows_out"] == _expected(sample_db, "not has_stuck_loop and not is_unfinished and n_tool_calls >= 3")
 
 
+def test_drop_schema_violations_counts_the_conversations_whose_calls_break_their_schema(sample_db, tmp_path):
+    options = ExportOptions(exclude_malformed=False, drop_schema_violations=True, tokenizer=None)
+    m = export(sample_db, tmp_path, ["trl-messages"], options)[0].manifest
+    con = duckdb.connect(str(sample_db), read_only=True)
+    try:
+        violating = one_row(
+            con,
+            "select count(distinct conversation_seq) from fct_tool_calls where schema_issue is not null "
+            "and schema_issue <> 'no_tool_definitions'",
+        )[0]
+        unpaired = one_row(
+            con,
+            "select count(*) from sft_conversation_filters where has_unpaired_call and has_schema_violation",
+        )[0]
+    finally:
+        con.close()
+    assert violating > 0, "the sample has calls to unknown tools and calls missing a required argument"
+    # The rules run in order: a conversation left out for an unpaired call is counted there.
+    assert m["excluded"]["schema_violation"] == violating - unpaired
+    assert m["filters"]["drop_schema_violations"] is True
+    assert m["rows_out"] + sum(m["excluded"].values()) == m["rows_in"]
+
+
 def test_a_conversation_with_nothing_to_render_is_counted_not_exported(kimi_only_db, tmp_path):
     con = duckdb.connect(str(kimi_only_db), read_only=True)
     conversations = one_row(con, "select count(*) from fct_conversations")[0]

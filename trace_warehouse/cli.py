@@ -269,6 +269,7 @@ def export(
     exclude_malformed: Annotated[bool, typer.Option(help="Leave out conversations (or turns) with a malformed call.")] = True,
     exclude_loops: Annotated[bool, typer.Option(help="Leave out conversations with a stuck loop.")] = False,
     exclude_unfinished: Annotated[bool, typer.Option(help="Leave out conversations that hit the iteration limit or end without a final answer.")] = False,
+    drop_schema_violations: Annotated[bool, typer.Option(help="Leave out conversations with a call its tool's schema rejects (fct_tool_calls.schema_issue).")] = False,
     min_tool_calls: Annotated[int | None, typer.Option(help="Keep conversations with at least N tool calls.")] = None,
     dedup: Annotated[bool, typer.Option(help="Drop exact duplicates (same exported content).")] = False,
     max_tokens: Annotated[int | None, typer.Option(help="Leave out (and count) samples longer than N tokens.")] = None,
@@ -290,7 +291,7 @@ def export(
         configs=config or [], categories=category or [], exclude_malformed=exclude_malformed, exclude_loops=exclude_loops,
         exclude_unfinished=exclude_unfinished, min_tool_calls=min_tool_calls, dedup=dedup, max_tokens=max_tokens,
         tokenizer=_none_or(tokenizer), chat_template=_none_or(chat_template), system_prompt=system_prompt,
-        redact=redact, validation_share=validation_share, labels=label or [], exclude_labels=exclude_label or [], view=view,
+        redact=redact, validation_share=validation_share, drop_schema_violations=drop_schema_violations, labels=label or [], exclude_labels=exclude_label or [], view=view,
     )
     try:
         _check_target(target)

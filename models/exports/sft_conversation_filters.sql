@@ -27,6 +27,14 @@ toolsets as (
     select * from {{ ref('stg_toolsets') }}
 ),
 
+-- A call the model should never learn: a tool that does not exist, an argument the tool does not
+-- take or of the wrong type (int_tool_call_schema_checks; `no_tool_definitions` is not one).
+schema_violations as (
+    select distinct conversation_seq
+    from {{ ref('int_tool_call_schema_checks') }}
+    where schema_issue in ('unknown_tool', 'missing_required', 'unexpected_argument', 'wrong_type', 'enum_violation')
+),
+
 described as (
     select
         conversations.source_config,
@@ -51,7 +59,8 @@ described as (
         ) as n_trailing_turns,
         coalesce(system_prompts.system_prompt_form, 'no_system_prompt') as system_prompt_form,
         coalesce(toolsets.tools_shape, 'missing') in ('invalid', 'not_a_list') as has_unparsable_tools,
-        coalesce(contains(system_prompts.system_prompt, '<tools>'), false) as system_prompt_mentions_tools
+        coalesce(contains(system_prompts.system_prompt, '<tools>'), false) as system_prompt_mentions_tools,
+        schema_violations.conversation_seq is not null as has_schema_violation
     from conversations
     left join last_assistant_turns
         on
@@ -60,6 +69,8 @@ described as (
         on conversations.system_prompt_hash = system_prompts.system_prompt_hash
     left join toolsets
         on conversations.tools_hash = toolsets.tools_hash
+    left join schema_violations
+        on conversations.conversation_seq = schema_violations.conversation_seq
 )
 
 select

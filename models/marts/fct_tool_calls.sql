@@ -25,6 +25,10 @@ call_texts as (
 outcomes as (
     select * from {{ ref('int_tool_call_outcomes') }}
     where length(source_config) > 0
+),
+
+schema_checks as (
+    select * from {{ ref('int_tool_call_schema_checks') }}
 )
 
 select
@@ -52,7 +56,9 @@ select
     outcomes.is_name_mismatch,
     outcomes.is_error,
     outcomes.error_type,
-    outcomes.budget_warning
+    outcomes.budget_warning,
+    schema_checks.schema_issue,
+    schema_checks.schema_issue_argument
 -- A left join, so that the texts are the side DuckDB streams, never the one it hashes: a call
 -- with no outcome row would keep its key and fail the not-null checks, not vanish.
 from call_texts
@@ -60,3 +66,7 @@ left join outcomes
     on
         {{ same_message('call_texts', 'outcomes') }}
         and call_texts.call_index = outcomes.call_index
+left join schema_checks
+    on
+        {{ same_message('call_texts', 'schema_checks') }}
+        and call_texts.call_index = schema_checks.call_index

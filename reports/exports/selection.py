@@ -23,6 +23,8 @@ class ExportOptions:
     exclude_malformed: bool = True
     exclude_loops: bool = False
     exclude_unfinished: bool = False
+    # Conversations with a call the schema check flags (fct_tool_calls.schema_issue).
+    drop_schema_violations: bool = False
     min_tool_calls: int | None = None
     dedup: bool = False
     max_tokens: int | None = None
@@ -84,6 +86,8 @@ def exclusion_case(fmt: ExportFormat, options: ExportOptions, engine: str = "duc
         rules.append(("sft.has_stuck_loop", "stuck_loop"))
     if options.exclude_unfinished:
         rules.append(("sft.is_unfinished", "unfinished"))
+    if options.drop_schema_violations:
+        rules.append(("sft.has_schema_violation", "schema_violation"))
     if options.min_tool_calls:
         rules.append((f"sft.n_tool_calls < {int(options.min_tool_calls)}", "too_few_tool_calls"))
     if not rules:

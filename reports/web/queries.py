@@ -38,6 +38,10 @@ FLAGS = {
     "iteration_limit": "hit_iteration_limit",
     "malformed": "n_malformed_calls > 0",
     "no_final_answer": "not has_final_answer",
+    "schema_violation": (
+        "conversation_seq in (select conversation_seq from fct_tool_calls where schema_issue in "
+        "('unknown_tool', 'missing_required', 'unexpected_argument', 'wrong_type', 'enum_violation'))"
+    ),
 }
 
 LIST_COLUMNS = (
@@ -332,7 +336,7 @@ def load_conversation(con: duckdb.DuckDBPyConnection, source_config: str, conver
         con.execute(
             "select message_index, call_index, tool_name, arguments, call_text, is_valid_json, is_closed, parse_issue, "
             "missing_arguments, tool_call_id, has_response, response_message_index, is_error, error_type, "
-            "is_name_mismatch from fct_tool_calls where conversation_seq = $seq order by message_index, call_index",
+            "is_name_mismatch, schema_issue, schema_issue_argument from fct_tool_calls where conversation_seq = $seq order by message_index, call_index",
             key,
         )
     )
