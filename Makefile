@@ -46,10 +46,11 @@ serve: setup
 	$(BIN)/traces serve
 
 # Two tiers: the fast one (no dbt build, about a minute) first, then the integration tier.
-# The integration tier on three workers: each Spark module (JVMs, round trips) beside the DuckDB tests.
+# The integration tier on four workers: each Spark module (JVMs, round trips), the web app's tests
+# and the other DuckDB tests apart; they mostly wait (on JVMs, dbt, the browser), so four fit two cores.
 test: setup spark lint browser
 	$(BIN)/pytest -m "not integration" -n 2
-	$(BIN)/pytest -m integration -n 3 --dist loadgroup
+	$(BIN)/pytest -m integration -n 4 --dist loadgroup
 
 test-fast: setup
 	$(BIN)/pytest -m "not integration" -n 2

@@ -23,8 +23,8 @@ BUILT_WAREHOUSE_FIXTURES = {"sample_db", "sample_target", "sample_exports", "kim
 # `make test` runs the integration tier on three workers (pytest-xdist, `--dist loadgroup`): each
 # Spark module, which mostly waits on JVMs and round trips, on one; everything else on the third.
 SPARK_MODULES = {"test_spark.py", "test_spark_cluster.py"}
-# The explorer's HTTP and browser tests, a fourth group: the first worker to near its end takes it.
-EXPLORER_MODULES = {"test_explorer.py", "test_browser.py"}
+# The web app's HTTP and browser tests, a fourth group on a fourth worker.
+EXPLORER_MODULES = {"test_explorer.py", "test_browser.py", "test_web.py"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -34,8 +34,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """With `--dist loadgroup`: each Spark module, the explorer's tests, and the rest, each whole on
-    one worker; the largest groups start first, the explorer's goes to the first worker near its end.
+    """With `--dist loadgroup`: each Spark module, the web app's tests, and the rest, each whole on
+    one worker (`make test` starts four: they mostly wait on JVMs, dbt and the browser).
 
     A scheduler of our own rather than `xdist_group` marks: xdist 3.8 groups by rewriting
     ``item._nodeid``, which pytest 9.2's items no longer read.
