@@ -111,14 +111,9 @@ def _from_spark(spark_db: Path, names: dict[str, str], out: Path) -> None:
     )
 
 
-@pytest.fixture(scope="module")
-def engines(tmp_path_factory) -> Engines:
-    root = tmp_path_factory.mktemp("engines")
-    inputs = _inputs(root / "inputs")
-    duck_db, spark_db = root / "duck.duckdb", root / "spark.duckdb"
-    duck_ingest = run_cli("ingest", str(inputs), "--db", str(duck_db))
-    assert duck_ingest.returncode == 0, duck_ingest.stderr
-    # The same labels beside both warehouses (one for a conversation neither has): both builds read them.
+def write_labels(duck_db: Path, spark_db: Path) -> None:
+    """The same labels beside both warehouses (one for a conversation neither has): both builds
+    read them into dim_conversation_labels. ``duck_db`` is ingested already."""
     with duckdb.connect(str(duck_db), read_only=True) as con:
         labelled = con.execute("select source_config, conversation_id from raw.conversations order by 1, 2 limit 3").fetchall()
     for db in (duck_db, spark_db):
@@ -126,6 +121,16 @@ def engines(tmp_path_factory) -> Engines:
         for config, conversation_id in labelled:
             store.merge([Label(config, conversation_id, "good", "a note, with a comma", "2026-12-06T10:00:00+00:00")])
         store.merge([Label("kimi", "not-ingested", "later", "", "2026-12-06T11:30:00+00:00")])
+
+
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory) -> Engines:
+    root = tmp_path_factory.mktemp("engines")
+    inputs = _inputs(root / "inputs")
+    duck_db, spark_db = root / "duck.duckdb", root / "spark.duckdb"
+    duck_ingest = run_cli("ingest", str(inputs), "--db", str(duck_db))
+    assert duck_ingest.returncode == 0, duck_ingest.stderr
+    write_labels(duck_db, spark_db)
     assert run_cli("build", "--db", str(duck_db)).returncode == 0
     spark_ingest = run_cli("ingest", "--target", "spark", str(inputs), "--db", str(spark_db))
     assert spark_ingest.returncode == 0, spark_ingest.stderr

@@ -24,7 +24,7 @@ import pytest
 
 from ingest.synthetic.sample import write_sample
 from tests.helpers import BAD_LINES, BIN, RUN_MANIFEST_KEYS, assert_same_export, report_pages, run_cli
-from tests.test_spark import MARTS, RAW, REPORTING, Engines, _differences, _inputs
+from tests.test_spark import MARTS, RAW, REPORTING, Engines, _differences, _inputs, write_labels
 from trace_warehouse import cluster
 from trace_warehouse.build import run_dbt
 
@@ -62,13 +62,14 @@ def on_cluster(tmp_path_factory) -> Iterator[Engines]:
     try:
         duck_ingest = run_cli("ingest", str(inputs), "--db", str(duck_db))
         assert duck_ingest.returncode == 0, duck_ingest.stderr
+        write_labels(duck_db, spark_db)
         assert run_cli("build", "--db", str(duck_db)).returncode == 0
         output, _ = up.communicate()
         assert up.returncode == 0, output
         spark_ingest = run_cli("ingest", "--target", "spark-cluster", str(inputs), "--db", str(spark_db))
         assert spark_ingest.returncode == 0, spark_ingest.stdout + spark_ingest.stderr
-        # `dbt run`, models only: the data tests are the same SQL, run by tests/test_spark.py on the
-        # local target; here they add ~45 s of per-statement round trips (`build --select
+        # `dbt run`, models only: every table is compared row for row with DuckDB's, whose build
+        # runs every data test; here they added ~45 s of per-statement round trips (`build --select
         # resource_type:model` would still run them: dbt selects a selected model's tests too).
         run_dbt(spark_db, ["run"], echo=False, target="spark-cluster")
         relations = {name: f"main.{name}" for name in MARTS + REPORTING}
