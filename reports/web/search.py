@@ -74,14 +74,14 @@ class Passage:
     text: str
 
 
-def _seq_filter(seqs: list[int]) -> str:
-    return "conversation_seq in (select unnest($seqs))"
+# The conversations of a batch, bound as the parameter $seqs.
+IN_BATCH = "conversation_seq in (select unnest($seqs))"
 
 
 def read_passages(con: duckdb.DuckDBPyConnection, seqs: list[int]) -> list[Passage]:
     """The texts of these conversations, one passage per message and kind of text."""
     params: dict = {"seqs": seqs}
-    where = _seq_filter(seqs)
+    where = IN_BATCH
     rows: list[tuple] = []
     rows += con.execute(
         f"""
@@ -139,7 +139,7 @@ def read_passages(con: duckdb.DuckDBPyConnection, seqs: list[int]) -> list[Passa
 def _tools_by_conversation(con: duckdb.DuckDBPyConnection, seqs: list[int]) -> dict[int, list[str]]:
     rows = con.execute(
         f"select conversation_seq, list(distinct tool_name) from fct_tool_calls "
-        f"where {_seq_filter(seqs)} and tool_name is not null group by 1",
+        f"where {IN_BATCH} and tool_name is not null group by 1",
         {"seqs": seqs},
     ).fetchall()
     return {seq: tools for seq, tools in rows}
