@@ -257,7 +257,7 @@ def test_the_report_from_spark_is_duckdbs(engines, tmp_path):
 
 
 def test_spark_writes_the_same_training_files_as_duckdb(engines, tmp_path):
-    options = [arg for fmt in LOCAL_EXPORT["formats"] for arg in ("--format", fmt)] + ["--dedup", "--exclude-loops"]
+    options = [arg for fmt in LOCAL_EXPORT["formats"] for arg in ("--format", fmt)] + ["--dedup", "exact", "--exclude-loops"]
     no_tokens = ["--tokenizer", "none", "--chat-template", "none"]
     duck = run_cli("export", "--db", str(_duck_db(engines)), "--out", str(tmp_path / "duck"), *options, *no_tokens)
     assert duck.returncode == 0, duck.stderr

@@ -271,7 +271,11 @@ def export(
     exclude_unfinished: Annotated[bool, typer.Option(help="Leave out conversations that hit the iteration limit or end without a final answer.")] = False,
     drop_schema_violations: Annotated[bool, typer.Option(help="Leave out conversations with a call its tool's schema rejects (fct_tool_calls.schema_issue).")] = False,
     min_tool_calls: Annotated[int | None, typer.Option(help="Keep conversations with at least N tool calls.")] = None,
-    dedup: Annotated[bool, typer.Option(help="Drop exact duplicates (same exported content).")] = False,
+    dedup: Annotated[
+        str | None,
+        typer.Option(help="exact: drop samples with the same exported content; near: keep one conversation per trajectory cluster; task: at most --per-task per task cluster (dim_near_duplicate_clusters)."),
+    ] = None,
+    per_task: Annotated[int, typer.Option(help="With --dedup task: conversations kept per task cluster.")] = 1,
     max_tokens: Annotated[int | None, typer.Option(help="Leave out (and count) samples longer than N tokens.")] = None,
     tokenizer: TokenizerOption = DEFAULT_TOKENIZER,
     chat_template: ChatTemplateOption = DEFAULT_CHAT_TEMPLATE,
@@ -287,13 +291,13 @@ def export(
     """Write SFT training files (JSONL + manifest) from the sft_* models of the target's build."""
     from reports.exports import ExportOptions
 
-    options = ExportOptions(
-        configs=config or [], categories=category or [], exclude_malformed=exclude_malformed, exclude_loops=exclude_loops,
-        exclude_unfinished=exclude_unfinished, min_tool_calls=min_tool_calls, dedup=dedup, max_tokens=max_tokens,
-        tokenizer=_none_or(tokenizer), chat_template=_none_or(chat_template), system_prompt=system_prompt,
-        redact=redact, validation_share=validation_share, drop_schema_violations=drop_schema_violations, labels=label or [], exclude_labels=exclude_label or [], view=view,
-    )
     try:
+        options = ExportOptions(
+            configs=config or [], categories=category or [], exclude_malformed=exclude_malformed, exclude_loops=exclude_loops,
+            exclude_unfinished=exclude_unfinished, min_tool_calls=min_tool_calls, dedup=dedup, per_task=per_task, max_tokens=max_tokens,
+            tokenizer=_none_or(tokenizer), chat_template=_none_or(chat_template), system_prompt=system_prompt,
+            redact=redact, validation_share=validation_share, drop_schema_violations=drop_schema_violations, labels=label or [], exclude_labels=exclude_label or [], view=view,
+        )
         _check_target(target)
         _export(warehouse_path(db), _export_dir(out, target), format or [], options, force, target)
     except TraceWarehouseError as exc:

@@ -13,6 +13,7 @@ import duckdb
 from reports.exports.formats import DEFAULT_SYSTEM_PROMPT, ExportFormat
 from reports.exports.templates import DEFAULT_CHAT_TEMPLATE
 from reports.exports.tokens import DEFAULT_TOKENIZER
+from trace_warehouse.errors import ExportError
 from trace_warehouse.warehouse import sql_literal
 
 
@@ -26,7 +27,10 @@ class ExportOptions:
     # Conversations with a call the schema check flags (fct_tool_calls.schema_issue).
     drop_schema_violations: bool = False
     min_tool_calls: int | None = None
-    dedup: bool = False
+    # None, "exact" (same exported content), "near" (one conversation per trajectory cluster) or
+    # "task" (at most per_task per task cluster); clusters from dim_near_duplicate_clusters.
+    dedup: str | None = None
+    per_task: int = 1
     max_tokens: int | None = None
     tokenizer: str | None = DEFAULT_TOKENIZER
     chat_template: str | None = DEFAULT_CHAT_TEMPLATE
@@ -40,9 +44,26 @@ class ExportOptions:
     # passed to the export itself, this names it in the manifest.
     view: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.dedup is True:  # the flag's old meaning
+            self.dedup = "exact"
+        if self.dedup is False:
+            self.dedup = None
+        if self.dedup not in DEDUP_MODES:
+            raise ExportError(f"--dedup {self.dedup}: use one of {', '.join(m for m in DEDUP_MODES if m)}")
+        if self.per_task < 1:
+            raise ExportError(f"--per-task {self.per_task}: keep at least one conversation per task cluster")
+
     @property
     def selects_by_label_or_view(self) -> bool:
         return bool(self.labels or self.exclude_labels or self.view)
+
+    @property
+    def dedups_by_cluster(self) -> bool:
+        return self.dedup in ("near", "task")
+
+
+DEDUP_MODES = (None, "exact", "near", "task")
 
 
 def _contains(values: list[str], column: str, engine: str) -> str:
@@ -198,7 +219,9 @@ def stage_rows(
                 """
             )
         apply_measures(con, options)
-    if options.dedup:
+    if options.dedups_by_cluster:
+        mark_near_duplicates(con, options)
+    if options.dedup == "exact":
         payload = " || chr(31) || ".join(
             f"coalesce(({sql})::varchar, '')" for field, sql in fmt.fields_in(options.system_prompt) if field.key != "id"
         )
@@ -252,3 +275,29 @@ def mark_duplicates(con: duckdb.DuckDBPyConnection) -> None:
         """
     )
 
+
+def mark_near_duplicates(con: duckdb.DuckDBPyConnection, options: ExportOptions) -> None:
+    """Of the conversations still kept, each trajectory cluster keeps its first (``near``), each
+    task cluster its first ``per_task`` (``task``), in the cluster's keep order
+    (dim_near_duplicate_clusters: no tool error, a final answer, fewest messages, key). A
+    conversation without a cluster (no words) is kept. Chosen among the rows still kept, so a
+    member another filter left out does not take its cluster with it."""
+    kind, allowed, reason = ("trajectory", 1, "near_duplicate") if options.dedup == "near" else ("task", options.per_task, "over_per_task")
+    con.execute(
+        f"""
+        update scratch.export_rows set exclusion_reason = '{reason}'
+        where exclusion_reason is null and conversation_seq in (
+            select conversation_seq from (
+                select
+                    kept.conversation_seq,
+                    row_number() over (
+                        partition by coalesce(clusters.{kind}_cluster_id, kept.conversation_seq::varchar)
+                        order by clusters.{kind}_keep_rank, kept.conversation_seq
+                    ) as place
+                from (select distinct conversation_seq from scratch.export_rows where exclusion_reason is null) as kept
+                inner join dim_near_duplicate_clusters as clusters on kept.conversation_seq = clusters.conversation_seq
+            )
+            where place > {int(allowed)}
+        )
+        """
+    )

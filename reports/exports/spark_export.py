@@ -109,7 +109,7 @@ def _verdicts(spark: SparkSession, fmt: ExportFormat, options: ExportOptions) ->
         measure = MeasureBatches(fmt.name, options.tokenizer, options.chat_template)
         _into_duckdb(con, "scratch.export_measures", lines.mapInArrow(measure, MEASURES_SCHEMA))
         apply_measures(con, options)
-    if options.dedup:
+    if options.dedup == "exact":
         _sample_view(spark, con, "export_candidates")
         _into_duckdb(con, "scratch.export_hashes", spark.sql(
             f"""
@@ -330,6 +330,8 @@ def export_on_spark(
     options = options or ExportOptions(tokenizer=None, chat_template=None)
     if options.selects_by_label_or_view:
         raise ExportError("--label, --exclude-label and --view select from the DuckDB warehouse: export with --target duckdb")
+    if options.dedups_by_cluster:
+        raise ExportError(f"--dedup {options.dedup} uses the near-duplicate clusters, built on DuckDB only: export with --target duckdb")
     chosen, with_hub = resolve_formats(formats)
     _measuring(options)  # the executors load their own; this one checks the names here first
     local = not is_uri(out)

@@ -1,0 +1,48 @@
+"""Each signed text's near-duplicate cluster: the connected component of the match graph
+(int_near_duplicate_signatures.matched_seqs), named by its earliest conversation. Rebuilt on every
+build, from the matches alone: a new conversation can join two clusters into one."""
+
+import pyarrow as pa
+
+from trace_warehouse.near_duplicates import cluster_roots
+
+TEXT_KINDS = ("task", "trajectory")
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    signatures = dbt.ref("int_near_duplicate_signatures")
+    tables = []
+    for kind in TEXT_KINDS:
+        rows = (
+            signatures.filter(f"text_kind = '{kind}' and signature is not null")
+            .select("conversation_seq, matched_seqs")
+            .order("conversation_seq")
+            .to_arrow_table()
+        )
+        seqs = rows.column("conversation_seq").to_numpy()
+        roots = cluster_roots(seqs, rows.column("matched_seqs").to_pylist())
+        tables.append(
+            pa.table(
+                {
+                    "conversation_seq": pa.array(seqs, pa.int64()),
+                    "text_kind": pa.array([kind] * len(seqs), pa.string()),
+                    "cluster_seq": pa.array(roots, pa.int64()),
+                }
+            )
+        )
+    clusters = pa.concat_tables(tables)  # noqa: F841 (read by name in the query below)
+    return session.sql(
+        f"""
+        with signatures as ({signatures.sql_query()})
+        select
+            clusters.conversation_seq,
+            clusters.text_kind,
+            clusters.cluster_seq,
+            clusters.text_kind || ':' || roots.source_config || '/' || roots.conversation_id as cluster_id,
+            count(*) over (partition by clusters.text_kind, clusters.cluster_seq) as cluster_size
+        from clusters
+        inner join signatures as roots
+            on clusters.cluster_seq = roots.conversation_seq and clusters.text_kind = roots.text_kind
+        """
+    )

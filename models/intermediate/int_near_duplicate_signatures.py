@@ -1,0 +1,82 @@
+"""Each conversation's task and trajectory as a MinHash signature, with the earlier conversations
+it is a near-duplicate of (trace_warehouse/near_duplicates.py). Incremental like the marts: only
+conversations newer than the table are signed, and they are matched against the signatures in it."""
+
+import numpy as np
+import pyarrow as pa
+
+from trace_warehouse.near_duplicates import PARAMETERS, NearDuplicateError, Signatures, match_texts, sign_texts
+
+TEXT_KINDS = ("task", "trajectory")
+
+
+def earlier_signatures(session, this, kind):
+    """The signatures already in the table: new texts are matched against these."""
+    table = session.sql(
+        f"select conversation_seq, signature from {this} where text_kind = '{kind}' and signature is not null "
+        "order by conversation_seq"
+    ).to_arrow_table()
+    if table.num_rows == 0:
+        return Signatures.empty()
+    values = table.column("signature").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    matrix = values.astype(np.uint32).reshape(table.num_rows, -1)
+    seqs = table.column("conversation_seq").to_numpy().astype(np.int64)
+    return Signatures(seqs, matrix, np.ones(len(seqs), np.int64))
+
+
+def signed_table(kind, signed, matches):
+    has_signature = signed.n_shingles > 0
+    return pa.table(
+        {
+            "conversation_seq": pa.array(signed.seqs, pa.int64()),
+            "text_kind": pa.array([kind] * len(signed.seqs), pa.string()),
+            "n_shingles": pa.array(signed.n_shingles, pa.int64()),
+            "signature": pa.FixedSizeListArray.from_arrays(
+                pa.array(signed.matrix.ravel(), pa.uint32()), signed.matrix.shape[1], mask=pa.array(~has_signature)
+            ).cast(pa.list_(pa.uint32())),
+            "matched_seqs": pa.array(matches.matched, pa.list_(pa.int64())),
+            "best_similarity": pa.array(matches.best_similarity, pa.float64(), mask=np.isnan(matches.best_similarity)),
+        }
+    )
+
+
+def model(dbt, session):
+    dbt.config(materialized="incremental", incremental_strategy="append")
+    threshold = float(dbt.config.get("near_dup_threshold"))
+    # Literal refs: dbt reads a Python model's refs from its source.
+    texts = {"task": dbt.ref("int_near_duplicate_task_texts"), "trajectory": dbt.ref("int_near_duplicate_trajectory_texts")}
+    conversations = dbt.ref("stg_conversations").select("source_config, conversation_id, conversation_seq")
+    newest = 0
+    if dbt.is_incremental:
+        newest, parameters = session.execute(
+            f"select coalesce(max(conversation_seq), 0), any_value(minhash_parameters) from {dbt.this}"
+        ).fetchall()[0]
+        if parameters is not None and parameters != PARAMETERS:
+            raise NearDuplicateError(
+                f"{dbt.this} holds signatures made as {parameters!r}, this version makes {PARAMETERS!r}: "
+                "rebuild it with `traces build --full-refresh`"
+            )
+    last = session.execute(f"select coalesce(max(conversation_seq), 0) from ({conversations.sql_query()})").fetchall()[0][0]
+    tables = []
+    for kind in TEXT_KINDS:
+        signed = sign_texts(texts[kind], newest + 1, last)
+        earlier = earlier_signatures(session, dbt.this, kind) if dbt.is_incremental else Signatures.empty()
+        tables.append(signed_table(kind, signed, match_texts(signed, earlier, threshold)))
+    signed_rows = pa.concat_tables(tables)  # noqa: F841 (read by name in the query below)
+    return session.sql(
+        f"""
+        with conversations as ({conversations.sql_query()})
+        select
+            conversations.source_config,
+            conversations.conversation_id,
+            signed_rows.conversation_seq,
+            signed_rows.text_kind,
+            signed_rows.n_shingles,
+            signed_rows.signature,
+            signed_rows.matched_seqs,
+            round(signed_rows.best_similarity, 4) as best_similarity,
+            '{PARAMETERS}' as minhash_parameters
+        from signed_rows
+        inner join conversations on signed_rows.conversation_seq = conversations.conversation_seq
+        """
+    )
