@@ -43,6 +43,8 @@ class Section:
     title: str
     text: str = ""
     chart: ChartFn | None = None
+    # Its tables are built on DuckDB only (a Python model): on Spark the section says so.
+    duckdb_only: bool = False
 
     @property
     def sql(self) -> str:
@@ -76,7 +78,7 @@ def load_pages(path: Path) -> tuple[Page, ...]:
             tuple(
                 Section(
                     section["name"], section["analysis"], section["title"], section.get("text", ""),
-                    _chart(section.get("chart")),
+                    _chart(section.get("chart")), bool(section.get("duckdb_only", False)),
                 )
                 for section in page["sections"]
             ),

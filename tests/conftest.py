@@ -89,6 +89,27 @@ def sample_exports(sample_db, tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="session")
+def near_duplicates_db(tmp_path_factory) -> Path:
+    """Kimi rows, four of them copied under another id with every thought begun otherwise: the
+    same trajectory (calls and arguments) thought through in other words, which exact dedup keeps."""
+    root = tmp_path_factory.mktemp("near_duplicates")
+    rows = [row for config, row in generate(60, seed=5) if config == "kimi"]
+    copies = []
+    for row in rows[:4]:
+        turns = [
+            dict(turn, value=turn["value"].replace("<think>", "<think>On second thought: "))
+            if turn["from"] == "gpt" else turn
+            for turn in row["conversations"]
+        ]
+        copies.append(dict(row, id=row["id"] + "-rerun", conversations=turns))
+    write_jsonl(root / "kimi.jsonl", rows + copies)
+    db = root / "warehouse.duckdb"
+    ingest(db, [str(root / "kimi.jsonl")], config="kimi")
+    build(db, echo=False)
+    return db
+
+
+@pytest.fixture(scope="session")
 def kimi_only_db(tmp_path_factory) -> Path:
     """A small warehouse with kimi rows only, one of them duplicated under another id, and one
     whose only turn has a role no structured format can render."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
+from pathlib import Path
 
 import datasets
 import duckdb
@@ -373,3 +375,72 @@ def test_an_export_batch_reaches_every_scan_of_a_conversation_table_with_its_ran
         and "conversation_seq" not in filters
     }
     assert not unreached
+
+
+def _clusters(db: Path) -> dict[int, tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {
+            row[0]: row[1:]
+            for row in con.execute(
+                "select conversation_seq, task_cluster_id, task_keep_rank, trajectory_cluster_id, trajectory_keep_rank "
+                "from dim_near_duplicate_clusters"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+
+
+def _exported_seqs(db: Path, path: Path) -> list[int]:
+    ids = [json.loads(line)["id"] for line in path.read_text(encoding="utf-8").splitlines()]
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        keys = dict(con.execute("select source_config || '/' || conversation_id, conversation_seq from fct_conversations").fetchall())
+    finally:
+        con.close()
+    return [keys[i] for i in ids]
+
+
+def test_dedup_near_keeps_one_conversation_per_trajectory_cluster(near_duplicates_db, tmp_path):
+    db = near_duplicates_db
+    exact = export(db, tmp_path / "exact", ["trl-messages"], ExportOptions(tokenizer=None, dedup="exact"))[0]
+    assert "duplicate" not in exact.manifest["excluded"]  # other tool outputs: not the same content
+    plain = export(db, tmp_path / "a", ["trl-messages"], ExportOptions(tokenizer=None))[0]
+    near = export(db, tmp_path / "b", ["trl-messages"], ExportOptions(tokenizer=None, dedup="near"))[0]
+    clusters = _clusters(db)
+    kept = _exported_seqs(db, near.path)
+    trajectory_clusters = [clusters[seq][2] for seq in kept if clusters[seq][2] is not None]
+    assert len(trajectory_clusters) == len(set(trajectory_clusters))
+    left_out = near.manifest["excluded"].get("near_duplicate", 0)
+    assert left_out > 0 and near.manifest["rows_out"] == plain.manifest["rows_out"] - left_out
+    # Every cluster the plain export had is still there, through its best remaining member.
+    plain_clusters = {clusters[seq][2] for seq in _exported_seqs(db, plain.path)} - {None}
+    assert set(trajectory_clusters) == plain_clusters
+    assert near.manifest["filters"]["dedup"] == "near"
+
+
+def test_dedup_task_keeps_at_most_n_per_task_cluster(sample_db, tmp_path):
+    plain = export(sample_db, tmp_path / "a", ["trl-messages"], ExportOptions(tokenizer=None))[0]
+    two = export(sample_db, tmp_path / "b", ["trl-messages"], ExportOptions(tokenizer=None, dedup="task", per_task=2))[0]
+    clusters = _clusters(sample_db)
+    per_cluster = Counter(clusters[seq][0] for seq in _exported_seqs(sample_db, two.path))
+    assert max(per_cluster.values()) == 2
+    available = Counter(clusters[seq][0] for seq in _exported_seqs(sample_db, plain.path))
+    assert all(per_cluster[c] == min(n, 2) for c, n in available.items())
+    assert two.manifest["excluded"]["over_per_task"] == plain.manifest["rows_out"] - two.manifest["rows_out"] > 0
+    # In each cluster, the ones kept come first in its keep order among what the export selected.
+    selected: dict[str, list[int]] = {}
+    for seq in _exported_seqs(sample_db, plain.path):
+        selected.setdefault(clusters[seq][0], []).append(clusters[seq][1])
+    exported: dict[str, list[int]] = {}
+    for seq in _exported_seqs(sample_db, two.path):
+        exported.setdefault(clusters[seq][0], []).append(clusters[seq][1])
+    assert all(sorted(exported[c]) == sorted(ranks)[:2] for c, ranks in selected.items())
+
+
+def test_dedup_mode_must_be_known(tmp_path):
+    with pytest.raises(ExportError, match="--dedup fuzzy"):
+        ExportOptions(dedup="fuzzy")
+    with pytest.raises(ExportError, match="--per-task 0"):
+        ExportOptions(dedup="task", per_task=0)
+    assert ExportOptions(dedup=True).dedup == "exact"

@@ -79,6 +79,13 @@ def test_incremental_marts_equal_a_full_rebuild(tmp_path):
             assert con.execute(f"select count(*) from main.{mart}").fetchone()[0] > 0
             assert con.execute(f"select count(*) from ({incremental} except all {full})").fetchone()[0] == 0, mart
             assert con.execute(f"select count(*) from ({full} except all {incremental})").fetchone()[0] == 0, mart
+        # Near-duplicates: the re-ingested conversation's old text is gone from the matches, and the
+        # clusters are what a full rebuild finds.
+        for table in ("intermediate.int_near_duplicate_clusters", "main.dim_near_duplicate_clusters"):
+            incremental, full = f"select * from {table}", f"select * from rebuilt.{table}"
+            assert con.execute(f"select count(*) from ({incremental} except all {full})").fetchone()[0] == 0, table
+            assert con.execute(f"select count(*) from ({full} except all {incremental})").fetchone()[0] == 0, table
+        assert con.execute("select count(*) from main.dim_near_duplicate_clusters where task_cluster_size > 1").fetchone()[0] > 0
         # Each passing build moved the tag check's watermark to its newest conversation.
         watermarks = [r[0] for r in con.execute("select conversation_seq from main.tested_through order by recorded_at").fetchall()]
         newest = con.execute("select max(conversation_seq) from main.fct_conversations").fetchone()[0]

@@ -170,3 +170,11 @@ def test_word_hashes_are_duckdbs_and_stable():
 def test_a_threshold_outside_zero_one_is_refused():
     with pytest.raises(NearDuplicateError, match="near_dup_threshold"):
         match_texts(Signatures.empty(), Signatures.empty(), 1.5)
+
+
+def test_identical_texts_stay_together_when_the_one_they_matched_is_gone():
+    # 10 and 12 each matched 4 only (equal to it); 4 was re-ingested since and is no longer there.
+    roots = cluster_roots(np.array([10, 12, 15]), [[4], [4], []], same_text=np.array([7, 7, 9], dtype=np.uint64))
+    assert roots.tolist() == [10, 10, 15]
+    # Without the texts' keys the edge through 4 is lost.
+    assert cluster_roots(np.array([10, 12, 15]), [[4], [4], []]).tolist() == [10, 12, 15]

@@ -231,13 +231,21 @@ def match_texts(new: Signatures, earlier: Signatures, threshold: float) -> Match
     return Matches(new.seqs, matched, best)
 
 
-def cluster_roots(seqs: np.ndarray, matched: list[list[int]]) -> np.ndarray:
+def cluster_roots(seqs: np.ndarray, matched: list[list[int]], same_text: np.ndarray | None = None) -> np.ndarray:
     """Single linkage: each text's cluster is the connected component of the match graph, named
-    by its earliest text (the smallest conversation_seq)."""
+    by its earliest text (the smallest conversation_seq). ``same_text``: a key per text (its
+    signature's hash); texts with equal keys are joined directly, so identical texts stay together
+    when the one they matched was re-ingested since (a text equal to an earlier one records that
+    one only)."""
     if len(seqs) == 0:
         return np.empty(0, np.int64)
     position = {seq: i for i, seq in enumerate(seqs.tolist())}
-    rows, cols = [], []
+    rows: list[int] = []
+    cols: list[int] = []
+    if same_text is not None:
+        _, first, group = np.unique(same_text, return_index=True, return_inverse=True)
+        rows.extend(range(len(seqs)))
+        cols.extend(first[group].tolist())
     for i, earlier in enumerate(matched):
         for seq in earlier:
             if seq in position:  # a match whose text was re-ingested since is gone

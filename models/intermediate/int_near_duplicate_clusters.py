@@ -16,12 +16,12 @@ def model(dbt, session):
     for kind in TEXT_KINDS:
         rows = (
             signatures.filter(f"text_kind = '{kind}' and signature is not null")
-            .select("conversation_seq, matched_seqs")
+            .select("conversation_seq, matched_seqs, hash(signature) as signature_hash")
             .order("conversation_seq")
             .to_arrow_table()
         )
         seqs = rows.column("conversation_seq").to_numpy()
-        roots = cluster_roots(seqs, rows.column("matched_seqs").to_pylist())
+        roots = cluster_roots(seqs, rows.column("matched_seqs").to_pylist(), rows.column("signature_hash").to_numpy())
         tables.append(
             pa.table(
                 {

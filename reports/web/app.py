@@ -229,10 +229,11 @@ def create_app(
         with reading() as con:
             found = queries.load_conversation(con, source_config, conversation_id)
             other = comparing.counterpart(con, found.summary) if found is not None else None
+            similar = queries.near_duplicates(con, found.summary["conversation_seq"]) if found is not None else []
         if found is None:
             abort(404, description=f"No conversation {conversation_id!r} in config {source_config!r}.")
         return render_template(
-            "conversation.html", c=found, seconds=time.perf_counter() - started, counterpart=other,
+            "conversation.html", c=found, seconds=time.perf_counter() - started, counterpart=other, near_duplicates=similar,
             labels=explorer.labels.labels_of(source_config, conversation_id), next_url=None,
         )
 
@@ -307,7 +308,7 @@ def create_app(
         labels = explorer.labels.labels_of(*position.next_conversation) if position.next_conversation else []
         return render_template(
             "review.html", position=position, c=found, labels=labels, next_url=here, filters=filters,
-            view_name=view_name, seconds=0.0, counterpart=None,
+            view_name=view_name, seconds=0.0, counterpart=None, near_duplicates=[],
         )
 
     @app.get("/search")

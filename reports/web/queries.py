@@ -38,6 +38,8 @@ FLAGS = {
     "iteration_limit": "hit_iteration_limit",
     "malformed": "n_malformed_calls > 0",
     "no_final_answer": "not has_final_answer",
+    # Not the member its trajectory cluster keeps (what `traces export --dedup near` leaves out).
+    "near_duplicate": "conversation_seq in (select conversation_seq from dim_near_duplicate_clusters where not is_trajectory_kept)",
     "schema_violation": (
         "conversation_seq in (select conversation_seq from fct_tool_calls where schema_issue in "
         "('unknown_tool', 'missing_required', 'unexpected_argument', 'wrong_type', 'enum_violation'))"
@@ -76,6 +78,7 @@ class ConversationFilters:
     q: str = ""
     label: str = ""
     signature: str = ""
+    cluster: str = ""
     flags: tuple[str, ...] = ()
     min_calls: int | None = None
     max_calls: int | None = None
@@ -99,6 +102,7 @@ class ConversationFilters:
             q=args.get("q", "").strip(),
             label=args.get("label", "").strip(),
             signature=args.get("signature", "").strip(),
+            cluster=args.get("cluster", "").strip(),
             flags=tuple(flag for flag in FLAGS if args.get(flag) in ("1", "true", "on", "yes")),
             min_calls=_integer(args.get("min_calls"), "min_calls"),
             max_calls=_integer(args.get("max_calls"), "max_calls"),
@@ -162,6 +166,12 @@ def _where(filters: ConversationFilters, lookups: Lookups = Lookups()) -> tuple[
     if filters.signature:
         clauses.append("conversation_seq in (select conversation_seq from fct_tool_responses where error_signature = $signature)")
         params["signature"] = filters.signature
+    if filters.cluster:
+        clauses.append(
+            "conversation_seq in (select conversation_seq from dim_near_duplicate_clusters "
+            "where task_cluster_id = $cluster or trajectory_cluster_id = $cluster)"
+        )
+        params["cluster"] = filters.cluster
     if filters.q and lookups.text_matches is not None:
         clauses.append("conversation_seq in (select unnest($text_matches))")
         params["text_matches"] = sorted(lookups.text_matches)
@@ -297,6 +307,62 @@ class Conversation:
     system_prompt: str | None
     tools_json: str | None
     turns: list[Turn]
+
+
+NEAR_DUPLICATES_SHOWN = 10
+
+
+def near_duplicates(con: duckdb.DuckDBPyConnection, conversation_seq: int) -> list[dict]:
+    """The conversation's near-duplicate clusters with two members or more (task, trajectory): the
+    cluster, its size, whether this one is the member kept, and up to NEAR_DUPLICATES_SHOWN other
+    members, most similar first (estimated Jaccard: the share of equal signature values)."""
+    try:
+        clusters = _dicts(
+            con.execute(
+                "select 'task' as text_kind, task_cluster_id as cluster_id, task_cluster_size as cluster_size, "
+                "is_task_kept as is_kept from dim_near_duplicate_clusters where conversation_seq = $seq "
+                "union all select 'trajectory', trajectory_cluster_id, trajectory_cluster_size, is_trajectory_kept "
+                "from dim_near_duplicate_clusters where conversation_seq = $seq",
+                {"seq": conversation_seq},
+            )
+        )
+    except duckdb.CatalogException:  # a warehouse built before near-duplicates, or not on DuckDB
+        return []
+    shown = []
+    for cluster in clusters:
+        if cluster["cluster_id"] is None or cluster["cluster_size"] < 2:
+            continue
+        kind = cluster["text_kind"]
+        cluster["members"] = _dicts(
+            con.execute(
+                f"""
+                with this_text as (
+                    select signature from intermediate.int_near_duplicate_signatures
+                    where conversation_seq = $seq and text_kind = $kind
+                ),
+                members as (
+                    select conversation_seq, source_config, conversation_id, {kind}_keep_rank as keep_rank
+                    from dim_near_duplicate_clusters
+                    where {kind}_cluster_id = $cluster and conversation_seq <> $seq
+                )
+                select
+                    members.source_config,
+                    members.conversation_id,
+                    members.keep_rank = 1 as is_kept,
+                    round(len(list_filter(list_zip(this_text.signature, other.signature), lambda p: p[1] = p[2]))
+                        / len(this_text.signature), 2) as similarity
+                from members
+                inner join intermediate.int_near_duplicate_signatures as other
+                    on other.conversation_seq = members.conversation_seq and other.text_kind = $kind
+                cross join this_text
+                order by similarity desc, members.keep_rank
+                limit {NEAR_DUPLICATES_SHOWN}
+                """,
+                {"seq": conversation_seq, "kind": kind, "cluster": cluster["cluster_id"]},
+            )
+        )
+        shown.append(cluster)
+    return shown
 
 
 def conversation_exists(con: duckdb.DuckDBPyConnection, source_config: str, conversation_id: str) -> bool:

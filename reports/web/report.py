@@ -11,7 +11,7 @@ from reports.pages import PAGES, Page, Section
 from reports.render import format_value, query_rows
 
 # Report columns whose values name a set of conversations the list can show.
-LINKED_COLUMNS = {"source_config": "config", "category": "category", "tool_name": "tool", "signature": "signature"}
+LINKED_COLUMNS = {"source_config": "config", "category": "category", "tool_name": "tool", "signature": "signature", "cluster_id": "cluster"}
 # Sections whose rows are about failing conversations: their links add that filter.
 FAILING_SECTIONS = {"completion_by_category": {"no_final_answer": "1"}, "tool_error_rates": {"has_error": "1"}}
 
@@ -36,7 +36,12 @@ def _link(section: Section, column: str, value: object) -> dict | None:
 
 
 def render_section(con: duckdb.DuckDBPyConnection, page: Page, section: Section) -> RenderedSection:
-    columns, rows = query_rows(con, section.sql)
+    try:
+        columns, rows = query_rows(con, section.sql)
+    except duckdb.CatalogException:
+        if not section.duckdb_only:
+            raise
+        columns, rows = [], []  # a warehouse built before the section's tables existed
     cells = [[(format_value(row[c]), _link(section, c, row[c])) for c in columns] for row in rows]
     chart_url = f"/report/{page.slug}/charts/{section.query_name}.png" if section.chart and rows else None
     return RenderedSection(section, columns, rows, cells, chart_url)
