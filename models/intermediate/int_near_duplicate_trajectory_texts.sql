@@ -27,7 +27,7 @@ call_parts as (
         conversation_id,
         conversation_seq,
         coalesce(tool_name, '') || ' '
-        || left(coalesce(arguments::varchar, call_text, ''), {{ var('near_dup_call_chars') }}) as text
+        || left(coalesce(arguments::string, call_text, ''), {{ var('near_dup_call_chars') }}) as text
     from calls
 ),
 
