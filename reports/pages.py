@@ -30,10 +30,12 @@ class ChartFn(Protocol):
 
 @cache
 def analysis_sql(name: str) -> str:
-    """``analyses/<name>.sql`` as the report runs it on the warehouse: ``ref('model')`` is the model's table."""
+    """``analyses/<name>.sql`` as the report runs it on the warehouse: ``ref('model')`` is the model's table.
+    The report's queries always run in DuckDB (on Spark, over the rpt_ tables copied out), so
+    ``target.type`` is duckdb; dbt compiles the same file for the real target."""
     path = ANALYSES_DIR / f"{name}.sql"
     template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(path.read_text(encoding="utf-8"))
-    return template.render(ref=lambda model: model).strip()
+    return template.render(ref=lambda model: model, target={"type": "duckdb"}).strip()
 
 
 @dataclass(frozen=True)
