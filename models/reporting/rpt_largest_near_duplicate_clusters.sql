@@ -82,7 +82,9 @@ task_openings as (
 first_tools as (
     select
         largest.cluster_id,
-        {{ ordered_string_agg("coalesce(calls.tool_name, '?')", "' > '", 'calls.message_index, calls.call_index') }} as about
+        {{ ordered_string_agg(
+            "coalesce(calls.tool_name, '?')", "' > '", 'calls.message_index, calls.call_index'
+        ) }} as about
     from largest
     inner join calls
         on largest.kept_conversation_seq = calls.conversation_seq
