@@ -136,3 +136,36 @@ def test_search_compare_label_from_the_review_queue_and_filter_by_the_label(expl
             assert page.inner_text("a.open") == labelled
         finally:
             browser.close()
+
+
+def test_near_duplicates_from_the_report_to_a_cluster_and_back(server, sample_db):
+    """The report's largest task cluster links to its list; a member's page names the cluster and
+    its other members, each a link that opens."""
+    import duckdb
+
+    con = duckdb.connect(str(sample_db), read_only=True)
+    try:
+        cluster_id, size = con.execute(
+            "select cluster_id, cluster_size from rpt_largest_near_duplicate_clusters where text_kind = 'task' and size_rank = 1"
+        ).fetchone()
+    finally:
+        con.close()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{server}/report/near-duplicates")
+            page.click(f"a:has-text('{cluster_id}')")
+            page.wait_for_url(lambda url: "/conversations?cluster=" in url)  # the id holds a slash: no glob
+            assert int(page.inner_text("#total")) == size
+            page.click("a.open >> nth=0")
+            page.wait_for_selector("section.near-duplicates")
+            section = page.locator("section.near-duplicates")
+            assert cluster_id in section.inner_text()
+            members = section.locator("li a")
+            assert members.count() == min(size - 1, 10)
+            members.first.click()
+            page.wait_for_selector("section.near-duplicates")
+            assert cluster_id in page.locator("section.near-duplicates").inner_text()
+        finally:
+            browser.close()
