@@ -200,6 +200,16 @@
     max_by({{ value }}, {{ order }})
 {%- endmacro %}
 
+{% macro value_at_min(value, order) -%}
+    {{ return(adapter.dispatch('value_at_min')(value, order)) }}
+{%- endmacro %}
+{% macro default__value_at_min(value, order) -%}
+    arg_min({{ value }}, {{ order }})
+{%- endmacro %}
+{% macro spark__value_at_min(value, order) -%}
+    min_by({{ value }}, {{ order }})
+{%- endmacro %}
+
 {% macro ordered_string_agg(value, separator, order_by, where=none) -%}
     {{ return(adapter.dispatch('ordered_string_agg')(value, separator, order_by, where)) }}
 {%- endmacro %}

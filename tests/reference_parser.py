@@ -132,6 +132,7 @@ def summarise(row: dict) -> dict:
         "max_parallel_width": max(widths),
         "n_distinct_tools": len({c["name"] for c in calls if c["name"]}),
         "last_role": roles[-1],
+        "first_user_message": next((t["value"] for t, r in zip(turns, roles, strict=True) if r == "user"), None),
         "hit_iteration_limit": any(
             r == "user" and i > 1 and ITERATION_LIMIT.search(t["value"]) for i, (t, r) in enumerate(zip(turns, roles, strict=True))
         ),

@@ -10,7 +10,7 @@ from tests.reference_parser import summarise
 
 FIELDS = (
     "n_messages", "n_tool_calls", "n_valid_tool_calls", "n_malformed_calls", "n_tool_responses", "n_tool_errors",
-    "n_thoughts", "n_empty_thoughts", "max_parallel_width", "n_distinct_tools", "last_role", "hit_iteration_limit",
+    "n_thoughts", "n_empty_thoughts", "max_parallel_width", "n_distinct_tools", "last_role", "first_user_message", "hit_iteration_limit",
     "has_stuck_loop", "has_final_answer",
 )
 

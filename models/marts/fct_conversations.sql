@@ -38,6 +38,10 @@ message_stats as (
         conversation_id,
         conversation_seq,
         {{ value_at_max('role', 'message_index') }} as last_role,
+        -- Read here, where every message's text is read anyway: alone it costs a scan of them all.
+        {{ value_at_min(
+            "case when role = 'user' then content end", "case when role = 'user' then message_index end"
+        ) }} as first_user_message,
         sum(length(content))::bigint as n_message_chars,
         bool_or(
             role = 'user' and message_index > 1 and {{ regex_matches('content', iteration_limit_pattern()) }}
@@ -147,6 +151,7 @@ joined as (
         conversations.category,
         conversations.subcategory,
         conversations.task,
+        message_stats.first_user_message,
         conversations.n_messages,
         coalesce(message_stats.n_message_chars, 0) as n_message_chars,
         coalesce(turn_stats.n_assistant_turns, 0) as n_assistant_turns,
@@ -204,6 +209,7 @@ select
     category,
     subcategory,
     task,
+    first_user_message,
     n_messages,
     n_message_chars,
     n_assistant_turns,

@@ -1,6 +1,6 @@
 {#-
     The ten largest near-duplicate clusters of each kind (two members or more), with the member the cluster keeps and
-    what the cluster is about: the kept task's opening words, or the kept trajectory's first tools.
+    what the cluster is about: the kept conversation's task (the dataset's field), or its tools in order.
 -#}
 with
 
@@ -8,8 +8,13 @@ clusters as (
     select * from {{ ref('dim_near_duplicate_clusters') }}
 ),
 
-tasks as (
-    select * from {{ ref('int_near_duplicate_task_texts') }}
+-- The dataset's task field says what a task cluster is about; the first human turn, which the
+-- clusters are made of, is read only from the messages (decompressing them all: 1.5 s at 2x).
+conversations as (
+    select
+        conversation_seq,
+        task
+    from {{ ref('fct_conversations') }}
 ),
 
 calls as (
@@ -72,10 +77,10 @@ largest as (
 task_openings as (
     select
         largest.cluster_id,
-        left(tasks.text, 120) as about
+        left(conversations.task, 120) as about
     from largest
-    inner join tasks
-        on largest.kept_conversation_seq = tasks.conversation_seq
+    inner join conversations
+        on largest.kept_conversation_seq = conversations.conversation_seq
     where largest.text_kind = 'task'
 ),
 
