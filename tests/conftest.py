@@ -89,35 +89,27 @@ def sample_exports(sample_db, tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="session")
-def near_duplicates_db(tmp_path_factory) -> Path:
-    """Kimi rows, four of them copied under another id with every thought begun otherwise: the
-    same trajectory (calls and arguments) thought through in other words, which exact dedup keeps."""
-    root = tmp_path_factory.mktemp("near_duplicates")
-    rows = [row for config, row in generate(60, seed=5) if config == "kimi"]
-    copies = []
-    for row in rows[:4]:
-        turns = [
-            dict(turn, value=turn["value"].replace("<think>", "<think>On second thought: "))
-            if turn["from"] == "gpt" else turn
-            for turn in row["conversations"]
-        ]
-        copies.append(dict(row, id=row["id"] + "-rerun", conversations=turns))
-    write_jsonl(root / "kimi.jsonl", rows + copies)
-    db = root / "warehouse.duckdb"
-    ingest(db, [str(root / "kimi.jsonl")], config="kimi")
-    build(db, echo=False)
-    return db
-
-
-@pytest.fixture(scope="session")
 def kimi_only_db(tmp_path_factory) -> Path:
-    """A small warehouse with kimi rows only, one of them duplicated under another id, and one
-    whose only turn has a role no structured format can render."""
+    """A small warehouse with kimi rows only, one of them duplicated under another id, four copied
+    under another id with every thought begun otherwise (the same trajectory, calls and arguments,
+    thought through in other words: near-duplicates that exact dedup keeps), and one whose only
+    turn has a role no structured format can render."""
     root = tmp_path_factory.mktemp("kimi_only")
     rows = [row for config, row in generate(80, seed=11) if config == "kimi"]
     duplicate = dict(rows[-1], id="kimi-duplicate-of-last")
+    reruns = [
+        dict(
+            row,
+            id=row["id"] + "-rerun",
+            conversations=[
+                dict(turn, value=turn["value"].replace("<think>", "<think>On second thought: ")) if turn["from"] == "gpt" else turn
+                for turn in row["conversations"]
+            ],
+        )
+        for row in rows[1:5]
+    ]
     observer_only = dict(rows[0], id="kimi-observer-only", conversations=[{"from": "observer", "value": "watching"}])
-    write_jsonl(root / "kimi.jsonl", rows + [duplicate, observer_only])
+    write_jsonl(root / "kimi.jsonl", rows + [duplicate, *reruns, observer_only])
     db = root / "warehouse.duckdb"
     ingest(db, [str(root / "kimi.jsonl")], config="kimi")
     build(db, echo=False)

@@ -401,10 +401,11 @@ def _exported_seqs(db: Path, path: Path) -> list[int]:
     return [keys[i] for i in ids]
 
 
-def test_dedup_near_keeps_one_conversation_per_trajectory_cluster(near_duplicates_db, tmp_path):
-    db = near_duplicates_db
+def test_dedup_near_keeps_one_conversation_per_trajectory_cluster(kimi_only_db, tmp_path):
+    db = kimi_only_db
     exact = export(db, tmp_path / "exact", ["trl-messages"], ExportOptions(tokenizer=None, dedup="exact"))[0]
-    assert "duplicate" not in exact.manifest["excluded"]  # other tool outputs: not the same content
+    # The reruns thought otherwise: only the copy of the last row has the same content.
+    assert exact.manifest["excluded"]["duplicate"] == 1
     plain = export(db, tmp_path / "a", ["trl-messages"], ExportOptions(tokenizer=None))[0]
     near = export(db, tmp_path / "b", ["trl-messages"], ExportOptions(tokenizer=None, dedup="near"))[0]
     clusters = _clusters(db)
@@ -412,7 +413,8 @@ def test_dedup_near_keeps_one_conversation_per_trajectory_cluster(near_duplicate
     trajectory_clusters = [clusters[seq][2] for seq in kept if clusters[seq][2] is not None]
     assert len(trajectory_clusters) == len(set(trajectory_clusters))
     left_out = near.manifest["excluded"].get("near_duplicate", 0)
-    assert left_out > 0 and near.manifest["rows_out"] == plain.manifest["rows_out"] - left_out
+    # Five pairs (four reruns, one copy); fewer when another filter already left out one of a pair.
+    assert 3 <= left_out <= 5 and near.manifest["rows_out"] == plain.manifest["rows_out"] - left_out
     # Every cluster the plain export had is still there, through its best remaining member.
     plain_clusters = {clusters[seq][2] for seq in _exported_seqs(db, plain.path)} - {None}
     assert set(trajectory_clusters) == plain_clusters
