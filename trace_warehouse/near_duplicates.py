@@ -116,10 +116,12 @@ def sign_parts(parts: pa.Table) -> Signatures:
     return Signatures(seqs, matrix, n_shingles)
 
 
-def sign_texts(parts: duckdb.DuckDBPyRelation, first_seq: int, last_seq: int, batch_seqs: int = 10_000) -> Signatures:
+def sign_texts(parts: duckdb.DuckDBPyRelation, first_seq: int, last_seq: int, batch_seqs: int = 2_500) -> Signatures:
     """Sign the texts of ``parts`` (a relation with conversation_seq and text) whose
     conversation_seq is in [first_seq, last_seq], a range of batch_seqs conversations at a time:
-    a conversation's word hashes take ~8 bytes a word, the signatures 512 bytes."""
+    a conversation's word hashes take ~8 bytes a word and the shingles' arrays about five times
+    that while they are made (a batch of 10,000 real-shaped conversations: ~400 MB), the
+    signatures 512 bytes. The batches' Arrow memory is handed back to the system after each."""
     batches: list[Signatures] = []
     for low in range(first_seq, last_seq + 1, batch_seqs):
         high = min(low + batch_seqs - 1, last_seq)
@@ -129,6 +131,8 @@ def sign_texts(parts: duckdb.DuckDBPyRelation, first_seq: int, last_seq: int, ba
             .order("conversation_seq")
         )
         batches.append(sign_parts(batch.to_arrow_table()))
+        # Arrow's allocator keeps freed memory for reuse; the dbt process runs on after this model.
+        pa.default_memory_pool().release_unused()
     return concat_signatures(batches)
 
 
