@@ -79,7 +79,7 @@ def shingle_hashes(word_hashes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Signatures:
-    """MinHash signatures of texts in ingest order: row i is ``keys[i]``'s text."""
+    """MinHash signatures of texts in ingest order: row i is the text of conversation seqs[i]."""
 
     seqs: np.ndarray  # conversation_seq, int64, ascending
     matrix: np.ndarray  # uint32, (n, NUM_PERM)
