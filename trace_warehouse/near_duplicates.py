@@ -25,6 +25,8 @@ import rensa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+# The two texts of a conversation that are clustered: its first human turn and its calls.
+TEXT_KINDS = ("task", "trajectory")
 SHINGLE_WORDS = 5
 NUM_PERM = 128
 BANDS = 16

@@ -5,9 +5,7 @@ conversations newer than the table are signed, and they are matched against the 
 import numpy as np
 import pyarrow as pa
 
-from trace_warehouse.near_duplicates import PARAMETERS, NearDuplicateError, Signatures, match_texts, sign_texts
-
-TEXT_KINDS = ("task", "trajectory")
+from trace_warehouse.near_duplicates import PARAMETERS, TEXT_KINDS, NearDuplicateError, Signatures, match_texts, sign_texts
 
 
 def earlier_signatures(session, this, kind):
