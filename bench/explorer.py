@@ -18,10 +18,10 @@ import duckdb
 import typer
 
 from bench.measure import measure
+from foundation.labels import LabelStore
+from foundation.paths import labels_path, search_index_path
+from foundation.warehouse import one_row
 from reports.web.app import create_app
-from trace_warehouse.labels import LabelStore
-from trace_warehouse.paths import labels_path, search_index_path
-from trace_warehouse.warehouse import one_row
 
 REPEATS = 5
 

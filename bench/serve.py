@@ -8,8 +8,8 @@ from pathlib import Path
 
 import duckdb
 
+from foundation.warehouse import one_row
 from reports.web.app import create_app
-from trace_warehouse.warehouse import one_row
 
 REPEATS = 5
 

@@ -14,14 +14,15 @@ from pathlib import Path
 
 import duckdb
 
+from foundation import warehouse
+from foundation.errors import NothingLoaded, SourceError, StrictModeRejection
+from foundation.settings import RuntimeSettings
+from foundation.warehouse import one_row
+from ingest.inputs import Input
 from ingest.readers import stage_input
 from ingest.schema import ensure_raw_schema
-from ingest.sources import Input, resolve
+from ingest.sources import resolve
 from ingest.sql import sql
-from trace_warehouse import warehouse
-from trace_warehouse.errors import NothingLoaded, SourceError, StrictModeRejection
-from trace_warehouse.settings import RuntimeSettings
-from trace_warehouse.warehouse import one_row
 
 # Rows of one input are numbered seq_base + row; inputs are far apart so later rows sort later.
 _SEQ_STRIDE = 1 << 40

@@ -25,10 +25,10 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
-from ingest.sources import Input
+from foundation.errors import SourceError
+from foundation.warehouse import one_row
+from ingest.inputs import Input
 from ingest.sql import sql
-from trace_warehouse.errors import SourceError
-from trace_warehouse.warehouse import one_row
 
 KNOWN_FIELDS = ("id", "conversations", "tools", "category", "subcategory", "task")
 BATCH_BYTES = 16 * 1024 * 1024

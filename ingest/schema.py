@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
+from foundation.warehouse import one_row
 from ingest.sql import sql
-from trace_warehouse.warehouse import one_row
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,4 +1,9 @@
-"""Turn SOURCE arguments into concrete inputs: what to read, how, and under which config."""
+"""Turn SOURCE arguments into concrete inputs: what to read, how, and under which config.
+
+Each kind of source is one entry of ``SOURCE_KINDS``, tried in order: the embedded sample, a
+dataset on the Hugging Face hub, and files (a file, a directory, a glob, a saved ``datasets``
+directory). A new kind of source is a resolver and one entry there.
+"""
 
 from __future__ import annotations
 
@@ -9,24 +14,13 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from trace_warehouse.errors import SourceError
+from foundation.dataset import HUB_CONFIGS, HUB_DATASET
+from foundation.errors import SourceError
+from ingest.inputs import DEFAULT_CONFIG, Input
+from ingest.synthetic.sample import sample_inputs
 
-HUB_DATASET = "lambda/hermes-agent-reasoning-traces"
-HUB_CONFIGS: tuple[str, ...] = ("kimi", "glm-5.1")
-DEFAULT_CONFIG = "default"
 TEXT_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".ndjson")
 DATA_SUFFIXES = (".parquet",) + TEXT_SUFFIXES
-
-
-@dataclass(frozen=True)
-class Input:
-    """One unit of reading: a text file, a parquet file, or an Arrow table produced on demand."""
-
-    uri: str
-    config: str
-    kind: str  # "text" | "parquet" | "arrow"
-    path: Path | None = None
-    arrow: Callable[[], pa.Table] | None = None
 
 
 def _has_data_suffix(path: Path) -> bool:
@@ -89,18 +83,19 @@ def _directory(path: Path, config: str | None) -> list[Input]:
     return inputs
 
 
-def resolve(source: str, config: str | None = None, sample_rows: int | None = None) -> list[Input]:
-    """Resolve one SOURCE argument; ``config`` (from --config) overrides every other origin."""
-    if source == "sample":
-        from ingest.synthetic.sample import sample_inputs
+def _sample(source: str, config: str | None, sample_rows: int | None) -> list[Input]:
+    return sample_inputs(config=config, rows=sample_rows)
 
-        return sample_inputs(config=config, rows=sample_rows)
-    if source.startswith("hf:"):
-        name = source[3:]
-        if not name:
-            raise SourceError("hf: needs a dataset name, e.g. hf:lambda/hermes-agent-reasoning-traces")
-        configs = (config,) if config else HUB_CONFIGS
-        return _hub_dataset(name, configs)
+
+def _hub(source: str, config: str | None, sample_rows: int | None) -> list[Input]:
+    name = source[3:]
+    if not name:
+        raise SourceError(f"hf: needs a dataset name, e.g. hf:{HUB_DATASET}")
+    configs = (config,) if config else HUB_CONFIGS
+    return _hub_dataset(name, configs)
+
+
+def _files(source: str, config: str | None, sample_rows: int | None) -> list[Input]:
     path = Path(source).expanduser()
     if any(ch in source for ch in "*?["):
         matches = sorted(Path(p) for p in glob.glob(str(path), recursive=True))
@@ -115,3 +110,30 @@ def resolve(source: str, config: str | None = None, sample_rows: int | None = No
     if not _has_data_suffix(path):
         raise SourceError(f"{source}: not a data file (expected .parquet, .jsonl, .json or .jsonl.gz)")
     return [_file_input(path.resolve(), config or _config_from_path(path.resolve()) or DEFAULT_CONFIG)]
+
+
+@dataclass(frozen=True)
+class SourceKind:
+    """One way of naming data on the command line."""
+
+    name: str
+    claims: Callable[[str], bool]
+    resolve: Callable[[str, str | None, int | None], list[Input]]
+    # Whether it names files a Spark cluster can read itself (the others are made in this process).
+    files: bool
+
+
+SOURCE_KINDS: tuple[SourceKind, ...] = (
+    SourceKind("sample", lambda source: source == "sample", _sample, files=False),
+    SourceKind("hub", lambda source: source.startswith("hf:"), _hub, files=False),
+    SourceKind("files", lambda source: True, _files, files=True),
+)
+
+
+def source_kind(source: str) -> SourceKind:
+    return next(kind for kind in SOURCE_KINDS if kind.claims(source))
+
+
+def resolve(source: str, config: str | None = None, sample_rows: int | None = None) -> list[Input]:
+    """Resolve one SOURCE argument; ``config`` (from --config) overrides every other origin."""
+    return source_kind(source).resolve(source, config, sample_rows)

@@ -20,13 +20,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from foundation import cluster
+from foundation import spark as spark_env
+from foundation.errors import NothingLoaded, SourceError, StrictModeRejection
+from ingest.inputs import DEFAULT_CONFIG, Input
 from ingest.loader import DUPLICATE_IN_INPUT_REASON, SUPERSEDED_REASON, IngestResult, InputCounts
 from ingest.readers import KNOWN_FIELDS, KNOWN_ROLES
-from ingest.sources import DEFAULT_CONFIG, Input, resolve
+from ingest.sources import resolve, source_kind
 from ingest.sql import sql
-from trace_warehouse import cluster
-from trace_warehouse import spark as spark_env
-from trace_warehouse.errors import NothingLoaded, SourceError, StrictModeRejection
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -124,7 +125,7 @@ def _inputs(sources: list[str], config: str | None) -> list[Input]:
             path_config = parts[parts.index("data") + 1] if "data" in parts[:-1] else None
             inputs.append(Input(uri=source, config=config or path_config or DEFAULT_CONFIG, kind=kind))
             continue
-        if source == "sample" or source.startswith("hf:"):
+        if not source_kind(source).files:
             raise SourceError(
                 f"{source}: Spark reads files and URIs; write the data out first (`traces sample --format parquet`, "
                 "or the hub's data/<config>/train.parquet files)"

@@ -1,7 +1,7 @@
 {#-
-    The label file beside the warehouse (trace_warehouse/labels.py; `traces serve` and
+    The label file beside the warehouse (foundation/labels.py; `traces serve` and
     `traces labels import` write it): JSON lines, read as it is at build time. Its path follows
-    the warehouse's, as trace_warehouse/paths.py's labels_path does; TRACES_LABELS overrides it.
+    the warehouse's, as foundation/paths.py's labels_path does; TRACES_LABELS overrides it.
 -#}
 {% macro label_file_path() -%}
     {{ return(env_var('TRACES_LABELS', env_var('TRACES_DB', 'warehouse.duckdb') ~ '.labels.jsonl')) }}

@@ -16,8 +16,8 @@ from typing import Any, Protocol
 import jinja2
 import yaml
 
+from foundation.paths import PROJECT_DIR
 from reports import charts
-from trace_warehouse.paths import PROJECT_DIR
 
 ANALYSES_DIR = PROJECT_DIR / "analyses"
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.sources import HUB_CONFIGS
+from foundation import warehouse
+from foundation.dataset import HUB_CONFIGS
+from foundation.errors import TraceWarehouseError
+from foundation.warehouse import one_row
 from reports.pages import PAGES, Page, Section
-from trace_warehouse import warehouse
-from trace_warehouse.errors import TraceWarehouseError
-from trace_warehouse.warehouse import one_row
 
 
 class ReportError(TraceWarehouseError):

@@ -13,7 +13,7 @@ from ingest.loader import ingest
 from ingest.synthetic.generator import generate
 from reports.exports import ExportOptions, export
 from tests.helpers import write_jsonl
-from trace_warehouse.build import build
+from transform.build import build
 
 # Fixtures that build a warehouse with dbt: a test using one belongs to the integration tier
 # (`make test-fast` leaves it out); modules and tests that build on their own are marked there.

@@ -73,8 +73,8 @@ def test_filter_open_a_conversation_and_expand_a_thought(server, tmp_path):
 @pytest.fixture(scope="module")
 def explorer_server(sample_db, tmp_path_factory):
     """A copy of the sample with its own search index and label file, served as `traces serve` does."""
+    from foundation.paths import search_index_path
     from reports.web.search import SearchIndex
-    from trace_warehouse.paths import search_index_path
 
     db = tmp_path_factory.mktemp("explorer-browser") / "warehouse.duckdb"
     shutil.copyfile(sample_db, db)

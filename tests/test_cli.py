@@ -10,9 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from foundation.errors import BuildFailed
 from tests.helpers import run_cli
-from trace_warehouse.build import PreparedBuild, build
-from trace_warehouse.errors import BuildFailed
+from transform.build import PreparedBuild, build
 
 
 @pytest.mark.parametrize("command", ["", "ingest", "build", "report", "export", "run", "sample"])
@@ -23,7 +23,7 @@ def test_every_command_has_help(command):
 
 
 def test_the_benchmark_runs_from_the_repository_and_is_not_installed():
-    from trace_warehouse.paths import PROJECT_DIR
+    from foundation.paths import PROJECT_DIR
 
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--help"], cwd=PROJECT_DIR, capture_output=True, text=True, check=False

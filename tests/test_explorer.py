@@ -16,14 +16,14 @@ from urllib.parse import parse_qs, urlencode
 import duckdb
 import pytest
 
+from foundation.labels import LabelStore
+from foundation.paths import labels_path, search_index_path
 from ingest.loader import ingest
 from ingest.synthetic.generator import generate
 from reports.web.app import create_app
 from reports.web.search import FIELDS, SearchIndex, read_passages
 from tests.helpers import run_cli, write_jsonl
-from trace_warehouse.build import build
-from trace_warehouse.labels import LabelStore
-from trace_warehouse.paths import labels_path, search_index_path
+from transform.build import build
 
 pytestmark = pytest.mark.integration
 

@@ -7,6 +7,8 @@ import inspect
 
 import pytest
 
+from cli import app as cli
+from foundation.errors import ExportError
 from reports.exports import DEFAULT_CHAT_TEMPLATE, DEFAULT_TOKENIZER, ExportOptions
 from reports.exports import tokens as tokens_module
 from reports.exports.formats import DEFAULT_SYSTEM_PROMPT, FORMATS, check_system_prompt_mode
@@ -14,8 +16,6 @@ from reports.exports.hub import is_validation
 from reports.exports.measure import RowMeasurer
 from reports.exports.templates import load_template
 from reports.exports.tokens import load_tokenizer
-from trace_warehouse import cli
-from trace_warehouse.errors import ExportError
 
 
 @pytest.mark.parametrize(

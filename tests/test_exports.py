@@ -12,11 +12,11 @@ import datasets
 import duckdb
 import pytest
 
+from foundation.errors import ExportError
+from foundation.warehouse import one_row
 from ingest.synthetic.catalog import SECRETS
 from reports.exports import FORMATS, ExportOptions, export
 from tests.helpers import run_cli
-from trace_warehouse.errors import ExportError
-from trace_warehouse.warehouse import one_row
 
 THINK = re.compile(r"<think>(.*?)(?:</think>|$)", re.S)
 CALL = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.S)
@@ -352,8 +352,8 @@ def test_an_export_batch_reaches_every_scan_of_a_conversation_table_with_its_ran
 ):
     # Batches are ranges of conversation_seq. A scan the range does not reach reads its whole table
     # for every batch: with random ids, ranges of ids did that to raw (60,000 rows: export 112 s, not 33 s).
+    from foundation import warehouse
     from reports.exports import selection, writer
-    from trace_warehouse import warehouse
 
     monkeypatch.setattr(selection, "BATCH_CONVERSATIONS", 20)  # a range inside the table's
     fmt = FORMATS[name]

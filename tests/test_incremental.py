@@ -11,7 +11,7 @@ from ingest.loader import ingest
 from ingest.synthetic.generator import generate
 from tests.helpers import write_jsonl
 from tests.reference_parser import summarise
-from trace_warehouse.build import build
+from transform.build import build
 
 # Builds warehouses with dbt: the integration tier.
 pytestmark = pytest.mark.integration

@@ -13,13 +13,13 @@ import datasets
 import duckdb
 import pytest
 
+from foundation.errors import SourceError
+from foundation.warehouse import STORAGE_COMPATIBILITY_VERSION, connect, one_row, storage_version
 from ingest.loader import ingest
 from ingest.sql import sql
 from ingest.synthetic.generator import generate
 from ingest.synthetic.sample import rows_to_table, write_sample
 from tests.helpers import run_cli, write_jsonl
-from trace_warehouse.errors import SourceError
-from trace_warehouse.warehouse import STORAGE_COMPATIBILITY_VERSION, connect, one_row, storage_version
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -349,15 +349,15 @@ def test_conversations_are_numbered_in_ingest_order_whatever_their_ids(tmp_path)
     [("1GB", 0.75, "715MiB"), ("4GiB", 0.75, "3072MiB"), ("512 MB", 0.5, "244MiB"), ("80%", 0.75, "80%")],
 )
 def test_share_of_a_memory_limit(limit, share, expected):
-    from trace_warehouse.warehouse import share_of_memory_limit
+    from foundation.warehouse import share_of_memory_limit
 
     assert share_of_memory_limit(share, limit) == expected
 
 
 def test_ingest_runs_within_its_share_of_the_memory_limit(tmp_path, monkeypatch):
     # `traces run` starts dbt beside the ingest, so the ingest leaves it a quarter of the limit.
+    from foundation import warehouse
     from ingest import loader
-    from trace_warehouse import warehouse
 
     limits: list[str] = []
     real_connect = warehouse.connect

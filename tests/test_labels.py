@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from trace_warehouse.errors import LabelError
-from trace_warehouse.labels import LabelStore
-from trace_warehouse.paths import labels_path
+from foundation.errors import LabelError
+from foundation.labels import LabelStore
+from foundation.paths import labels_path
 
 
 def test_labels_live_beside_the_warehouse_never_inside(tmp_path):

@@ -1,4 +1,4 @@
-"""Near-duplicate clustering (trace_warehouse/near_duplicates.py) checked against exact Jaccard
+"""Near-duplicate clustering (transform/near_duplicates.py) checked against exact Jaccard
 similarity computed here, independently, on texts with planted near-duplicates."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from trace_warehouse.near_duplicates import (
+from transform.near_duplicates import (
     SHINGLE_WORDS,
     WORD_HASHES_SQL,
     NearDuplicateError,

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from ingest.loader import ingest
 from tests.helpers import write_jsonl
-from trace_warehouse.build import build
+from transform.build import build
 
 THINK_BLOCK = re.compile(r"<think>.*?(?:</think>|$)", re.S)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from trace_warehouse.warehouse import STORAGE_COMPATIBILITY_VERSION
+from foundation.warehouse import STORAGE_COMPATIBILITY_VERSION
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -112,7 +112,7 @@ def test_marts_are_in_the_default_schema(sample_db):
 
 
 def test_every_analysis_compiles_and_answers(sample_db, tmp_path):
-    from trace_warehouse.build import run_dbt
+    from transform.build import run_dbt
 
     run_dbt(sample_db, ["compile", "--select", "resource_type:analysis"], echo=False, target_path=tmp_path)
     compiled = sorted((tmp_path / "compiled" / "trace_warehouse" / "analyses").glob("*.sql"))
@@ -125,8 +125,8 @@ def test_every_analysis_compiles_and_answers(sample_db, tmp_path):
 
 
 def test_tables_are_written_in_small_row_groups_so_scans_use_every_core(sample_db, tmp_path):
-    from trace_warehouse.settings import DEFAULT_ROW_GROUP_SIZE as ROW_GROUP_SIZE
-    from trace_warehouse.warehouse import connect
+    from foundation.settings import DEFAULT_ROW_GROUP_SIZE as ROW_GROUP_SIZE
+    from foundation.warehouse import connect
 
     # A table dbt built (profiles.yml attaches the file with the option) ...
     con = duckdb.connect(str(sample_db), read_only=True)
@@ -194,7 +194,7 @@ def test_primary_key_test_on_several_columns_fails_on_a_null_in_any_and_on_a_rep
 
 def test_dbt_unit_tests_pass(sample_db, manifest, tmp_path):
     # `traces build` leaves them out (they test the SQL, not the data); the suite runs every one.
-    from trace_warehouse.build import run_dbt
+    from transform.build import run_dbt
 
     run_dbt(sample_db, ["test", "--select", "test_type:unit"], echo=False, target_path=tmp_path)
     n_unit_tests = len(manifest["unit_tests"])

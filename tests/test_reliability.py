@@ -15,6 +15,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from foundation.errors import NothingLoaded, SourceError, StrictModeRejection, WarehouseInUse
+from foundation.warehouse import one_row
 from ingest import loader
 from ingest.loader import ingest
 from ingest.synthetic.generator import generate
@@ -28,8 +30,6 @@ from tests.helpers import (
     run_cli,
     write_jsonl,
 )
-from trace_warehouse.errors import NothingLoaded, SourceError, StrictModeRejection, WarehouseInUse
-from trace_warehouse.warehouse import one_row
 
 
 def rejected(db: Path) -> list[tuple]:

@@ -11,22 +11,22 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.loader import INGEST_MEMORY_SHARE, ingest
-from ingest.synthetic.generator import generate
-from reports.exports import ExportOptions, export
-from reports.exports import writer as export_writer
-from tests.helpers import run_cli, write_jsonl
-from trace_warehouse import warehouse
-from trace_warehouse.build import dbt_executable, run_dbt
-from trace_warehouse.errors import SettingError
-from trace_warehouse.paths import PROJECT_DIR
-from trace_warehouse.settings import (
+from foundation import warehouse
+from foundation.errors import SettingError
+from foundation.paths import PROJECT_DIR
+from foundation.settings import (
     DEFAULT_MEMORY_LIMIT,
     DEFAULT_ROW_GROUP_SIZE,
     DEFAULT_THREADS,
     RuntimeSettings,
 )
-from trace_warehouse.warehouse import one_row
+from foundation.warehouse import one_row
+from ingest.loader import INGEST_MEMORY_SHARE, ingest
+from ingest.synthetic.generator import generate
+from reports.exports import ExportOptions, export
+from reports.exports import writer as export_writer
+from tests.helpers import run_cli, write_jsonl
+from transform.build import dbt_executable, run_dbt
 
 CUSTOM = {
     "TRACES_THREADS": "3",

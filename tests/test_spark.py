@@ -15,13 +15,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from foundation.labels import Label, LabelStore
+from foundation.paths import labels_path
+from foundation.spark import session_conf, spark_dir
+from foundation.warehouse import one_row
 from ingest.synthetic.sample import write_sample
 from tests.helpers import BAD_LINES, FLAGGED_LINES, GOOD, assert_same_export, assert_same_report_but_duckdb_only_pages, run_cli
-from trace_warehouse.build import run_dbt
-from trace_warehouse.labels import Label, LabelStore
-from trace_warehouse.paths import labels_path
-from trace_warehouse.spark import session_conf, spark_dir
-from trace_warehouse.warehouse import one_row
+from transform.build import run_dbt
 
 # Columns that record when or by which run a row was written, or DuckDB's own hash of it: they
 # differ between any two ingests, whatever the engine.
@@ -97,7 +97,7 @@ def _from_spark(spark_db: Path, names: dict[str, str], out: Path) -> None:
         "from reports.exports.selection import ExportOptions\n"
         "from reports.exports.spark_export import export_on_spark\n"
         "from reports.spark_report import render_reports_from_spark\n"
-        "from trace_warehouse.cluster import spark_session\n"
+        "from foundation.cluster import spark_session\n"
         "db, out, export = Path(sys.argv[1]), Path(sys.argv[3]), json.loads(sys.argv[4])\n"
         "spark = spark_session(db, 'spark')\n"
         "for name, relation in json.loads(sys.argv[2]).items():\n"

@@ -22,6 +22,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from foundation import cluster
 from ingest.synthetic.sample import write_sample
 from tests.helpers import (
     BAD_LINES,
@@ -33,8 +34,7 @@ from tests.helpers import (
     run_cli,
 )
 from tests.test_spark import MARTS, RAW, REPORTING, Engines, _differences, _inputs, write_labels
-from trace_warehouse import cluster
-from trace_warehouse.build import run_dbt
+from transform.build import run_dbt
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,7 @@ def _cluster_relations(db: Path, names: dict[str, str], out: Path) -> None:
     script = (
         "import sys, json\n"
         "from pathlib import Path\n"
-        "from trace_warehouse.cluster import connect\n"
+        "from foundation.cluster import connect\n"
         "spark = connect(Path(sys.argv[1]))\n"
         "for name, relation in json.loads(sys.argv[2]).items():\n"
         "    spark.table(relation).write.mode('overwrite').parquet(str(Path(sys.argv[3]) / name))\n"
@@ -286,7 +286,7 @@ def test_up_without_the_spark_extra_says_to_run_make_spark(tmp_path):
     script = (
         "import sys; sys.modules['pyspark'] = None\n"
         "from pathlib import Path\n"
-        "from trace_warehouse import cluster\n"
+        "from foundation import cluster\n"
         "try:\n"
         "    cluster.up(Path(sys.argv[1]))\n"
         "except cluster.SparkUnavailable as exc:\n"

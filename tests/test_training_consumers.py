@@ -11,12 +11,12 @@ import datasets
 import duckdb
 import pytest
 
+from foundation.errors import ExportError
 from reports.exports import ExportOptions, export
 from reports.exports.hub import is_validation
 from reports.exports.templates import load_template
 from reports.exports.tokens import load_tokenizer
 from tests.consumers import convert_sharegpt, qwen_function_text
-from trace_warehouse.errors import ExportError
 
 pytestmark = pytest.mark.integration
 HERMES_PREAMBLE = "You are a function calling AI model"

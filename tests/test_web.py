@@ -9,14 +9,14 @@ import sys
 import duckdb
 import pytest
 
+from foundation.warehouse import one_row
 from ingest.loader import ingest
 from ingest.synthetic.generator import generate
 from reports.pages import PAGES
 from reports.web.app import create_app
 from reports.web.queries import PAGE_SIZE
 from tests.helpers import write_jsonl
-from trace_warehouse.build import build
-from trace_warehouse.warehouse import one_row
+from transform.build import build
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +194,7 @@ def test_unknown_conversation_is_404(client):
 HOLD_THE_WAREHOUSE = """
 import sys
 from pathlib import Path
-from trace_warehouse.warehouse import connect
+from foundation.warehouse import connect
 con = connect(Path(sys.argv[1]))
 print("holding", flush=True)
 sys.stdin.read()
@@ -256,8 +256,8 @@ def test_trace_text_is_escaped(hostile_db):
 
 
 def test_search_snippets_escape_the_trace_text(hostile_db):
+    from foundation.paths import search_index_path
     from reports.web.search import SearchIndex
-    from trace_warehouse.paths import search_index_path
 
     SearchIndex(search_index_path(hostile_db), hostile_db).update()
     html = create_app(hostile_db).test_client().get("/search?q=pwned").get_data(as_text=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest.sources import Input
+from ingest.inputs import Input
 from ingest.synthetic.generator import CONFIGS, SAMPLE_ROWS, SAMPLE_SEED, generate
 
 TURN_TYPE = pa.struct([("from", pa.string()), ("value", pa.string())])

@@ -4,7 +4,7 @@ build, from the matches alone: a new conversation can join two clusters into one
 
 import pyarrow as pa
 
-from trace_warehouse.near_duplicates import TEXT_KINDS, cluster_roots
+from transform.near_duplicates import TEXT_KINDS, cluster_roots
 
 
 def model(dbt, session):

@@ -1,11 +1,11 @@
 """Each conversation's task and trajectory as a MinHash signature, with the earlier conversations
-it is a near-duplicate of (trace_warehouse/near_duplicates.py). Incremental like the marts: only
+it is a near-duplicate of (transform/near_duplicates.py). Incremental like the marts: only
 conversations newer than the table are signed, and they are matched against the signatures in it."""
 
 import numpy as np
 import pyarrow as pa
 
-from trace_warehouse.near_duplicates import PARAMETERS, TEXT_KINDS, NearDuplicateError, Signatures, match_texts, sign_texts
+from transform.near_duplicates import PARAMETERS, TEXT_KINDS, NearDuplicateError, Signatures, match_texts, sign_texts
 
 
 def earlier_signatures(session, this, kind):

@@ -1,6 +1,6 @@
 {#-
     The trajectory each conversation's near-duplicates are found by, as parts (one row per part; a
-    text is the union of its parts' shingles, trace_warehouse/near_duplicates.py): what the
+    text is the union of its parts' shingles, transform/near_duplicates.py): what the
     assistant did, without the tools' outputs. Each call is a part: the tool's name and the first
     `near_dup_call_chars` characters of its arguments (or of the call's text when it does not
     parse). When `near_dup_turn_chars` > 0 (default 0), each assistant turn's first that many

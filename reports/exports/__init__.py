@@ -13,6 +13,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from foundation import warehouse
+from foundation.errors import ExportError
+from foundation.labels import LABEL_FIELDS, LabelStore, check_label
+from foundation.paths import labels_path
+from foundation.settings import RuntimeSettings
 from reports.exports.formats import DEFAULT_FORMAT, FORMATS, ExportFormat, check_system_prompt_mode, resolve_formats
 from reports.exports.hub import write_hub, write_llamafactory_info
 from reports.exports.manifest import write_manifest
@@ -22,11 +27,6 @@ from reports.exports.selection import ExportOptions, stage_rows
 from reports.exports.templates import DEFAULT_CHAT_TEMPLATE, ChatTemplate, load_template
 from reports.exports.tokens import DEFAULT_TOKENIZER, Tokenizer, load_tokenizer
 from reports.exports.writer import json_line, write_jsonl
-from trace_warehouse import warehouse
-from trace_warehouse.errors import ExportError
-from trace_warehouse.labels import LABEL_FIELDS, LabelStore, check_label
-from trace_warehouse.paths import labels_path
-from trace_warehouse.settings import RuntimeSettings
 
 __all__ = [
     "DEFAULT_CHAT_TEMPLATE", "DEFAULT_FORMAT", "DEFAULT_TOKENIZER", "FORMATS", "ExportFormat", "ExportOptions", "ExportResult", "export",

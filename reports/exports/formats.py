@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trace_warehouse.errors import ExportError
+from foundation.errors import ExportError
 
 SYSTEM_PROMPT_MODES = ("structured", "verbatim")
 SAME = "<same as structured>"

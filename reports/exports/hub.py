@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from trace_warehouse.errors import ExportError
+from foundation.errors import ExportError
 
 HUB_DIR = "hub"
 SHARD_BYTES = 500_000_000

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import duckdb
 
+from foundation.warehouse import one_row
 from reports.exports.formats import ExportFormat
 from reports.exports.selection import ExportOptions
-from trace_warehouse.warehouse import one_row
 
 THOUGHTS_NOTE = (
     "thoughts in the exported rows whose text appears in the rendered row; a template that drops earlier "

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from foundation.errors import ExportError
+from foundation.warehouse import sql_literal
 from reports.exports.formats import DEFAULT_SYSTEM_PROMPT, ExportFormat
 from reports.exports.templates import DEFAULT_CHAT_TEMPLATE
 from reports.exports.tokens import DEFAULT_TOKENIZER
-from trace_warehouse.errors import ExportError
-from trace_warehouse.warehouse import sql_literal
 
 
 @dataclass
@@ -37,7 +37,7 @@ class ExportOptions:
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     redact: bool = False
     validation_share: float = 0.02
-    # Labels from the label file beside the warehouse (trace_warehouse/labels.py).
+    # Labels from the label file beside the warehouse (foundation/labels.py).
     labels: list[str] = field(default_factory=list)
     exclude_labels: list[str] = field(default_factory=list)
     # The saved view (`traces serve`) whose conversations are exported; its conversations are

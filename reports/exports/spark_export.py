@@ -28,13 +28,13 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from foundation.errors import ExportError
 from reports.exports.formats import DEFAULT_FORMAT, FORMATS, ExportFormat, resolve_formats
 from reports.exports.hub import HUB_DIR, write_hub, write_llamafactory_info
 from reports.exports.manifest import compose_manifest, manifest_text, write_manifest
 from reports.exports.redaction import REDACTION_PATTERNS
 from reports.exports.selection import ExportOptions, apply_measures, exclusion_case, mark_duplicates
 from reports.exports.writer import string_bytes
-from trace_warehouse.errors import ExportError
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

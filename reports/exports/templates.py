@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trace_warehouse.errors import ExportError
+from foundation.errors import ExportError
 
 DEFAULT_CHAT_TEMPLATE = "qwen3_training"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import tiktoken
 
-from trace_warehouse.errors import ExportError
+from foundation.errors import ExportError
 
 DEFAULT_TOKENIZER = "qwen3"
 

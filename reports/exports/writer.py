@@ -16,10 +16,10 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from foundation.errors import ExportError
+from foundation.warehouse import one_row
 from reports.exports.formats import DEFAULT_SYSTEM_PROMPT, ExportFormat
 from reports.exports.selection import batches, kept
-from trace_warehouse.errors import ExportError
-from trace_warehouse.warehouse import one_row
 
 
 def json_line(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, mode: str = DEFAULT_SYSTEM_PROMPT) -> str:

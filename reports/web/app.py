@@ -1,5 +1,5 @@
-"""``traces serve``: a web app over the warehouse (report, conversation list, trace view, search,
-compare, labels, review queue, saved views).
+"""The explorer's web app over the warehouse (report, conversation list, trace view, search,
+compare, labels, review queue, saved views); ``traces serve`` starts it (cli/serve.py).
 
 Each request opens the warehouse read-only and closes it before answering, so the app never
 holds the file between requests: a build can take it, and the next request sees its data.
@@ -28,14 +28,14 @@ import duckdb
 from flask import Flask, Response, abort, redirect, render_template, request, send_file, url_for
 from markupsafe import Markup
 
+from foundation import warehouse
+from foundation.errors import ExportError, LabelError, SearchIndexError, WarehouseInUse
 from reports.pages import PAGES
 from reports.web import compare as comparing
 from reports.web import queries, report
 from reports.web.indexing import BackgroundIndexer
 from reports.web.search import FIELDS as SEARCH_FIELDS
 from reports.web.selection import Explorer, filters_from_query
-from trace_warehouse import warehouse
-from trace_warehouse.errors import ExportError, LabelError, SearchIndexError, WarehouseInUse
 
 RETRY_SECONDS = 5
 # Trace text is untrusted: no script runs on any page, and nothing loads from elsewhere.
@@ -366,15 +366,3 @@ def create_app(
 
     return app
 
-
-def serve(db: Path, host: str, port: int, allowed_hosts: Iterable[str] = (), index: bool = True) -> None:
-    """Serve until interrupted (waitress: a production WSGI server, several requests at once);
-    the search index is brought up to date in the background meanwhile (``index``)."""
-    from waitress import serve as waitress_serve
-
-    names = [*allowed_hosts] + ([] if host in ("0.0.0.0", "::", "") else [host])
-    app = create_app(db, allowed_hosts=names, index_in_background=index)
-    indexer = app.extensions["indexer"]
-    if indexer is not None:
-        indexer.ensure_current()
-    waitress_serve(app, host=host, port=port, threads=4, ident="traces-serve")

@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from trace_warehouse.warehouse import one_row
+from foundation.warehouse import one_row
 
 PAGE_SIZE = 50
 

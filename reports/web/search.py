@@ -29,9 +29,9 @@ from pathlib import Path
 import duckdb
 import tantivy
 
+from foundation import warehouse
+from foundation.errors import SearchIndexError, WarehouseInUse
 from reports.web.queries import text_outside_blocks
-from trace_warehouse import warehouse
-from trace_warehouse.errors import SearchIndexError, WarehouseInUse
 
 FIELDS = ("task", "thoughts", "calls", "outputs", "answers")
 STATUS_FILE = "trace-warehouse-status.json"

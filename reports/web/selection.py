@@ -1,5 +1,5 @@
 """Which conversations a list view selects, with what lives beside the warehouse: the labels
-(trace_warehouse/labels.py) and the search index (search.py). The list, the review queue, the
+(foundation/labels.py) and the search index (search.py). The list, the review queue, the
 download link and ``traces export --view`` all select through here, so they agree."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from urllib.parse import parse_qsl
 
 import duckdb
 
+from foundation import warehouse
+from foundation.errors import SearchIndexError
+from foundation.labels import LabelStore
+from foundation.paths import labels_path, search_index_path
 from reports.web.queries import BadFilter, ConversationFilters, Lookups, conversation_key, matching_conversations
 from reports.web.search import SearchIndex
-from trace_warehouse import warehouse
-from trace_warehouse.errors import SearchIndexError
-from trace_warehouse.labels import LabelStore
-from trace_warehouse.paths import labels_path, search_index_path
 
 
 class Explorer:

@@ -9,13 +9,13 @@ import sys
 from pathlib import Path
 from types import TracebackType
 
-from trace_warehouse import cluster, warehouse
-from trace_warehouse.dbt_worker import GO
-from trace_warehouse.errors import BuildFailed, SettingError
-from trace_warehouse.labels import LabelStore
-from trace_warehouse.paths import DB_ENV_VAR, PROJECT_DIR, labels_path
-from trace_warehouse.settings import RuntimeSettings
-from trace_warehouse.spark import spark_dir, spark_env
+from foundation import cluster, warehouse
+from foundation.errors import BuildFailed, SettingError
+from foundation.labels import LabelStore
+from foundation.paths import DB_ENV_VAR, PROJECT_DIR, labels_path
+from foundation.settings import RuntimeSettings
+from foundation.spark import spark_dir, spark_env
+from transform.dbt_worker import GO
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 SCHEMA_OUT_OF_SYNC = "schemas on this incremental model are out of sync"
@@ -148,7 +148,7 @@ class PreparedBuild:
     def __init__(self, db: Path, echo: bool = True) -> None:
         self.db = db
         self.echo = echo
-        command = [sys.executable, "-m", "trace_warehouse.dbt_worker", *_project_args(_build_args(None, False))]
+        command = [sys.executable, "-m", "transform.dbt_worker", *_project_args(_build_args(None, False))]
         self._proc = _start(command, db, stdin=subprocess.PIPE)
 
     def run(self) -> str:

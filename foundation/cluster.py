@@ -26,9 +26,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from trace_warehouse.errors import TraceWarehouseError
-from trace_warehouse.spark import SparkUnavailable, cluster_conf, spark_dir, spark_env
-from trace_warehouse.spark import session as local_session
+from foundation.errors import TraceWarehouseError
+from foundation.spark import SparkUnavailable, session_conf, spark_dir, spark_env
+from foundation.spark import session as local_session
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -111,6 +111,24 @@ class ClusterState:
     def from_json(cls, text: str) -> ClusterState:
         data = json.loads(text)
         return cls(ClusterSpec(**data["spec"]), [ProcessRecord(**p) for p in data["processes"]], data["started_at"])
+
+
+def cluster_conf(directory: Path, spec: ClusterSpec, tag: str) -> dict[str, str]:
+    """The Thrift server's settings on a standalone cluster: the session's table and metastore
+    locations, Spark Connect as a plugin, and executors sized to the workers."""
+    conf = {key: value for key, value in session_conf(directory).items() if key != "spark.master"}
+    conf.update({
+        # Without a cap the server's application takes every core and any other one waits.
+        "spark.cores.max": str(spec.workers * spec.cores_per_worker),
+        "spark.executor.cores": str(spec.cores_per_worker),
+        "spark.executor.memory": spec.memory_per_worker,
+        "spark.driver.extraJavaOptions": f"{conf['spark.driver.extraJavaOptions']} {tag}",
+        "spark.executor.extraJavaOptions": tag,
+        "spark.plugins": "org.apache.spark.sql.connect.SparkConnectPlugin",
+        "spark.connect.grpc.binding.address": "127.0.0.1",
+        "spark.connect.grpc.binding.port": str(spec.connect_port),
+    })
+    return conf
 
 
 def cluster_dir(db: Path) -> Path:

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from trace_warehouse.errors import LabelError
+from foundation.errors import LabelError
 
 LABEL_PATTERN = re.compile(r"[a-z0-9_-]{1,40}")
 VIEW_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,60}")

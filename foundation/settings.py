@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from trace_warehouse.errors import SettingError
+from foundation.errors import SettingError
 
 THREADS_ENV = "TRACES_THREADS"
 MEMORY_LIMIT_ENV = "TRACES_MEMORY_LIMIT"

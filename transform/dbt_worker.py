@@ -1,4 +1,4 @@
-"""A dbt process that gets ready before it is needed: ``python -m trace_warehouse.dbt_worker ARGS``.
+"""A dbt process that gets ready before it is needed: ``python -m transform.dbt_worker ARGS``.
 
 It imports dbt and parses the project (about 3 s, none of it touching the warehouse), then
 waits for one line on stdin: ``go`` runs ``dbt ARGS`` with the parsed manifest, anything else

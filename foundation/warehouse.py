@@ -8,8 +8,8 @@ from typing import Any
 
 import duckdb
 
-from trace_warehouse.errors import WarehouseInUse
-from trace_warehouse.settings import RuntimeSettings
+from foundation.errors import WarehouseInUse
+from foundation.settings import RuntimeSettings
 
 # DuckDB 2.x writes a format 1.x cannot read unless told otherwise; users open the
 # warehouse from the DuckDB CLI and BI drivers that are still on 1.4.

@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
-from trace_warehouse.errors import TraceWarehouseError
-from trace_warehouse.paths import default_exports_dir, default_reports_dir, warehouse_path
+from foundation.errors import TraceWarehouseError
+from foundation.paths import default_exports_dir, default_reports_dir, warehouse_path
 
 app = typer.Typer(
     help="A SQL-first warehouse for agent reasoning traces (dbt + DuckDB).",
@@ -44,8 +44,8 @@ def _print(message: str) -> None:
 
 
 def _ingest(sources: list[str], config: str | None, limit: int | None, db: Path, strict: bool) -> None:
+    from cli.progress import byte_progress
     from ingest.loader import ingest as run_ingest
-    from trace_warehouse.progress import byte_progress
 
     with byte_progress("ingest", None) as progress:
         def on_input(item) -> None:
@@ -77,7 +77,7 @@ def _print_counts(result) -> None:
 def _ingest_in_child(sources: list[str], config: str | None, db: Path) -> None:
     """``traces ingest`` in a child process: the memory a process keeps after an ingest (about
     110 MB at 15,000 rows) goes with it instead of adding to the build's peak."""
-    command = [sys.executable, "-m", "trace_warehouse.cli", "ingest", *sources, "--db", str(db)]
+    command = [sys.executable, "-m", "cli.app", "ingest", *sources, "--db", str(db)]
     code = subprocess.call(command + (["--config", config] if config else []))
     if code != 0:
         raise typer.Exit(code)  # the child has printed why
@@ -117,7 +117,7 @@ def ingest(
 
 
 def _check_target(target: str) -> None:
-    from trace_warehouse.build import check_target
+    from transform.build import check_target
 
     check_target(target)
 
@@ -133,7 +133,7 @@ def build(
     target: TargetOption = "duckdb",
 ) -> None:
     """Run `dbt build` (models and data tests) on the warehouse."""
-    from trace_warehouse.build import build as run_build
+    from transform.build import build as run_build
 
     try:
         _check_target(target)
@@ -168,9 +168,9 @@ def _report(db: Path, out: Path, exports_dir: Path | None, target: str = "duckdb
 
         files = render_reports(db, out, exports_dir)
     else:
+        from foundation.cluster import spark_session
+        from foundation.spark import spark_dir
         from reports.spark_report import render_reports_from_spark
-        from trace_warehouse.cluster import spark_session
-        from trace_warehouse.spark import spark_dir
 
         files = render_reports_from_spark(spark_session(db, target), f"{spark_dir(db)} ({target})", out, exports_dir)
     pages = [f for f in files if f.suffix == ".md"]
@@ -221,7 +221,7 @@ def _export_dir(out: str | None, target: str) -> Path | str:
     if "://" not in out:
         return Path(out)
     if target == "duckdb":
-        from trace_warehouse.errors import ExportError
+        from foundation.errors import ExportError
 
         raise ExportError(f"--out {out}: a URI is written by Spark's executors; pass --target spark or spark-cluster, or a local directory")
     return out
@@ -240,9 +240,9 @@ def _export(db: Path, out: Path | str, formats: list[str], options, force: bool,
             conversations = explorer.conversations_of(explorer.view_filters(options.view))
         results = run_export(db, Path(out), formats, options, force=force, conversations=conversations)
     else:
+        from foundation.cluster import spark_session
+        from foundation.spark import spark_dir
         from reports.exports.spark_export import export_on_spark
-        from trace_warehouse.cluster import spark_session
-        from trace_warehouse.spark import spark_dir
 
         results = export_on_spark(spark_session(db, target), f"{spark_dir(db)} ({target})", out, formats, options, force)
     for result in results:
@@ -319,7 +319,7 @@ def run(
     ] = "duckdb",
 ) -> None:
     """The main job: ingest, dbt build, export, report; then print where everything is."""
-    from trace_warehouse.build import PreparedBuild
+    from transform.build import PreparedBuild
 
     path = warehouse_path(db)
     if target != "duckdb":
@@ -373,10 +373,10 @@ def _run_spark(
     at a time, and dbt's session is another."""
     reports_dir = (out / "reports") if out else default_reports_dir()
     exports_dir = (out / "exports") if out else default_exports_dir()
+    from foundation.spark import spark_dir
     from ingest.synthetic.generator import SAMPLE_ROWS
     from ingest.synthetic.sample import write_sample
-    from trace_warehouse.build import build as run_build
-    from trace_warehouse.spark import spark_dir
+    from transform.build import build as run_build
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -385,7 +385,7 @@ def _run_spark(
         if not sample_dir.exists():
             write_sample(SAMPLE_ROWS, sample_dir, fmt="parquet")
         sources = [str(sample_dir)]
-    command = [sys.executable, "-m", "trace_warehouse.cli", "ingest", "--target", target, *sources, "--db", str(db)]
+    command = [sys.executable, "-m", "cli.app", "ingest", "--target", target, *sources, "--db", str(db)]
     code = subprocess.call(command + (["--config", config] if config else []))
     if code != 0:
         raise typer.Exit(code)
@@ -431,7 +431,7 @@ def serve(
     serves (pages wait for them) and the next page shows their data. Labels and saved views are
     written to a file beside the warehouse; the search index is a folder beside it.
     """
-    from reports.web.app import serve as run_server
+    from cli.serve import serve as run_server
 
     path = warehouse_path(db)
     if not path.exists():
@@ -448,8 +448,8 @@ def index_command(db: DbOption = None) -> None:
 
     Only conversations new or changed since the last run are read; removed ones are dropped.
     """
+    from foundation.paths import search_index_path
     from reports.web.search import SearchIndex
-    from trace_warehouse.paths import search_index_path
 
     path = warehouse_path(db)
     search_index = SearchIndex(search_index_path(path), path)
@@ -473,8 +473,8 @@ app.add_typer(labels_app, name="labels")
 
 
 def _label_store(db: Path | None):
-    from trace_warehouse.labels import LabelStore
-    from trace_warehouse.paths import labels_path
+    from foundation.labels import LabelStore
+    from foundation.paths import labels_path
 
     return LabelStore(labels_path(warehouse_path(db)))
 
@@ -541,7 +541,7 @@ def cluster_up(
     connect_port: Annotated[int, typer.Option(help="The Spark Connect endpoint's port (used by the ingest).")] = 15002,
 ) -> None:
     """Start a master, the workers and a Thrift server over <db>.spark/; wait until they answer."""
-    from trace_warehouse import cluster
+    from foundation import cluster
 
     path = warehouse_path(db)
     spec = cluster.ClusterSpec(workers, cores_per_worker, memory_per_worker, master_port, web_ui_port, thrift_port, connect_port)
@@ -557,7 +557,7 @@ def cluster_up(
 
 
 def _print_cluster(db: Path) -> None:
-    from trace_warehouse import cluster
+    from foundation import cluster
 
     state, alive = cluster.running(db)
     if state is None:
@@ -586,7 +586,7 @@ def cluster_status(db: DbOption = None) -> None:
 @cluster_app.command("down")
 def cluster_down(db: DbOption = None) -> None:
     """Stop what `up` started (by its pid files) and wait for each process to exit."""
-    from trace_warehouse import cluster
+    from foundation import cluster
 
     path = warehouse_path(db)
     try:

@@ -14,12 +14,10 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from trace_warehouse.errors import TraceWarehouseError
+from foundation.errors import TraceWarehouseError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
-
-    from trace_warehouse.cluster import ClusterSpec
 
 SPARK_DIR_ENV = "TRACES_SPARK_DIR"
 # Where the ingest's Spark runs: local[2] on this machine, or a cluster's master URL (yarn, spark://...).
@@ -59,24 +57,6 @@ def session_conf(directory: Path, master: str | None = None) -> dict[str, str]:
         # Derby writes derby.log into the working directory unless told where its home is.
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={directory}",
     }
-
-
-def cluster_conf(directory: Path, spec: ClusterSpec, tag: str) -> dict[str, str]:
-    """The Thrift server's settings on a standalone cluster: the session's table and metastore
-    locations, Spark Connect as a plugin, and executors sized to the workers."""
-    conf = {key: value for key, value in session_conf(directory).items() if key != "spark.master"}
-    conf.update({
-        # Without a cap the server's application takes every core and any other one waits.
-        "spark.cores.max": str(spec.workers * spec.cores_per_worker),
-        "spark.executor.cores": str(spec.cores_per_worker),
-        "spark.executor.memory": spec.memory_per_worker,
-        "spark.driver.extraJavaOptions": f"{conf['spark.driver.extraJavaOptions']} {tag}",
-        "spark.executor.extraJavaOptions": tag,
-        "spark.plugins": "org.apache.spark.sql.connect.SparkConnectPlugin",
-        "spark.connect.grpc.binding.address": "127.0.0.1",
-        "spark.connect.grpc.binding.port": str(spec.connect_port),
-    })
-    return conf
 
 
 def _jdk_runtime() -> Path:

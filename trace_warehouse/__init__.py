@@ -1,1 +1,0 @@
-"""trace-warehouse: a SQL-first warehouse for agent reasoning traces."""
