@@ -20,11 +20,12 @@ from transform.build import build
 BUILT_WAREHOUSE_FIXTURES = {"sample_db", "sample_target", "sample_exports", "kimi_only_db", "hostile_db"}
 
 
-# `make test` runs the integration tier on three workers (pytest-xdist, `--dist loadgroup`): each
-# Spark module, which mostly waits on JVMs and round trips, on one; everything else on the third.
+# `make test` runs the integration tier on four workers (pytest-xdist, `--dist loadgroup`), one
+# group of modules each, of about equal time: each Spark module alone; the web app's HTTP and browser
+# tests with two modules that build warehouses of their own; everything else together, so that the
+# sample's build (a session fixture) is made on as few workers as possible.
 SPARK_MODULES = {"test_spark.py", "test_spark_cluster.py"}
-# The web app's HTTP and browser tests, a fourth group on a fourth worker.
-EXPLORER_MODULES = {"test_explorer.py", "test_browser.py", "test_web.py"}
+EXPLORER_GROUP = {"test_explorer.py", "test_browser.py", "test_web.py", "test_incremental.py", "test_parser_properties.py"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -34,8 +35,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """With `--dist loadgroup`: each Spark module, the web app's tests, and the rest, each whole on
-    one worker (`make test` starts four: they mostly wait on JVMs, dbt and the browser).
+    """With `--dist loadgroup`: each Spark module, the explorer's group and the rest, each whole on
+    one worker (`make test` starts four).
 
     A scheduler of our own rather than `xdist_group` marks: xdist 3.8 groups by rewriting
     ``item._nodeid``, which pytest 9.2's items no longer read.
@@ -47,7 +48,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     class SparkApart(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::")[0].rsplit("/", 1)[-1]
-            if module in EXPLORER_MODULES:
+            if module in EXPLORER_GROUP:
                 return "explorer"
             return module if module in SPARK_MODULES else "duckdb"
 
