@@ -47,8 +47,8 @@ serve: setup
 	$(BIN)/traces serve
 
 # Two tiers: the fast one (no dbt build, about a minute) first, then the integration tier.
-# The integration tier on four workers: each Spark module (JVMs, round trips), the web app's tests
-# and the other DuckDB tests apart; they mostly wait (on JVMs, dbt, the browser), so four fit two cores.
+# The integration tier on four workers, one group of modules each, the groups of about equal time:
+# each Spark module, the web app's tests, the other DuckDB tests (tests/conftest.py).
 test: setup spark lint browser
 	$(BIN)/pytest -m "not integration" -n 2
 	$(BIN)/pytest -m integration -n 4 --dist loadgroup

@@ -16,6 +16,7 @@ import pytest
 from foundation.errors import SourceError
 from foundation.warehouse import STORAGE_COMPATIBILITY_VERSION, connect, one_row, storage_version
 from ingest.loader import ingest
+from ingest.sources import source_kind
 from ingest.sql import sql
 from ingest.synthetic.generator import generate
 from ingest.synthetic.sample import rows_to_table, write_sample
@@ -173,6 +174,19 @@ def test_changed_rows_are_rewritten_and_unchanged_ones_are_not(tmp_path):
         "changed task",
     )
     con.close()
+
+
+@pytest.mark.parametrize("source, kind", [("sample", "sample"), ("hf:lambda/x", "hub"), ("data/*.jsonl", "files"), ("sample.jsonl", "files")])
+def test_every_source_is_found_by_one_registry(source, kind):
+    assert source_kind(source).name == kind
+
+
+@pytest.mark.parametrize("source", ["sample", "hf:lambda/hermes-agent-reasoning-traces"])
+def test_spark_refuses_the_sources_made_in_this_process_and_says_what_to_do(source):
+    from ingest.spark_loader import _inputs
+
+    with pytest.raises(SourceError, match="Spark reads files and URIs; write the data out first"):
+        _inputs([source], None)
 
 
 def test_missing_path_is_a_clear_error(tmp_path):
