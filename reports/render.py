@@ -32,14 +32,25 @@ def format_value(value: object) -> str:
         return f"{float(value):.10g}"
     if isinstance(value, (list, tuple)):
         return ", ".join(format_value(v) for v in value)
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    return str(value).replace("\n", " ")
+
+
+# Text in a markdown cell reads as text: GitHub, the explorer and Evidence take `<path>` for a tag and
+# drop it, Evidence's pages take `{...}` for an expression, and `|` ends the cell.
+MARKDOWN_CELL_ESCAPES = str.maketrans({
+    "&": "&amp;", "<": "&lt;", ">": "&gt;", "{": "&#123;", "}": "&#125;", "|": "\\|",
+})
+
+
+def markdown_cell(value: object) -> str:
+    return format_value(value).translate(MARKDOWN_CELL_ESCAPES)
 
 
 def markdown_table(columns: list[str], rows: list[dict]) -> str:
     if not rows:
         return "_No rows._\n"
     head = "| " + " | ".join(columns) + " |\n|" + "|".join("---" for _ in columns) + "|\n"
-    body = "".join("| " + " | ".join(format_value(r[c]) for c in columns) + " |\n" for r in rows)
+    body = "".join("| " + " | ".join(markdown_cell(r[c]) for c in columns) + " |\n" for r in rows)
     return head + body
 
 

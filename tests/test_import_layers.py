@@ -80,3 +80,27 @@ def test_lint_imports_finds_an_upward_import(tmp_path):
     broken = lint()
     assert broken.returncode != 0
     assert "foundation.paths -> cli.app" in broken.stdout
+
+
+def test_every_folder_shipped_is_named_as_a_package_so_setuptools_installs_it_quietly():
+    """setuptools treats every folder under a package as a package and warns (on every `make setup`)
+    about one that `packages` does not list; the folders of SQL, templates and static files too."""
+    packages = set(PYPROJECT["tool"]["setuptools"]["packages"])
+    tracked = subprocess.run(["git", "ls-files"], cwd=PROJECT, capture_output=True, text=True, check=True).stdout.split()
+    folders = {".".join(Path(name).parent.parts) for name in tracked}
+    for package in packages:
+        assert package in folders, package
+        children = {f for f in folders if f.startswith(package + ".") and "." not in f.removeprefix(package + ".")}
+        assert children <= packages, children - packages
+
+
+def test_rendering_a_chat_template_prints_no_torch_notice():
+    """Templates render with transformers' code, which needs no torch; its import-time notice that
+    PyTorch is missing reads to an export's user as something broken."""
+    script = (
+        "from reports.exports.templates import load_template\n"
+        "print(load_template('qwen3_training').render([{'role': 'user', 'content': 'hi'}], None)[0])"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, capture_output=True, text=True, timeout=120, check=True)
+    assert "<|im_start|>user" in done.stdout
+    assert "PyTorch" not in done.stderr and "torch" not in done.stdout, done.stderr

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import duckdb
 import pytest
+from markdown_it import MarkdownIt
 from PIL import Image
 
 from reports.pages import PAGES
-from reports.render import ReportError, render_reports
+from reports.render import ReportError, format_value, markdown_table, render_reports
 
 SQL_BLOCK = re.compile(r"```sql (\w+)\n(.*?)\n```", re.S)
 
@@ -141,3 +143,54 @@ def test_an_empty_warehouse_still_reports(kimi_only_db, tmp_path):
 def test_unbuilt_warehouse_is_a_clear_error(tmp_path):
     with pytest.raises(ReportError, match="does not exist"):
         render_reports(tmp_path / "missing.duckdb", tmp_path / "out")
+
+
+class CellText(HTMLParser):
+    """The text of every table cell of a rendered page, as a reader sees it."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.cells: list[str] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.cells.append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def rendered_cells(markdown: str) -> list[str]:
+    """Render as GitHub does (CommonMark, tables, raw HTML passed through) and read the cells back."""
+    html = MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
+    parser = CellText()
+    parser.feed(html)
+    return parser.cells
+
+
+def test_every_cell_reads_as_its_value_when_rendered(report_dir, sample_db):
+    con = duckdb.connect(str(sample_db), read_only=True)
+    tag_like = 0
+    for page in PAGES:
+        cells = set(rendered_cells((report_dir / f"{page.slug}.md").read_text()))
+        for name, sql in SQL_BLOCK.findall((report_dir / f"{page.slug}.md").read_text()):
+            for row in con.execute(sql).fetchall():
+                for value in row:
+                    if isinstance(value, str):
+                        assert format_value(value).strip() in cells, (page.slug, name, value)
+                        tag_like += "<" in value
+    con.close()
+    assert tag_like > 0  # error signatures such as "File not found: <path>"
+
+
+def test_markdown_cells_escape_what_a_renderer_would_read_as_markup():
+    hostile = ["File not found: <path>", "<script>alert(1)</script>", "{expression}", "a | b", "AT&amp;T", "Timeout <n>ms"]
+    table = markdown_table(["value"], [{"value": v} for v in hostile])
+    assert rendered_cells(table) == ["value", *hostile]

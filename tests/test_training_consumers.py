@@ -4,6 +4,7 @@ Each test feeds the exports to the consumer's own code (tests/consumers.py loads
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -263,3 +264,104 @@ def test_unknown_template_lists_the_known_ones(sample_db, tmp_path):
     with pytest.raises(ExportError, match=r"unknown chat template 'qwen9'.*qwen3_training"):
         export(sample_db, tmp_path, ["trl-messages"], ExportOptions(chat_template="qwen9"))
     assert not any(tmp_path.iterdir())
+
+
+def run_trl_example(script: Path, cwd: Path) -> dict:
+    """Run the hub folder's sft_trl.py as a user would (``python examples/sft_trl.py``, from anywhere),
+    with TRL's trainer (which needs torch) replaced by one that records what it was given; the
+    script's own load_dataset runs for real."""
+    import runpy
+    import sys
+    import types
+
+    seen: dict = {}
+    trl_module = types.ModuleType("trl")
+    trl_module.__file__ = str(cwd / "trl" / "__init__.py")
+
+    class SFTConfig(dict):
+        def __init__(self, **kwargs):
+            super().__init__(kwargs)
+
+    class SFTTrainer:
+        def __init__(self, **kwargs):
+            seen.update(kwargs)
+
+        def train(self):
+            seen["trained"] = True
+
+    trl_module.__dict__.update(SFTConfig=SFTConfig, SFTTrainer=SFTTrainer)
+    saved = sys.modules.get("trl")
+    sys.modules["trl"] = trl_module
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.chdir(cwd)
+            runpy.run_path(str(script), run_name="__main__")
+    finally:
+        if saved is not None:
+            sys.modules["trl"] = saved
+        else:
+            del sys.modules["trl"]
+    return seen
+
+
+def test_hub_folder_works_after_being_moved(sample_exports, tmp_path):
+    import shutil
+
+    moved = tmp_path / "elsewhere" / "my-dataset"
+    shutil.copytree(sample_exports["hub"].path, moved)
+    manifest = sample_exports["trl-messages"].manifest["tokens"]
+    for example in (moved / "examples").iterdir():
+        assert str(sample_exports["hub"].path) not in example.read_text(), example.name
+    seen = run_trl_example(moved / "examples" / "sft_trl.py", cwd=tmp_path)
+    assert seen["trained"] and len(seen["train_dataset"]) + len(seen["eval_dataset"]) == manifest["samples"]
+    assert seen["args"]["max_length"] == manifest["recommended_max_length"] >= manifest["max_total_tokens"]
+    # Axolotl resolves a dataset path against where it runs: the folder, as the entry says.
+    import yaml
+
+    axolotl = yaml.safe_load((moved / "examples" / "axolotl.yml").read_text())
+    assert axolotl["sequence_len"] == manifest["recommended_max_length"]
+    path = axolotl["datasets"][0]["path"]
+    assert datasets.load_dataset(str(moved / path), split="train").num_rows == len(seen["train_dataset"])
+    card = (moved / "README.md").read_text()
+    assert f"**{manifest['recommended_max_length']:,}**" in card
+
+
+def test_hub_folder_without_a_validation_split_trains_and_names_the_hub_repo(sample_db, tmp_path):
+    options = ExportOptions(tokenizer=None, validation_share=0, hub_name="someone/agent-traces")
+    [_, hub] = export(sample_db, tmp_path / "out", ["hub"], options)
+    script = (hub.path / "examples" / "sft_trl.py").read_text()
+    assert "DATASET = 'someone/agent-traces'" in script
+    assert "path: someone/agent-traces" in (hub.path / "examples" / "axolotl.yml").read_text()
+    assert 'load_dataset("someone/agent-traces")' in (hub.path / "README.md").read_text()
+    # The folder itself, with no validation split: the script's eval_dataset is None, not a KeyError.
+    local = tmp_path / "local.py"
+    local.write_text(script.replace("DATASET = 'someone/agent-traces'", f"DATASET = {str(hub.path)!r}"))
+    seen = run_trl_example(local, cwd=tmp_path)
+    assert seen["eval_dataset"] is None and len(seen["train_dataset"]) == hub.manifest["rows_out"]
+    assert "Tokens were not counted" in script
+
+
+def test_manifest_recommends_a_max_length_and_warns_when_rows_pass_the_defaults(sample_exports):
+    for name in ("trl-messages", "trl-prompt-completion", "openai", "sharegpt"):
+        manifest = sample_exports[name].manifest
+        tokens = manifest["tokens"]
+        assert tokens["recommended_max_length"] % 1024 == 0
+        assert 0 <= tokens["recommended_max_length"] - tokens["max_total_tokens"] < 1024
+        assert tokens["p50_total_tokens"] > 2048  # the sample's rows, like the real ones
+        [warning] = [w for w in manifest["warnings"] if "max_length" in w]
+        assert f"{tokens['recommended_max_length']:,}" in warning and "TRL's default is 1,024" in warning
+
+
+def test_turn_level_rows_come_in_turn_order(sample_exports):
+    for name in ("trl-prompt-completion", "prompt-response"):
+        ids = [row["id"] for row in read_jsonl(sample_exports[name].path)]
+        by_conversation: dict[str, list[int]] = {}
+        for sample_id in ids:
+            conversation, index = sample_id.rsplit("/", 1)
+            by_conversation.setdefault(conversation, []).append(int(index))
+        assert any(max(indexes) >= 10 for indexes in by_conversation.values())  # ids that sort otherwise as text
+        for conversation, indexes in by_conversation.items():
+            assert indexes == sorted(indexes), (name, conversation)
+        # Conversations stay whole and in ingest order: each one's turns in one run.
+        runs = [conversation for conversation, _ in itertools.groupby(i.rsplit("/", 1)[0] for i in ids)]
+        assert len(runs) == len(by_conversation)

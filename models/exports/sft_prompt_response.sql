@@ -42,6 +42,7 @@ select
     turns.has_malformed_call,
     {{ slash_key(['turns.source_config', 'turns.conversation_id', 'turns.message_index']) }} as sample_id,
     {{ slash_key(['turns.source_config', 'turns.conversation_id', 'turns.message_index']) }} as id,
+    turns.message_index,
     turns.turn_index,
     coalesce(prompts.prompt_so_far, '') || '<|assistant|>' || chr(10) as prompt,
     turns.source_text as response

@@ -53,6 +53,7 @@ select
         'with_context.source_config', 'with_context.conversation_id', 'with_context.message_index',
     ]) }} as sample_id,
     sample_id as id,
+    with_context.message_index,
     {% for mode in ['structured', 'verbatim'] -%}
     {{ json_array_of_elements([
         "case when system_messages." ~ mode ~ "_text is not null then ("

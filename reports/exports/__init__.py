@@ -191,7 +191,7 @@ def export(
         results = [export_one(con, db, fmt, out, options, force, measuring) for fmt in chosen]
         if with_hub:
             trl = next(r for r in results if r.format == DEFAULT_FORMAT)
-            folder = write_hub(Path(trl.path), out, trl.manifest, options.validation_share, _sources(con))
+            folder = write_hub(Path(trl.path), out, trl.manifest, options.validation_share, _sources(con), options.hub_name)
             results.append(ExportResult("hub", folder, folder / "manifest.json", trl.manifest))
         return results
     except duckdb.CatalogException as exc:

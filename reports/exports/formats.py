@@ -42,6 +42,12 @@ class ExportFormat:
     ids_in_line: bool = True  # False: the ids go to a sidecar file, line-aligned
 
     @property
+    def order_columns(self) -> tuple[str, ...]:
+        """The model's columns that put its rows in ingest order: a conversation's turns by their
+        place in it (their ids sort as text: .../10 before .../2)."""
+        return ("conversation_seq", "message_index") if self.level == "turn" else ("conversation_seq", "sample_id")
+
+    @property
     def columns(self) -> tuple[str, ...]:
         return tuple(f.key for f in self.fields)
 

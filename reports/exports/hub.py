@@ -83,7 +83,7 @@ def _write_parquet(jsonl: Path, rows: int, data_dir: Path, split: str, cache: Pa
     return names
 
 
-def _card(manifest: dict, counts: dict[str, int], share: float, sources: list[str]) -> str:
+def _card(manifest: dict, counts: dict[str, int], share: float, sources: list[str], hub_name: str | None) -> str:
     licenses = {KNOWN_LICENSES.get(s.split("@")[0], "unknown") for s in sources} or {"unknown"}
     license_id = licenses.pop() if len(licenses) == 1 else "unknown"
     tokens = manifest["tokens"]
@@ -137,37 +137,48 @@ def _card(manifest: dict, counts: dict[str, int], share: float, sources: list[st
         ]
     else:
         lines.append("Not counted (`--tokenizer none`).")
+    max_length, max_length_comment = max_length_of(manifest)
     lines += ["", "## Use", "", "```python", "from datasets import load_dataset",
-              'ds = load_dataset("path/to/hub")  # train and validation', "```", "",
+              f'ds = load_dataset("{hub_name or "path/to/this/folder"}")  # {" and ".join(s for s in counts if counts[s])}', "```", "",
+              f"Set the trainer's `max_length` to **{max_length:,}**. {max_length_comment} With assistant-only loss the",
+              "first trained token comes after the system turn with its tool definitions (thousands of tokens in): at a",
+              "default `max_length` of 1,024 or 2,048 most rows are fully masked and dropped without a word.", "",
               "Ready-made entries in `examples/`: `sft_trl.py` (TRL SFTTrainer), `axolotl.yml` (chat_template dataset),",
               "`dataset_info.json` (LLaMA-Factory, for the sharegpt export).", ""]
     return "\n".join(lines)
 
 
-TRL_EXAMPLE = '''"""Fine-tune on this folder with TRL (pip install trl). Each row's `tools` go to the chat template."""
+TRL_EXAMPLE = '''"""Fine-tune on this dataset with TRL (pip install trl). Each row's `tools` go to the chat template."""
 from pathlib import Path
 
 import trl
 from datasets import load_dataset
 from trl import SFTConfig, SFTTrainer
 
-data = load_dataset("{folder}")
+# {dataset_comment}
+DATASET = {dataset}
+# {max_length_comment}
+MAX_LENGTH = {max_length}
+
+data = load_dataset(DATASET)
 template = Path(trl.__file__).parent / "chat_templates" / "qwen3_training.jinja"
 trainer = SFTTrainer(
     model="Qwen/Qwen3-8B",
     train_dataset=data["train"],
-    eval_dataset=data["validation"],
+    eval_dataset=data.get("validation"),  # a small export, or --validation-share 0, has none
     # qwen3_training marks assistant output with {{% generation %}}: loss on the assistant turns only,
     # every thought kept (stock qwen3 drops thoughts before the last user turn).
-    args=SFTConfig(output_dir="out/sft", assistant_only_loss=True, chat_template_path=str(template), max_length={max_length}),
+    args=SFTConfig(output_dir="out/sft", assistant_only_loss=True, chat_template_path=str(template), max_length=MAX_LENGTH),
 )
 trainer.train()
 '''
 
-AXOLOTL_EXAMPLE = """# An Axolotl dataset entry for this folder (axolotl train config.yml).
+AXOLOTL_EXAMPLE = """# An Axolotl dataset entry for this dataset (axolotl train config.yml).
+# {path_comment}
 chat_template: qwen3
+sequence_len: {max_length}
 datasets:
-  - path: {folder}
+  - path: {path}
     split: train
     type: chat_template
     field_messages: messages
@@ -178,9 +189,47 @@ datasets:
     roles_to_train: ["assistant"]
     train_on_eos: turn
 """
+# Without token counts (--tokenizer none) the examples fall back to this, and say so.
+FALLBACK_MAX_LENGTH = 32768
 
 
-def write_hub(source: Path, out: Path, manifest: dict, share: float, sources: list[str]) -> Path:
+def max_length_of(manifest: dict) -> tuple[int, str]:
+    """The max_length the examples set, and the comment that says where it comes from."""
+    tokens = manifest["tokens"]
+    recommended = tokens.get("recommended_max_length")
+    if not recommended:
+        return FALLBACK_MAX_LENGTH, "Tokens were not counted (--tokenizer none): size this from your rows (docs/exports.md)."
+    return recommended, (
+        f"Every row whole: the longest is {tokens['max_total_tokens']:,} tokens rendered with {tokens.get('chat_template')} "
+        f"(p95 {tokens['p95_total_tokens']:,}; manifest.json). Shorter rows cost less: re-export with --max-tokens N."
+    )
+
+
+def write_examples(examples: Path, manifest: dict, hub_name: str | None) -> None:
+    """The trainers' entries, with no path of the exporting machine in them: the folder is found
+    from where the script lies (or is the hub repo id it was uploaded as), so it can be moved."""
+    max_length, max_length_comment = max_length_of(manifest)
+    if hub_name:
+        dataset, dataset_comment = repr(hub_name), "The dataset on the hub (traces export --hub-name)."
+        path, path_comment = hub_name, "The dataset on the hub (traces export --hub-name)."
+    else:
+        dataset = "str(Path(__file__).resolve().parent.parent)"
+        dataset_comment = "This folder, wherever it lies (the script sits in its examples/); or a hub repo id once uploaded."
+        path = "."
+        path_comment = "Run in this folder (axolotl train examples/axolotl.yml), or put the hub repo id here once uploaded."
+    (examples / "sft_trl.py").write_text(
+        TRL_EXAMPLE.format(dataset=dataset, dataset_comment=dataset_comment, max_length=max_length, max_length_comment=max_length_comment),
+        encoding="utf-8",
+    )
+    (examples / "axolotl.yml").write_text(
+        AXOLOTL_EXAMPLE.format(path=path, path_comment=path_comment, max_length=max_length), encoding="utf-8"
+    )
+    (examples / "dataset_info.json").write_text(
+        json.dumps({"trace_warehouse_sharegpt": llamafactory_entry("sharegpt.jsonl")}, indent=2) + "\n", encoding="utf-8"
+    )
+
+
+def write_hub(source: Path, out: Path, manifest: dict, share: float, sources: list[str], hub_name: str | None = None) -> Path:
     """Write ``out/hub`` from a trl-messages export file and its manifest."""
     if not 0 <= share < 1:
         raise ExportError(f"--validation-share must be at least 0 and below 1, not {share}")
@@ -195,16 +244,10 @@ def write_hub(source: Path, out: Path, manifest: dict, share: float, sources: li
             jsonl.unlink()
         shutil.rmtree(staging / "cache", ignore_errors=True)
         counts = {split: rows for split, (_, rows) in splits.items()}
-        (staging / "README.md").write_text(_card(manifest, counts, share, sources), encoding="utf-8")
+        (staging / "README.md").write_text(_card(manifest, counts, share, sources, hub_name), encoding="utf-8")
         examples = staging / "examples"
         examples.mkdir()
-        p95 = manifest["tokens"].get("p95_total_tokens") or 32768
-        max_length = 2 ** math.ceil(math.log2(max(p95, 1024)))
-        (examples / "sft_trl.py").write_text(TRL_EXAMPLE.format(folder=str(folder), max_length=max_length), encoding="utf-8")
-        (examples / "axolotl.yml").write_text(AXOLOTL_EXAMPLE.format(folder=str(folder)), encoding="utf-8")
-        (examples / "dataset_info.json").write_text(
-            json.dumps({"trace_warehouse_sharegpt": llamafactory_entry("sharegpt.jsonl")}, indent=2) + "\n", encoding="utf-8"
-        )
+        write_examples(examples, manifest, hub_name)
         (staging / "manifest.json").write_text(json.dumps({**manifest, "splits": counts}, indent=2) + "\n", encoding="utf-8")
         if folder.exists():
             shutil.rmtree(folder)

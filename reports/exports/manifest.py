@@ -18,6 +18,18 @@ THOUGHTS_NOTE = (
     "turns' thoughts (stock qwen3 keeps them only after the last user turn) loses the rest from training"
 )
 EXAMPLES = 20
+# A trainer's max_length comes in these steps; TRL's SFTConfig defaults to the first.
+MAX_LENGTH_STEP = 1024
+COMMON_MAX_LENGTHS = (1024, 2048)
+
+
+def recommended_max_length(longest_row: int | None) -> int | None:
+    """The smallest multiple of 1,024 tokens that holds the longest row whole: nothing truncated
+    and, with assistant-only loss, no row whose first trained token falls past the end (such a row
+    is fully masked, and TRL drops it without a word). Shorter training: export with --max-tokens."""
+    if not longest_row:
+        return None
+    return -(-longest_row // MAX_LENGTH_STEP) * MAX_LENGTH_STEP
 
 
 def _token_stats(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, options: ExportOptions) -> dict:
@@ -66,6 +78,7 @@ def _token_stats(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, options: Exp
         "p50_total_tokens": row[3],
         "p95_total_tokens": row[4],
         "max_total_tokens": row[5],
+        "recommended_max_length": recommended_max_length(row[5]),
         # Null where the template marks no assistant output ({% generation %}): nothing says what is trained.
         "trainable_tokens": int(row[6] or 0) if row[8] else None,
         "mean_trainable_tokens": round(float(row[7] or 0), 1) if row[8] else None,
@@ -161,6 +174,13 @@ def warnings_of(manifest: dict) -> list[str]:
         )
     if tokens.get("chat_template") and tokens.get("trainable_tokens") is None:
         found.append(f"{tokens['chat_template']} marks no assistant output ({{% generation %}}); trainable tokens are not counted")
+    if (tokens.get("p50_total_tokens") or 0) > COMMON_MAX_LENGTHS[0]:
+        found.append(
+            f"half the rows are over {tokens['p50_total_tokens']:,} tokens, longer than a max_length of "
+            f"{' or '.join(f'{n:,}' for n in COMMON_MAX_LENGTHS)} (TRL's default is {COMMON_MAX_LENGTHS[0]:,}): the trainer cuts them, "
+            f"and with assistant-only loss drops a row whose first trained token falls past the cut; set max_length "
+            f"to {tokens['recommended_max_length']:,} (the longest row) or export with --max-tokens N"
+        )
     return found
 
 

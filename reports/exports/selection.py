@@ -37,6 +37,8 @@ class ExportOptions:
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     redact: bool = False
     validation_share: float = 0.02
+    # The hub repo id the hub folder will be uploaded as: its examples and card load it by that name.
+    hub_name: str | None = None
     # Labels from the label file beside the warehouse (foundation/labels.py).
     labels: list[str] = field(default_factory=list)
     exclude_labels: list[str] = field(default_factory=list)

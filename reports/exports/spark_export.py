@@ -187,7 +187,8 @@ def _lines(spark: SparkSession, fmt: ExportFormat, options: ExportOptions, with_
     each line is redacted first, beside counts of what was replaced (``redacted_<kind>``)."""
     rows = spark.sql(
         f"""
-        select sft.conversation_seq, sft.sample_id, {spark_json_line(fmt, options.system_prompt)} as line
+        select {", ".join(f"sft.{c}" for c in dict.fromkeys((*fmt.order_columns, "sample_id")))},
+            {spark_json_line(fmt, options.system_prompt)} as line
         from {MART_SCHEMA}.{fmt.model} as sft
         where sft.sample_id in (select sample_id from export_kept)
         """
@@ -200,7 +201,7 @@ def _lines(spark: SparkSession, fmt: ExportFormat, options: ExportOptions, with_
         schema = StructType([*rows.schema.fields, *(StructField(name, LongType(), False) for name in counts)])
         rows = rows.mapInArrow(redact_batches, schema)
     end = " || char(10)" if with_newline else ""
-    return rows.orderBy("conversation_seq", "sample_id").selectExpr(
+    return rows.orderBy(*fmt.order_columns).selectExpr(
         f"line{end} as line", f"sample_id{end} as id_line", *counts
     )
 
@@ -363,7 +364,7 @@ def export_on_spark(
         from reports.exports import ExportResult
 
         trl = next(r for r in results if r.format == DEFAULT_FORMAT)
-        folder = write_hub(Path(trl.path), out, trl.manifest, options.validation_share, _sources(spark))
+        folder = write_hub(Path(trl.path), out, trl.manifest, options.validation_share, _sources(spark), options.hub_name)
         results.append(ExportResult("hub", folder, folder / "manifest.json", trl.manifest))
     return results
 

@@ -5,6 +5,7 @@ function a trainer's tokenizer calls, so the text counted is the text trained on
 from __future__ import annotations
 
 import importlib.util
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,24 @@ from typing import Any
 from foundation.errors import ExportError
 
 DEFAULT_CHAT_TEMPLATE = "qwen3_training"
+
+
+class _NoTorchNotice(logging.Filter):
+    """transformers announces on import that PyTorch is missing; rendering a template needs no torch,
+    so to an export's user the notice only reads as something broken."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("PyTorch was not found")
+
+
+def _render_jinja_template() -> Any:
+    logging.getLogger("transformers").addFilter(_NO_TORCH_NOTICE)
+    from transformers.utils.chat_template_utils import render_jinja_template
+
+    return render_jinja_template
+
+
+_NO_TORCH_NOTICE = _NoTorchNotice()
 
 
 @dataclass(frozen=True)
@@ -29,8 +48,7 @@ class ChatTemplate:
         self, messages: list[dict[str, Any]], tools: list[Any] | None, add_generation_prompt: bool = False
     ) -> tuple[str, list[tuple[int, int]]]:
         """The rendered text and the character spans of assistant output ({% generation %})."""
-        from transformers.utils.chat_template_utils import render_jinja_template
-
+        render_jinja_template = _render_jinja_template()
         # With return_assistant_tokens_mask it returns (texts, generation spans), whatever its annotation says.
         rendered: Any = render_jinja_template(
             [messages], tools=tools or None, chat_template=self.source,

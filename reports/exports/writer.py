@@ -57,7 +57,7 @@ def write_jsonl(
     digest = hashlib.sha256()
     queries = [
         f"select {line} || chr(10) as line, sft.sample_id || chr(10) as id_line from {fmt.model} as sft "
-        f"where {batch} and {kept()} order by sft.conversation_seq, sft.sample_id"
+        f"where {batch} and {kept()} order by {', '.join(f'sft.{c}' for c in fmt.order_columns)}"
         for batch in batches(con, fmt)
     ]
     with path.open("wb") as sink, (ids_path.open("wb") if ids_path else open(os.devnull, "wb")) as id_sink:
