@@ -43,6 +43,11 @@ def _print(message: str) -> None:
     typer.echo(message)
 
 
+def _tell_wait(message: str) -> None:
+    """What a writer waits for before it can take the warehouse (foundation/turns.py)."""
+    typer.secho(message, fg=typer.colors.YELLOW, err=True)
+
+
 def _ingest(sources: list[str], config: str | None, limit: int | None, db: Path, strict: bool) -> None:
     from cli.progress import byte_progress
     from ingest.loader import ingest as run_ingest
@@ -56,7 +61,7 @@ def _ingest(sources: list[str], config: str | None, limit: int | None, db: Path,
             if progress is not None:
                 progress.advance(progress.task_ids[0], n)
 
-        result = run_ingest(db, sources, config=config, limit=limit, strict=strict, on_input=on_input, on_bytes=on_bytes)
+        result = run_ingest(db, sources, config=config, limit=limit, strict=strict, on_input=on_input, on_bytes=on_bytes, on_wait=_tell_wait)
     _print_counts(result)
     _print(f"{result.summary()} → {db}")
 
@@ -138,7 +143,8 @@ def build(
     try:
         _check_target(target)
         run_build(
-            warehouse_path(db), echo=True, select=select, unit_tests=unit_tests, full_refresh=full_refresh, target=target
+            warehouse_path(db), echo=True, select=select, unit_tests=unit_tests, full_refresh=full_refresh, target=target,
+            on_wait=_tell_wait,
         )
     except TraceWarehouseError as exc:
         _fail(exc)
@@ -281,6 +287,9 @@ def export(
     chat_template: ChatTemplateOption = DEFAULT_CHAT_TEMPLATE,
     system_prompt: SystemPromptOption = DEFAULT_SYSTEM_PROMPT,
     validation_share: Annotated[float, typer.Option(help="Share of conversations in the hub folder's validation split (by a hash of the id).")] = 0.02,
+    hub_name: Annotated[
+        str | None, typer.Option(help="The hub repo id (user/name) the hub folder will be uploaded as; its examples load that name.")
+    ] = None,
     redact: Annotated[bool, typer.Option(help="Replace API keys, tokens, private keys and e-mail addresses.")] = False,
     label: Annotated[list[str] | None, typer.Option("--label", help="Only conversations with this label (traces serve). Repeatable: any of them.")] = None,
     exclude_label: Annotated[list[str] | None, typer.Option("--exclude-label", help="Leave out conversations with this label. Repeatable.")] = None,
@@ -296,7 +305,7 @@ def export(
             configs=config or [], categories=category or [], exclude_malformed=exclude_malformed, exclude_loops=exclude_loops,
             exclude_unfinished=exclude_unfinished, min_tool_calls=min_tool_calls, dedup=dedup, per_task=per_task, max_tokens=max_tokens,
             tokenizer=_none_or(tokenizer), chat_template=_none_or(chat_template), system_prompt=system_prompt,
-            redact=redact, validation_share=validation_share, drop_schema_violations=drop_schema_violations, labels=label or [], exclude_labels=exclude_label or [], view=view,
+            redact=redact, validation_share=validation_share, hub_name=hub_name, drop_schema_violations=drop_schema_violations, labels=label or [], exclude_labels=exclude_label or [], view=view,
         )
         _check_target(target)
         _export(warehouse_path(db), _export_dir(out, target), format or [], options, force, target)
@@ -335,7 +344,7 @@ def run(
     try:
         started = time.perf_counter()
         # dbt starts (imports, parses the project) while the ingest runs.
-        with PreparedBuild(path, echo=False) as prepared_build:
+        with PreparedBuild(path, echo=False, on_wait=_tell_wait) as prepared_build:
             _ingest_in_child(sources or ["sample"], config, path)
             timings["ingest"] = time.perf_counter() - started
             started = time.perf_counter()

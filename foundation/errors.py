@@ -9,6 +9,14 @@ class WarehouseInUse(TraceWarehouseError):
     """Another process holds the warehouse file open for writing."""
 
 
+class WarehouseBeingWritten(WarehouseInUse):
+    """An ingest or build has its turn at the warehouse (foundation/turns.py): readers wait for it."""
+
+    def __init__(self, message: str, what: str) -> None:
+        super().__init__(message)
+        self.what = what
+
+
 class SourceError(TraceWarehouseError):
     """A SOURCE argument names nothing loadable."""
 

@@ -19,6 +19,7 @@ THREADS_ENV = "TRACES_THREADS"
 MEMORY_LIMIT_ENV = "TRACES_MEMORY_LIMIT"
 ROW_GROUP_SIZE_ENV = "TRACES_ROW_GROUP_SIZE"
 SPILL_DIR_ENV = "TRACES_SPILL_DIR"
+WRITER_WAIT_ENV = "TRACES_WRITER_WAIT"
 
 # Two threads, not os.cpu_count(): every DuckDB thread takes buffers out of the one memory
 # limit, and the export opens a cursor per thread, so a 16-core machine would run 16 batches
@@ -29,6 +30,9 @@ DEFAULT_MEMORY_LIMIT = "1GB"
 # conversations is a single group, read by one core. The size is an ATTACH option (not stored
 # in the file), so every writer attaches the file with it; dbt does too (profiles.yml).
 DEFAULT_ROW_GROUP_SIZE = 2048
+# Seconds an ingest or build waits for the readers open when it comes (an export, a DuckDB
+# session); the explorer lets go within a request's time (foundation/turns.py).
+DEFAULT_WRITER_WAIT_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class RuntimeSettings:
     row_group_size: int = DEFAULT_ROW_GROUP_SIZE
     # None: next to the warehouse, ``<warehouse>.tmp``.
     spill_dir: Path | None = None
+    writer_wait_seconds: int = DEFAULT_WRITER_WAIT_SECONDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RuntimeSettings:
@@ -48,6 +53,7 @@ class RuntimeSettings:
             memory_limit=env.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT,
             row_group_size=_positive_int(env, ROW_GROUP_SIZE_ENV, DEFAULT_ROW_GROUP_SIZE),
             spill_dir=Path(spill).expanduser().resolve() if spill else None,
+            writer_wait_seconds=_positive_int(env, WRITER_WAIT_ENV, DEFAULT_WRITER_WAIT_SECONDS),
         )
 
     def spill_dir_for(self, db: Path) -> Path:

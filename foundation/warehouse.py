@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from foundation import turns
 from foundation.errors import WarehouseInUse
 from foundation.settings import RuntimeSettings
 
@@ -68,9 +71,10 @@ def _session(
 def _attach(con: duckdb.DuckDBPyConnection, path: Path, options: list[str]) -> None:
     try:
         con.execute(f'attach {sql_literal(path)} as "{catalog_name(path)}" ({", ".join(options)})')
-    except duckdb.IOException as exc:
+    except (duckdb.IOException, duckdb.ResourceInUseException) as exc:
         con.close()
-        if "lock" in str(exc).lower():
+        # Another process's lock on the file, or (ResourceInUse) this process has it open elsewhere.
+        if "lock" in str(exc).lower() or isinstance(exc, duckdb.ResourceInUseException):
             raise WarehouseInUse(
                 f"warehouse is in use: {path} is held by another process "
                 "(a running ingest, build or an open DuckDB session); try again when it finishes"
@@ -86,12 +90,15 @@ def connect(
     memory_limit: str | None = None,
     settings: RuntimeSettings | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse; raise ``WarehouseInUse`` when another process holds it.
+    """Open the warehouse; raise ``WarehouseInUse`` when another process holds it, or, opening it
+    read-only, while a writer holds its turn (``writers_turn``).
 
     ``settings`` default to the environment's; ``memory_limit`` overrides theirs (the ingest
     takes a share of it).
     """
     settings = settings or RuntimeSettings.from_env()
+    if read_only:
+        turns.refuse_while_writing(path)
     if not create and not path.exists() and not read_only:
         create_if_missing(path)
     # Spill next to the warehouse, read-only sessions included (exports stage large temp tables).
@@ -117,6 +124,21 @@ def ensure_free(path: Path) -> None:
     connect(path).close()
 
 
+@contextmanager
+def writers_turn(
+    path: Path, what: str, on_wait: Callable[[str], None] | None = None, settings: RuntimeSettings | None = None
+) -> Iterator[None]:
+    """The warehouse for one writer (``what``: ingest, build): readers that yield stop opening it, and
+    the block runs once those open have let go (``on_wait`` hears what is waited for). Another
+    writer holding its turn, or a reader still open after ``settings.writer_wait_seconds``:
+    ``WarehouseInUse``."""
+    settings = settings or RuntimeSettings.from_env()
+    with turns.claim(path, what):
+        create_if_missing(path)
+        turns.wait_until(lambda: ensure_free(path), path, settings.writer_wait_seconds, on_wait)
+        yield
+
+
 def connect_with_scratch(
     path: Path, scratch: Path, settings: RuntimeSettings | None = None
 ) -> duckdb.DuckDBPyConnection:
@@ -126,6 +148,7 @@ def connect_with_scratch(
     is never written, so exports can run while nothing else holds the file for writing.
     """
     settings = settings or RuntimeSettings.from_env()
+    turns.refuse_while_writing(path)
     con = _session(settings.spill_dir_for(scratch), settings)
     try:
         _attach(con, path, ["read_only"])

@@ -183,8 +183,12 @@ def ingest(
     strict: bool = False,
     on_input: Callable[[Input], None] | None = None,
     on_bytes: Callable[[int], None] | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> IngestResult:
     """Load every SOURCE into ``raw.conversations``; rejected rows go to ``raw.rejected_rows``.
+
+    The ingest takes the writer's turn at the warehouse (``foundation.turns``): it waits, bounded,
+    for the readers open (``on_wait`` hears what for); another writer at work is an error.
 
     Batches are committed as they are merged, but readers see the ingest all at once when it
     finishes; one that fails, is refused (--strict) or killed leaves what they see as it was.
@@ -200,42 +204,59 @@ def ingest(
     # 500 MiB outside DuckDB's limit (Arrow's batches, Python). Measured alone at 60,000
     # real-shaped rows: peak RSS 1,273 MiB at 768 MiB (105.0 s), 1,068 MiB at 525 MiB (106.7 s).
     settings = RuntimeSettings.from_env()
-    con = warehouse.connect(
-        db, memory_limit=warehouse.share_of_memory_limit(INGEST_MEMORY_SHARE, settings.memory_limit), settings=settings
-    )
-    try:
-        ensure_raw_schema(con)
-        _run_script(con, sql("merge/discard_unfinished"), {})
-        con.execute(
-            "insert into raw.ingest_runs (ingest_id, started_at, sources) values ($id, now(), $sources)",
-            {"id": ingest_id, "sources": sources},
+    with warehouse.writers_turn(db, "ingest", on_wait, settings):
+        con = warehouse.connect(
+            db, memory_limit=warehouse.share_of_memory_limit(INGEST_MEMORY_SHARE, settings.memory_limit), settings=settings
         )
-        con.execute("begin transaction")
         try:
-            result = _load_all(con, inputs, ingest_id, limit, on_input, on_bytes, settings.row_group_size)
-            if strict and result.rejected:
-                raise StrictModeRejection(
-                    f"--strict: {result.rejected} of {result.read} rows rejected; nothing was loaded. "
-                    + _reason_digest(result)
-                )
-        except BaseException:
-            with contextlib.suppress(duckdb.TransactionException):  # none open if a commit failed
-                con.execute("rollback")
-            _run_script(con, sql("merge/discard_unfinished"), {})
-            raise
-        _run_script(con, sql("merge/finish"), {
-            "ingest_id": ingest_id, "uris": [i.uri for i in inputs], "read": result.read,
-            "loaded": result.loaded, "rejected": result.rejected, "unchanged": result.unchanged,
-        })
-        con.execute("commit")
-    finally:
-        con.close()
+            result = _load_in_one_transaction(con, inputs, sources, ingest_id, limit, strict, on_input, on_bytes, settings)
+        finally:
+            con.close()
     if result.read == 0:
         raise NothingLoaded("nothing could be read: every input is empty (" + ", ".join(i.uri for i in inputs) + ")")
     if result.loaded == 0:
         raise NothingLoaded(
             f"nothing loaded: all {result.read} rows were rejected (see raw.rejected_rows). " + _reason_digest(result)
         )
+    return result
+
+
+def _load_in_one_transaction(
+    con: duckdb.DuckDBPyConnection,
+    inputs: list[Input],
+    sources: list[str],
+    ingest_id: str,
+    limit: int | None,
+    strict: bool,
+    on_input: Callable[[Input], None] | None,
+    on_bytes: Callable[[int], None] | None,
+    settings: RuntimeSettings,
+) -> IngestResult:
+    """Record the run, load every input and finish it in one transaction (see ``ingest``)."""
+    ensure_raw_schema(con)
+    _run_script(con, sql("merge/discard_unfinished"), {})
+    con.execute(
+        "insert into raw.ingest_runs (ingest_id, started_at, sources) values ($id, now(), $sources)",
+        {"id": ingest_id, "sources": sources},
+    )
+    con.execute("begin transaction")
+    try:
+        result = _load_all(con, inputs, ingest_id, limit, on_input, on_bytes, settings.row_group_size)
+        if strict and result.rejected:
+            raise StrictModeRejection(
+                f"--strict: {result.rejected} of {result.read} rows rejected; nothing was loaded. "
+                + _reason_digest(result)
+            )
+    except BaseException:
+        with contextlib.suppress(duckdb.TransactionException):  # none open if a commit failed
+            con.execute("rollback")
+        _run_script(con, sql("merge/discard_unfinished"), {})
+        raise
+    _run_script(con, sql("merge/finish"), {
+        "ingest_id": ingest_id, "uris": [i.uri for i in inputs], "read": result.read,
+        "loaded": result.loaded, "rejected": result.rejected, "unchanged": result.unchanged,
+    })
+    con.execute("commit")
     return result
 
 

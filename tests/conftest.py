@@ -25,7 +25,9 @@ BUILT_WAREHOUSE_FIXTURES = {"sample_db", "sample_target", "sample_exports", "kim
 # tests with two modules that build warehouses of their own; everything else together, so that the
 # sample's build (a session fixture) is made on as few workers as possible.
 SPARK_MODULES = {"test_spark.py", "test_spark_cluster.py"}
-EXPLORER_GROUP = {"test_explorer.py", "test_browser.py", "test_web.py", "test_incremental.py", "test_parser_properties.py"}
+EXPLORER_GROUP = {
+    "test_explorer.py", "test_browser.py", "test_web.py", "test_incremental.py", "test_parser_properties.py", "test_serve_while_building.py",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

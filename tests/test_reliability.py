@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -278,18 +279,44 @@ def written_rows(db: Path) -> int:
 
 
 HOLD = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(30)"
+CLAIM = (
+    "import sys, time; from pathlib import Path; from foundation import turns\n"
+    "with turns.claim(Path(sys.argv[1]), 'build'):\n    print('held', flush=True); time.sleep(30)"
+)
 
 
-def test_a_second_writer_gets_warehouse_in_use(tmp_path):
+def test_a_second_writer_gets_warehouse_in_use_at_once(tmp_path):
     db = tmp_path / "w.duckdb"
     ingest(db, ["sample"])
+    holder = subprocess.Popen([sys.executable, "-c", CLAIM, str(db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        for command in (["ingest", "sample"], ["build"]):
+            started = time.monotonic()
+            result = run_cli(*command, "--db", str(db))
+            assert result.returncode == 1, command
+            assert "warehouse is in use" in result.stderr and "being written by a running build" in result.stderr
+            assert "Traceback" not in result.stderr and time.monotonic() - started < 20
+        with pytest.raises(WarehouseInUse):
+            ingest(db, ["sample"])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert len(loaded_ids(db)) == 300
+
+
+def test_a_session_holding_the_file_is_waited_for_then_named(tmp_path, monkeypatch):
+    db = tmp_path / "w.duckdb"
+    ingest(db, ["sample"])
+    monkeypatch.setenv("TRACES_WRITER_WAIT", "2")
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(db)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
         for command in (["ingest", "sample"], ["build"]):
             result = run_cli(*command, "--db", str(db))
             assert result.returncode == 1, command
-            assert "warehouse is in use" in result.stderr and "Traceback" not in result.stderr
+            assert "waiting for the readers" in result.stderr and "still open in another process after 2 s" in result.stderr
+            assert "Traceback" not in result.stderr
         with pytest.raises(WarehouseInUse):
             ingest(db, ["sample"])
     finally:

@@ -6,6 +6,8 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from types import TracebackType
 
@@ -88,8 +90,14 @@ def _ready(db: Path, target: str = "duckdb") -> None:
         # Spark reads the label file as text and fails on a missing path (macros/labels.sql).
         LabelStore(labels_path(db)).ensure_exists()
         return
-    warehouse.create_if_missing(db)
-    warehouse.ensure_free(db)
+    # DuckDB: the writer's turn (``_turn``) has made the file and waited for its readers.
+
+
+def _turn(db: Path, target: str, what: str, on_wait: Callable[[str], None] | None) -> AbstractContextManager[None]:
+    """The writer's turn at the DuckDB file while dbt runs on it; Spark never touches that file."""
+    if target != "duckdb":
+        return nullcontext()
+    return warehouse.writers_turn(db, what, on_wait)
 
 
 def check_target(target: str) -> None:
@@ -98,7 +106,8 @@ def check_target(target: str) -> None:
 
 
 def run_dbt(
-    db: Path, args: list[str], echo: bool = True, target: str = "duckdb", target_path: Path | None = None
+    db: Path, args: list[str], echo: bool = True, target: str = "duckdb", target_path: Path | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> str:
     """Run ``dbt <args>`` on ``db``'s ``target`` engine; return its output, raise ``BuildFailed`` on a non-zero exit.
 
@@ -106,12 +115,13 @@ def run_dbt(
     the project's ``target/``.
     """
     check_target(target)
-    _ready(db, target)
     command = [dbt_executable(), *_project_args(args), "--target", _PROFILE_OUTPUT[target]]
     if target_path is not None:
         command += ["--target-path", str(target_path)]
-    with _start(command, db, target=target) as proc:
-        return _finish(proc, args[0], echo)
+    with _turn(db, target, args[0], on_wait):
+        _ready(db, target)
+        with _start(command, db, target=target) as proc:
+            return _finish(proc, args[0], echo)
 
 
 def _build_args(select: str | None, unit_tests: bool, full_refresh: bool = False) -> list[str]:
@@ -131,11 +141,14 @@ def build(
     full_refresh: bool = False,
     target: str = "duckdb",
     target_path: Path | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> str:
-    """``dbt build``: models and data tests, on DuckDB, on Spark in-process, or on the local cluster."""
+    """``dbt build``: models and data tests, on DuckDB, on Spark in-process, or on the local cluster.
+    On DuckDB it takes the writer's turn (``foundation.turns``) and waits, bounded, for the readers
+    open (``on_wait`` hears what for)."""
     # The unit tests' fixtures are escaped differently on Spark: they run on DuckDB only.
     args = _build_args(select, unit_tests and target == "duckdb", full_refresh)
-    return run_dbt(db, args, echo=echo, target=target, target_path=target_path)
+    return run_dbt(db, args, echo=echo, target=target, target_path=target_path, on_wait=on_wait)
 
 
 class PreparedBuild:
@@ -145,18 +158,19 @@ class PreparedBuild:
     Use as a context manager; ``run()`` builds, and leaving without it stops the process.
     """
 
-    def __init__(self, db: Path, echo: bool = True) -> None:
+    def __init__(self, db: Path, echo: bool = True, on_wait: Callable[[str], None] | None = None) -> None:
         self.db = db
         self.echo = echo
+        self.on_wait = on_wait
         command = [sys.executable, "-m", "transform.dbt_worker", *_project_args(_build_args(None, False))]
         self._proc = _start(command, db, stdin=subprocess.PIPE)
 
     def run(self) -> str:
-        _ready(self.db)
-        assert self._proc.stdin is not None
-        self._proc.stdin.write(GO + "\n")
-        self._proc.stdin.close()
-        return _finish(self._proc, "build", self.echo)
+        with _turn(self.db, "duckdb", "build", self.on_wait):
+            assert self._proc.stdin is not None
+            self._proc.stdin.write(GO + "\n")
+            self._proc.stdin.close()
+            return _finish(self._proc, "build", self.echo)
 
     def __enter__(self) -> PreparedBuild:
         return self

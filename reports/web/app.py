@@ -2,9 +2,12 @@
 compare, labels, review queue, saved views); ``traces serve`` starts it (cli/serve.py).
 
 Each request opens the warehouse read-only and closes it before answering, so the app never
-holds the file between requests: a build can take it, and the next request sees its data.
-While a build holds it, pages answer 503 and reload themselves. The app writes only the label
-file beside the warehouse (labels and saved views) and the search index; never the warehouse.
+holds the file between requests: a build can take it, and the next request sees its data. While
+an ingest or build has its turn (foundation/turns.py) no request opens the file, so the writer
+waits only for the requests under way. Meanwhile search (its own index), the report pages (as
+last read) and label writes (their own file) keep answering; pages that must read the warehouse
+answer 503 with Retry-After and reload themselves. The app writes only the label file beside the
+warehouse (labels and saved views) and the search index; never the warehouse.
 
 Writes are POSTs carrying a token only this server's pages hold (CSRF), and every request must
 name this server in its Host (no DNS rebinding) and, when a browser sends one, in its Origin.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import shutil
 import tempfile
@@ -29,7 +33,7 @@ from flask import Flask, Response, abort, redirect, render_template, request, se
 from markupsafe import Markup
 
 from foundation import warehouse
-from foundation.errors import ExportError, LabelError, SearchIndexError, WarehouseInUse
+from foundation.errors import ExportError, LabelError, SearchIndexError, WarehouseBeingWritten, WarehouseInUse
 from reports.pages import PAGES
 from reports.web import compare as comparing
 from reports.web import queries, report
@@ -38,6 +42,8 @@ from reports.web.search import FIELDS as SEARCH_FIELDS
 from reports.web.selection import Explorer, filters_from_query
 
 RETRY_SECONDS = 5
+# warehouse_version(): what a chart's URL may name as the version it was drawn for.
+VERSION = re.compile(r"[0-9a-f]{12}")
 # Trace text is untrusted: no script runs on any page, and nothing loads from elsewhere.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -83,6 +89,8 @@ def create_app(
     app.jinja_env.globals["csrf_token"] = app.config["CSRF_TOKEN"]
     tokenizers: dict[str, Any] = {}
     choices_cache: dict[str, dict[str, list[str]]] = {}
+    # Each report page as last read: shown while a writer has the warehouse.
+    report_cache: dict[str, dict[str, Any]] = {}
 
     @contextmanager
     def reading() -> Iterator[duckdb.DuckDBPyConnection]:
@@ -135,7 +143,10 @@ def create_app(
 
     @app.errorhandler(WarehouseInUse)
     def busy(exc: WarehouseInUse):
-        body = render_template("message.html", title="The warehouse is busy", message=str(exc), retry=RETRY_SECONDS)
+        title = "The warehouse is busy"
+        if isinstance(exc, WarehouseBeingWritten):
+            title = f"An {exc.what} is running" if exc.what[:1] in "aeiou" else f"A {exc.what} is running"
+        body = render_template("message.html", title=title, message=str(exc), retry=RETRY_SECONDS)
         return body, 503, {"Retry-After": str(RETRY_SECONDS)}
 
     @app.errorhandler(WarehouseNotBuilt)
@@ -172,16 +183,27 @@ def create_app(
         page = report.page_by_slug(slug)
         if page is None:
             abort(404, description=f"No report page {slug!r}.")
-        with reading() as con:
-            sections = [report.render_section(con, page, section) for section in page.sections]
-            counts = dict(con.execute("select source_config, count(*) from fct_conversations group by 1 order by 1").fetchall())
-        return render_template("report.html", page=page, sections=sections, counts=counts, version=warehouse_version())
+        try:
+            with reading() as con:
+                version = warehouse_version()
+                sections = [report.render_section(con, page, section) for section in page.sections]
+                counts = dict(con.execute("select source_config, count(*) from fct_conversations group by 1 order by 1").fetchall())
+        except WarehouseInUse as exc:
+            if slug not in report_cache:
+                raise
+            return render_template("report.html", page=page, **report_cache[slug], stale=str(exc), retry=RETRY_SECONDS)
+        report_cache[slug] = {"sections": sections, "counts": counts, "version": version}
+        return render_template("report.html", page=page, sections=sections, counts=counts, version=version, stale=None, retry=None)
 
     @app.get("/report/<slug>/charts/<name>.png")
     def report_chart(slug: str, name: str):
         page = report.page_by_slug(slug)
         if page is None:
             abort(404)
+        version = request.args.get("v", "")
+        drawn = app.config["CHARTS_DIR"] / version / f"{page.slug}-{name}.png"
+        if VERSION.fullmatch(version) and drawn.is_file():  # as drawn for the page that links it (also while a writer has the file)
+            return send_file(drawn, mimetype="image/png", max_age=0)
         with reading() as con:
             path = report.draw_chart(con, page, name, app.config["CHARTS_DIR"] / warehouse_version())
         if path is None:
@@ -192,8 +214,13 @@ def create_app(
         """The drop-downs' values, read once per version of the warehouse file (they scan two tables)."""
         version = warehouse_version()
         if version not in choices_cache:
-            with reading() as con:
-                choices = queries.filter_choices(con)
+            try:
+                with reading() as con:
+                    choices = queries.filter_choices(con)
+            except WarehouseInUse:
+                if not choices_cache:
+                    raise
+                return dict(next(iter(choices_cache.values())))  # as last read, while a writer has the file
             choices_cache.clear()
             choices_cache[version] = choices
         return dict(choices_cache[version])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from foundation import turns
 from reports.web.search import SearchIndex, UpdateReport
 
 
@@ -35,6 +36,8 @@ class BackgroundIndexer:
                 return
             if self.index.is_current() or not self.index.db.exists():
                 return
+            if turns.current_writer(self.index.db) is not None:
+                return  # the writer changes the file: index what it leaves, on a request after it
             self._done, self._total, self._error = 0, 0, None
             self._thread = threading.Thread(target=self._run, name="traces-index", daemon=True)
             self._thread.start()

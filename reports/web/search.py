@@ -260,8 +260,9 @@ class SearchIndex:
         started = time.perf_counter()
         if not self.db.exists():
             raise SearchIndexError(f"{self.db} does not exist: run `traces run` (or ingest and build) first")
-        version = warehouse_version(self.db)
         with self._reading() as con:
+            # Read while the file is open: no writer can change it between the version and the rows.
+            version = warehouse_version(self.db)
             try:
                 current = dict(con.execute("select conversation_seq, content_hash from fct_conversations").fetchall())
             except duckdb.CatalogException as exc:
@@ -402,7 +403,8 @@ def _batches(items: list[int], size: int) -> Iterator[tuple[int, list[int]]]:
 
 
 class _read_only:
-    """The warehouse opened read-only for one batch, closed after: a build can take it between batches."""
+    """The warehouse opened read-only for one batch, closed after: a build can take it between batches,
+    and while one has its turn (foundation/turns.py) the indexer waits instead of opening."""
 
     def __init__(self, db: Path, attempts: int = 600):
         self.db = db
