@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from foundation.errors import TraceWarehouseError
+from foundation.errors import SourceError, TraceWarehouseError
 from foundation.paths import default_exports_dir, default_reports_dir, warehouse_path
 
 app = typer.Typer(
@@ -22,6 +22,10 @@ app = typer.Typer(
 
 DbOption = Annotated[
     Path | None, typer.Option("--db", help="Warehouse file (default: $TRACES_DB, else warehouse.duckdb in the repo).")
+]
+ShapeOption = Annotated[
+    str | None,
+    typer.Option("--shape", help="hermes, openai, sharegpt or anthropic; default: each input's first row tells (docs/sources.md)."),
 ]
 OutOption = Annotated[Path | None, typer.Option("--out", help="Output directory.")]
 TargetOption = Annotated[
@@ -48,7 +52,7 @@ def _tell_wait(message: str) -> None:
     typer.secho(message, fg=typer.colors.YELLOW, err=True)
 
 
-def _ingest(sources: list[str], config: str | None, limit: int | None, db: Path, strict: bool) -> None:
+def _ingest(sources: list[str], config: str | None, limit: int | None, db: Path, strict: bool, shape: str | None = None) -> None:
     from cli.progress import byte_progress
     from ingest.loader import ingest as run_ingest
 
@@ -61,14 +65,16 @@ def _ingest(sources: list[str], config: str | None, limit: int | None, db: Path,
             if progress is not None:
                 progress.advance(progress.task_ids[0], n)
 
-        result = run_ingest(db, sources, config=config, limit=limit, strict=strict, on_input=on_input, on_bytes=on_bytes, on_wait=_tell_wait)
+        result = run_ingest(db, sources, config=config, limit=limit, strict=strict, on_input=on_input, on_bytes=on_bytes, on_wait=_tell_wait, shape=shape,
+        )
     _print_counts(result)
     _print(f"{result.summary()} → {db}")
 
 
 def _print_counts(result) -> None:
     for item in result.inputs:
-        line = f"  {item.uri} [{item.config}]: read {item.read}, loaded {item.loaded}, rejected {item.rejected}"
+        shape = f", {item.shape} shape" if getattr(item, "shape", "hermes") != "hermes" else ""
+        line = f"  {item.uri} [{item.config}{shape}]: read {item.read}, loaded {item.loaded}, rejected {item.rejected}"
         if item.unchanged:
             line += f" ({item.unchanged} unchanged)"
         _print(line)
@@ -79,10 +85,10 @@ def _print_counts(result) -> None:
             typer.secho(f"      {item.uri}: {where}: {reason}", fg=typer.colors.YELLOW, err=True)
 
 
-def _ingest_in_child(sources: list[str], config: str | None, db: Path) -> None:
+def _ingest_in_child(sources: list[str], config: str | None, db: Path, shape: str | None = None) -> None:
     """``traces ingest`` in a child process: the memory a process keeps after an ingest (about
     110 MB at 15,000 rows) goes with it instead of adding to the build's peak."""
-    command = [sys.executable, "-m", "cli.app", "ingest", *sources, "--db", str(db)]
+    command = [sys.executable, "-m", "cli.app", "ingest", *sources, "--db", str(db), *(["--shape", shape] if shape else [])]
     code = subprocess.call(command + (["--config", config] if config else []))
     if code != 0:
         raise typer.Exit(code)  # the child has printed why
@@ -107,16 +113,22 @@ def ingest(
     config: Annotated[str | None, typer.Option(help="Config name stored on every row (wins over the path's).")] = None,
     limit: Annotated[int | None, typer.Option(help="Read at most N rows from each input.")] = None,
     strict: Annotated[bool, typer.Option(help="Fail, loading nothing, if any row is rejected.")] = False,
+    shape: ShapeOption = None,
     db: DbOption = None,
     target: TargetOption = "duckdb",
 ) -> None:
-    """Load traces into raw.conversations; unrepresentable rows go to raw.rejected_rows."""
+    """Load traces into raw.conversations; unrepresentable rows go to raw.rejected_rows.
+
+    Each input's shape (hermes, openai, sharegpt, anthropic) is told from its first row unless
+    --shape names it: docs/sources.md."""
     try:
         _check_target(target)
         if target in ("spark", "spark-cluster"):
+            if shape not in (None, "hermes"):
+                raise SourceError(f"--shape {shape}: the Spark ingest reads the Hermes shape only (docs/sources.md)")
             _ingest_spark(sources, config, limit, warehouse_path(db), strict, on_cluster=target == "spark-cluster")
         else:
-            _ingest(sources, config, limit, warehouse_path(db), strict)
+            _ingest(sources, config, limit, warehouse_path(db), strict, shape)
     except TraceWarehouseError as exc:
         _fail(exc)
 

@@ -21,6 +21,7 @@ from foundation.warehouse import one_row
 from ingest.inputs import Input
 from ingest.readers import stage_input
 from ingest.schema import ensure_raw_schema
+from ingest.shapes import check_shape
 from ingest.sources import resolve
 from ingest.sql import sql
 
@@ -35,6 +36,7 @@ SUPERSEDED_REASON = "duplicate id: superseded by a later row"
 class InputCounts:
     uri: str
     config: str
+    shape: str = "hermes"
     read: int = 0
     loaded: int = 0
     rejected: int = 0
@@ -161,6 +163,7 @@ def _load_one(
     on_bytes: Callable[[int], None] | None,
     counts_by_uri: dict[str, InputCounts],
     commits: _Commits,
+    shape: str | None = None,
 ) -> InputCounts:
     counts = InputCounts(uri=item.uri, config=item.config)
     counts_by_uri[item.uri] = counts
@@ -171,7 +174,7 @@ def _load_one(
         _merge_batch(con, ingest_id, payload, counts, counts_by_uri)
         commits.merged(counts.read - read_before)
 
-    stage_input(con, item, index * _SEQ_STRIDE, limit, on_batch=on_batch, on_bytes=on_bytes)
+    counts.shape = stage_input(con, item, index * _SEQ_STRIDE, limit, on_batch=on_batch, on_bytes=on_bytes, shape=shape)
     return counts
 
 
@@ -184,8 +187,12 @@ def ingest(
     on_input: Callable[[Input], None] | None = None,
     on_bytes: Callable[[int], None] | None = None,
     on_wait: Callable[[str], None] | None = None,
+    shape: str | None = None,
 ) -> IngestResult:
     """Load every SOURCE into ``raw.conversations``; rejected rows go to ``raw.rejected_rows``.
+
+    Each input's rows are read in its shape (ingest/shapes.py): ``shape`` if given, else its
+    first row's; a row of another shape is rejected, saying which was expected.
 
     The ingest takes the writer's turn at the warehouse (``foundation.turns``): it waits, bounded,
     for the readers open (``on_wait`` hears what for); another writer at work is an error.
@@ -193,6 +200,8 @@ def ingest(
     Batches are committed as they are merged, but readers see the ingest all at once when it
     finishes; one that fails, is refused (--strict) or killed leaves what they see as it was.
     """
+    if shape is not None:
+        check_shape(shape)
     inputs: list[Input] = []
     for source in sources:
         inputs.extend(resolve(source, config))
@@ -209,7 +218,7 @@ def ingest(
             db, memory_limit=warehouse.share_of_memory_limit(INGEST_MEMORY_SHARE, settings.memory_limit), settings=settings
         )
         try:
-            result = _load_in_one_transaction(con, inputs, sources, ingest_id, limit, strict, on_input, on_bytes, settings)
+            result = _load_in_one_transaction(con, inputs, sources, ingest_id, limit, strict, on_input, on_bytes, settings, shape)
         finally:
             con.close()
     if result.read == 0:
@@ -231,6 +240,7 @@ def _load_in_one_transaction(
     on_input: Callable[[Input], None] | None,
     on_bytes: Callable[[int], None] | None,
     settings: RuntimeSettings,
+    shape: str | None,
 ) -> IngestResult:
     """Record the run, load every input and finish it in one transaction (see ``ingest``)."""
     ensure_raw_schema(con)
@@ -241,7 +251,7 @@ def _load_in_one_transaction(
     )
     con.execute("begin transaction")
     try:
-        result = _load_all(con, inputs, ingest_id, limit, on_input, on_bytes, settings.row_group_size)
+        result = _load_all(con, inputs, ingest_id, limit, on_input, on_bytes, settings.row_group_size, shape)
         if strict and result.rejected:
             raise StrictModeRejection(
                 f"--strict: {result.rejected} of {result.read} rows rejected; nothing was loaded. "
@@ -255,6 +265,7 @@ def _load_in_one_transaction(
     _run_script(con, sql("merge/finish"), {
         "ingest_id": ingest_id, "uris": [i.uri for i in inputs], "read": result.read,
         "loaded": result.loaded, "rejected": result.rejected, "unchanged": result.unchanged,
+        "shapes": [f"{i.uri}: {i.shape}" for i in result.inputs],
     })
     con.execute("commit")
     return result
@@ -268,6 +279,7 @@ def _load_all(
     on_input: Callable[[Input], None] | None,
     on_bytes: Callable[[int], None] | None,
     row_group_size: int,
+    shape: str | None = None,
 ) -> IngestResult:
     counts_by_uri: dict[str, InputCounts] = {}
     con.execute(sql("merge/run_rows"))
@@ -275,7 +287,7 @@ def _load_all(
     for index, item in enumerate(inputs):
         if on_input:
             on_input(item)
-        _load_one(con, item, index, ingest_id, limit, on_bytes, counts_by_uri, commits)
+        _load_one(con, item, index, ingest_id, limit, on_bytes, counts_by_uri, commits, shape)
     return IngestResult(ingest_id=ingest_id, inputs=list(counts_by_uri.values()))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,6 +29,7 @@ import pyarrow.parquet as pq
 from foundation.errors import SourceError
 from foundation.warehouse import one_row
 from ingest.inputs import Input
+from ingest.shapes import SHAREGPT_COLUMNS, SHAREGPT_TAGS, ShapeError, ShareGptLayout, detect, to_hermes
 from ingest.sql import sql
 
 KNOWN_FIELDS = ("id", "conversations", "tools", "category", "subcategory", "task")
@@ -44,6 +46,9 @@ SCAN_CHUNK_ROWS = 64
 HUGE_LINE_BYTES = 8 * 1024 * 1024
 
 OnBatch = Callable[[str | None], None]
+SHAPE_FLAGS_TYPE = pa.list_(pa.string())
+# Rows read to tell an input's shape: the first that fits one decides (ingest/shapes.py).
+SHAPE_PROBE_ROWS = 200
 
 KNOWN_ROLES = ("system", "human", "gpt", "tool", "user", "assistant")
 
@@ -222,6 +227,7 @@ def _stage_lines(
                 "source_row": pa.array(rows, pa.int64()),
                 "line": pa.array(texts, pa.large_string()),
                 "decode_error": pa.array(errors, pa.string()),
+                "shape_flags": pa.nulls(len(rows), SHAPE_FLAGS_TYPE),
             }
         )
         _stage_text_batch(con, batch, params, on_batch, extra_memory)
@@ -299,6 +305,7 @@ def _lines_table(first: int, block: bytes) -> pa.Table | None:
             "source_row": pa.array(np.arange(first, first + len(starts), dtype=np.int64)),
             "line": lines,
             "decode_error": pa.nulls(len(starts), pa.string()),
+            "shape_flags": pa.nulls(len(starts), SHAPE_FLAGS_TYPE),
         }
     )
 
@@ -391,8 +398,10 @@ def stage_input(
     limit: int | None,
     on_batch: OnBatch,
     on_bytes: Callable[[int], None] | None = None,
-) -> None:
+    shape: str | None = None,
+) -> str:
     """Fill ``staged`` batch by batch; ``on_batch`` consumes (and empties) it after each one.
+    Return the input's shape: ``shape`` if given, else its first row's (ingest/shapes.py).
 
     ``on_batch`` gets the SQL yielding ``(source_row, tools, conversations)`` for the rows listed
     in temp table ``to_load`` (None when no row of the batch can load); it is valid only
@@ -400,10 +409,144 @@ def stage_input(
     """
     params = {"seq_base": seq_base, "uri": item.uri, "config": item.config}
     if item.kind == "arrow" and item.arrow is not None:
-        stage_arrow(con, item.arrow, params, limit, on_batch)
+        table = item.arrow()
+        item = Input(item.uri, item.config, item.kind, item.path, lambda: table)
     elif item.path is None:
         raise SourceError(f"{item.uri}: not a local file; the DuckDB ingest reads files, directories and the hub")
-    elif item.kind == "text":
+    shape = shape or detect(_probe_rows(item)) or "hermes"
+    if shape != "hermes":
+        stage_shaped(con, item, shape, params, limit, on_bytes, on_batch)
+    elif item.kind == "arrow" and item.arrow is not None:
+        stage_arrow(con, item.arrow, params, limit, on_batch)
+    elif item.kind == "text" and item.path is not None:
         stage_text(con, item.path, params, limit, on_bytes, on_batch)
-    else:
+    elif item.path is not None:
         stage_parquet(con, item.path, params, limit, on_batch)
+    return shape
+
+
+# --- inputs of another shape than Hermes (ingest/shapes.py) ---------------------------------------
+
+def _probe_rows(item: Input) -> Iterator[object]:
+    """The first rows of the input, parsed, to tell its shape by."""
+    for _, _, parsed, _ in itertools.islice(_rows_of(item), SHAPE_PROBE_ROWS):
+        if parsed is not _UNREADABLE:
+            yield parsed
+
+
+_UNREADABLE = object()
+
+
+def _rows_of(item: Input) -> Iterator[tuple[int, str, object, str | None]]:
+    """(row number, the row's text, the row parsed or _UNREADABLE, why it cannot be read or None)."""
+    if item.kind == "text" and item.path is not None:
+        for number, raw in _lines(item.path):
+            if not raw.strip():
+                continue
+            try:
+                text = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                yield number, raw.decode("utf-8", "replace").rstrip("\r\n"), _UNREADABLE, (
+                    f"not valid UTF-8 (byte {exc.start}: {raw[exc.start:exc.start + 1]!r})"
+                )
+                continue
+            try:
+                yield number, text, json.loads(text), None
+            except json.JSONDecodeError:
+                yield number, text, _UNREADABLE, None  # DuckDB's judge says how it is not JSON
+        return
+    if item.kind == "arrow" and item.arrow is not None:
+        batches: Iterator[pa.RecordBatch] = iter(item.arrow().to_batches(max_chunksize=ARROW_BATCH_ROWS))
+    elif item.path is not None:
+        try:
+            batches = pq.ParquetFile(item.path, pre_buffer=False, buffer_size=PARQUET_READ_BUFFER).iter_batches(batch_size=ARROW_BATCH_ROWS)
+        except Exception:  # unreadable: the Hermes path rejects the file with its reason
+            return
+    number = 0
+    for batch in batches:
+        for row in batch.to_pylist():
+            number += 1
+            yield number, json.dumps(row, ensure_ascii=False, default=str), row, None
+
+
+def _given_ids(item: Input) -> list[str] | None:
+    """The ids of a file whose lines carry none (our openai export writes them beside it, line-aligned)."""
+    if item.path is None or item.kind != "text":
+        return None
+    sidecar = item.path.with_name(item.path.name.split(".")[0] + ".ids.txt")
+    return sidecar.read_text(encoding="utf-8").splitlines() if sidecar.is_file() else None
+
+
+def _sharegpt_layout(item: Input) -> ShareGptLayout | None:
+    """The tags and columns LLaMA-Factory's dataset_info.json beside the file gives it, if any."""
+    if item.path is None:
+        return None
+    info = item.path.parent / "dataset_info.json"
+    if not info.is_file():
+        return None
+    try:
+        entries = json.loads(info.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    for entry in entries.values() if isinstance(entries, dict) else ():
+        if isinstance(entry, dict) and entry.get("file_name") == item.path.name and entry.get("formatting", "alpaca") == "sharegpt":
+            return ShareGptLayout(
+                {**SHAREGPT_TAGS, **{k: v for k, v in (entry.get("tags") or {}).items() if v}},
+                {**SHAREGPT_COLUMNS, **{k: v for k, v in (entry.get("columns") or {}).items() if v}},
+            )
+    return None
+
+
+def stage_shaped(
+    con: duckdb.DuckDBPyConnection,
+    item: Input,
+    shape: str,
+    params: dict,
+    limit: int | None,
+    on_bytes: Callable[[int], None] | None,
+    on_batch: OnBatch,
+) -> None:
+    """Write each row in the Hermes shape's fields (ingest/shapes.py) and judge the batch as text
+    lines: a row that cannot be written so is rejected with why, its text kept as given."""
+    ids = _given_ids(item)
+    layout = _sharegpt_layout(item) if shape == "sharegpt" else None
+    name = item.path.name if item.path is not None else item.uri.rsplit("/", 1)[-1]
+    columns: dict[str, list] = {"source_row": [], "line": [], "decode_error": [], "shape_flags": []}
+    size = 0
+
+    def flush() -> None:
+        nonlocal size
+        if not columns["source_row"]:
+            return
+        batch = pa.table({
+            "source_row": pa.array(columns["source_row"], pa.int64()),
+            "line": pa.array(columns["line"], pa.large_string()),
+            "decode_error": pa.array(columns["decode_error"], pa.string()),
+            "shape_flags": pa.array(columns["shape_flags"], SHAPE_FLAGS_TYPE),
+        })
+        _stage_text_batch(con, batch, params, on_batch)
+        if on_bytes:
+            on_bytes(size)
+        for values in columns.values():
+            values.clear()
+        size = 0
+
+    for position, (number, text, parsed, error) in enumerate(_rows_of(item)):
+        if limit is not None and position >= limit:
+            break
+        line, flags = text, None
+        if parsed is not _UNREADABLE and error is None:
+            fallback = ids[position] if ids is not None and position < len(ids) else f"{name}:{number}"
+            try:
+                converted = to_hermes(parsed, shape, fallback, layout)
+                line, flags = json.dumps(converted.row, ensure_ascii=False), converted.flags
+            except ShapeError as exc:
+                error = str(exc)
+        columns["source_row"].append(number)
+        columns["line"].append(line)
+        columns["decode_error"].append(error)
+        columns["shape_flags"].append(flags)
+        size += len(text)
+        if size >= BATCH_BYTES:
+            flush()
+    flush()

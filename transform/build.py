@@ -20,6 +20,7 @@ from foundation.spark import spark_dir, spark_env
 from transform.dbt_worker import GO
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 SCHEMA_OUT_OF_SYNC = "schemas on this incremental model are out of sync"
 
 
@@ -97,7 +98,18 @@ def _turn(db: Path, target: str, what: str, on_wait: Callable[[str], None] | Non
     """The writer's turn at the DuckDB file while dbt runs on it; Spark never touches that file."""
     if target != "duckdb":
         return nullcontext()
+    _check_attachable(db)
     return warehouse.writers_turn(db, what, on_wait)
+
+
+def _check_attachable(db: Path) -> None:
+    catalog = warehouse.catalog_name(db)
+    if not PLAIN_NAME.fullmatch(catalog):
+        # dbt-duckdb writes the ATTACH with the catalog name unquoted: DuckDB's parser stops at the `-`.
+        raise SettingError(
+            f"dbt cannot attach {db.name}: the part before its first dot ({catalog!r}) must be letters, digits and _ "
+            f"(dbt-duckdb writes it unquoted); rename it, e.g. to {re.sub(r'[^A-Za-z0-9_]', '_', catalog)}{db.name[len(catalog):]}"
+        )
 
 
 def check_target(target: str) -> None:

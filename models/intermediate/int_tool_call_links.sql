@@ -1,4 +1,5 @@
-{#- The k-th call of an assistant turn pairs with the k-th response of the tool message after it. -#}
+{#- A call pairs with a response of the tool message after its assistant turn: by id where both carry
+    one (shapes with call ids, ingest/shapes.py), else the k-th call with the k-th response. -#}
 with
 
 calls as (
@@ -8,7 +9,8 @@ calls as (
         conversation_seq,
         message_index,
         call_index,
-        tool_name
+        tool_name,
+        tool_call_id
     from {{ ref('int_tool_calls') }}
 ),
 
@@ -19,7 +21,8 @@ responses as (
         conversation_seq,
         message_index,
         response_index,
-        response_name
+        response_name,
+        tool_call_id
     from {{ ref('int_tool_responses') }}
 ),
 
@@ -39,7 +42,11 @@ linked as (
         on
             {{ same_conversation('calls', 'responses') }}
             and responses.message_index = calls.message_index + 1
-            and calls.call_index = responses.response_index
+            and case
+                when calls.tool_call_id is not null and responses.tool_call_id is not null
+                    then calls.tool_call_id = responses.tool_call_id
+                else calls.call_index = responses.response_index
+            end
 )
 
 select

@@ -17,7 +17,8 @@ calls as (
         is_closed,
         parse_issue,
         missing_arguments,
-        call_signature
+        call_signature,
+        tool_call_id
     from {{ ref('int_tool_calls') }}
     {{ where_new_conversations() }}
 ),
@@ -69,7 +70,8 @@ joined as (
         calls.parse_issue,
         calls.missing_arguments,
         calls.call_signature,
-        responses.tool_call_id,
+        -- The call's own id (shapes with call ids), else the one its response names.
+        coalesce(calls.tool_call_id, responses.tool_call_id) as tool_call_id,
         responses.response_index is not null as has_response,
         responses.message_index as response_message_index,
         responses.response_name,

@@ -3,7 +3,7 @@
 {# The columns `with_arguments` passes on unchanged (Spark has no `* exclude`). #}
 {% set carried_columns = [
     'source_config', 'conversation_id', 'message_index', 'tools_hash', 'ingested_at', 'conversation_seq',
-    'call_index', 'call_text', 'is_closed', 'is_valid_json', 'json_kind', 'tool_name',
+    'call_index', 'call_text', 'is_closed', 'is_valid_json', 'json_kind', 'tool_name', 'tool_call_id',
 ] %}
 
 with
@@ -61,7 +61,9 @@ named as (
             when json_kind = 'OBJECT' then {{ json_text_at('call_text', '$.name') }}
             else {{ name_from_broken_call('call_text') }}
         end as tool_name,
-        case when json_kind = 'OBJECT' then {{ json_at('call_text', '$.arguments') }} end as raw_arguments
+        case when json_kind = 'OBJECT' then {{ json_at('call_text', '$.arguments') }} end as raw_arguments,
+        -- The id a shape with call ids gave it (ingest/shapes.py writes it into the call's JSON).
+        case when json_kind = 'OBJECT' then {{ json_text_at('call_text', '$.id') }} end as tool_call_id
     from kinded
 ),
 
@@ -85,8 +87,9 @@ with_arguments as (
                     then
                         {{ json_kind('raw_arguments') }} = 'OBJECT'
                         and {{ list_size(list_keep(
-                            json_keys_of('call_text'), 'call_key', "call_key not in ('name', 'arguments')"
+                            json_keys_of('call_text'), 'call_key', "call_key not in ('name', 'arguments', 'id')"
                         )) }} = 0
+                        and coalesce({{ json_kind(json_at('call_text', '$.id')) }}, 'VARCHAR') = 'VARCHAR'
             end,
             false
         ) as is_held_by_parsed_columns
@@ -134,6 +137,7 @@ select
     json_kind,
     tool_name,
     arguments,
+    tool_call_id,
     is_known_tool,
     missing_arguments,
     case

@@ -3,7 +3,7 @@
 {# The columns each step from `validated` to `decoded` passes on unchanged (Spark has no `* exclude`). #}
 {% set carried_columns = [
     'source_config', 'conversation_id', 'message_index', 'ingested_at', 'conversation_seq',
-    'response_index', 'response_text', 'is_closed', 'is_valid_json',
+    'response_index', 'response_text', 'is_closed', 'is_valid_json', 'given_is_error',
 ] %}
 
 with
@@ -32,9 +32,17 @@ envelopes as (
         -- brace is an object.
         case
             when is_valid_json and {{ regex_matches('response_text', regex('^\s*[{]')) }}
-                then {{ json_fields('response_text', ['tool_call_id', 'name', 'content']) }}
+                then {{ json_fields('response_text', ['tool_call_id', 'name', 'content', 'is_error']) }}
         end as envelope
     from validated
+),
+
+flagged as (
+    select
+        *,
+        -- A shape with a per-call error flag (Anthropic's is_error, ingest/shapes.py) says it itself.
+        case when {{ json_kind('envelope.is_error') }} = 'BOOLEAN' then (envelope.is_error)::boolean end as given_is_error
+    from envelopes
 ),
 
 unwrapped as (
@@ -49,7 +57,7 @@ unwrapped as (
             when {{ regex_matches('response_text', regex('"content"\s*:\s*null')) }} then {{ json_literal('null') }}
             else {{ as_json('response_text') }}
         end as raw_content
-    from envelopes
+    from flagged
 ),
 
 decoded as (
@@ -93,7 +101,11 @@ select
     response_name,
     content,
     {{ starts_with('content::string', "'\"'") }} as is_text_content,
-    {{ error_type('probe.success', 'probe.error', 'probe.exit_code', 'content::string') }} as error_type,
+    case
+        when given_is_error then 'tool_failure'
+        when not given_is_error then null
+        else {{ error_type('probe.success', 'probe.error', 'probe.exit_code', 'content::string') }}
+    end as error_type,
     case
         when {{ json_kind('probe._budget_warning') }} = 'VARCHAR' then {{ json_text_at('probe._budget_warning', '$') }}
         else probe._budget_warning::string

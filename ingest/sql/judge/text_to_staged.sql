@@ -5,7 +5,7 @@ json_transform(line, '{"conversations": [{"from": "JSON", "value": "JSON"}]}').c
 {%- endset -%}
 insert into staged
 with lines as (
-    select source_row, line, decode_error
+    select source_row, line, decode_error, shape_flags
     from text_batch
     -- Lines arrive with their newline; a blank line is not a row. (A regex, not trim(): trim
     -- copies every 50 KB line and cost half the judging.)
@@ -15,6 +15,7 @@ checked as (
     select
         source_row,
         line,
+        shape_flags,
         case
             when decode_error is not null then decode_error
             when not json_valid(line) then 'invalid JSON (truncated or not JSON)'
@@ -27,6 +28,7 @@ parsed as (
     select
         source_row,
         line,
+        shape_flags,
         early_reason,
         case when early_reason is null then json_transform(
             line,
@@ -81,7 +83,9 @@ select
             then ['extra_fields:' || array_to_string(list_sort(list_filter(keys, lambda k: k not in {{ known_fields | sql_tuple }})), ',')]
             else []
         end,
-        {{ value_flags('tools_text', 'j.conversations', known_roles) }}
+        {{ value_flags('tools_text', 'j.conversations', known_roles) }},
+        -- What writing another shape's row in these turns could only flag (ingest/shapes.py).
+        coalesce(shape_flags, [])
     ) end,
     case when reason is null then {{ content_hash('j.category', 'j.subcategory', 'j.task', 'tools_text', 'j.conversations') }} end,
     reason,

@@ -23,5 +23,5 @@ where source_uri in (select unnest($uris)) and ingest_id <> $ingest_id;
 
 update raw.ingest_runs
 set finished_at = now(), rows_read = $read, rows_loaded = $loaded,
-    rows_rejected = $rejected, rows_unchanged = $unchanged
+    rows_rejected = $rejected, rows_unchanged = $unchanged, input_shapes = $shapes
 where ingest_id = $ingest_id

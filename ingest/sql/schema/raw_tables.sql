@@ -32,5 +32,9 @@ create table if not exists raw.ingest_runs (
     rows_read bigint,
     rows_loaded bigint,
     rows_rejected bigint,
-    rows_unchanged bigint
+    rows_unchanged bigint,
+    -- Each input's shape ("<uri>: openai"), as ingest/shapes.py read it.
+    input_shapes varchar[]
 );
+
+alter table raw.ingest_runs add column if not exists input_shapes varchar[]
