@@ -168,12 +168,13 @@ def sample(
     out: Annotated[Path, typer.Option(help="Directory to write data/<config>/train.<format> into.")] = Path("sample_data"),
     format: Annotated[str, typer.Option(help="jsonl or parquet.")] = "jsonl",
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same rows.")] = 7,
+    shape: Annotated[str, typer.Option(help="hermes (the dataset's), openai, sharegpt or anthropic: the same rows in that shape, with its quirks.")] = "hermes",
 ) -> None:
-    """Write synthetic rows in the dataset's schema, in the hub's layout."""
+    """Write synthetic rows in the dataset's schema (or another trace shape), in the hub's layout."""
     from ingest.synthetic.sample import write_sample
 
     try:
-        paths = write_sample(rows, out, fmt=format, seed=seed)
+        paths = write_sample(rows, out, fmt=format, seed=seed, shape=shape)
     except ValueError as exc:
         _fail(exc)
     for path in paths:

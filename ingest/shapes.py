@@ -188,6 +188,8 @@ def _call_block(name: object, arguments: object, call_id: object, where: str) ->
 
 
 def _response_block(content: str, call_id: object = None, name: object = None, is_error: object = None) -> str:
+    if "<tool_response>" in content:
+        return content  # already the Hermes text (a Hermes turn carried in another shape): as written
     envelope: dict[str, Any] = {}
     if call_id is not None:
         envelope["tool_call_id"] = call_id
@@ -403,8 +405,8 @@ def _function_call_value(value: str, where: str) -> str:
         if not closed:
             return value  # an unclosed tag: the models read the call as malformed, as in a Hermes row
     elif "</think>" in value:
-        thought, _, body = value.partition("</think>")
-        head = thought + "</think>\n"
+        thought, _, body = value.rpartition("</think>")
+        head = thought + "</think>"
     try:
         calls = json.loads(body)
     except json.JSONDecodeError:
@@ -462,10 +464,13 @@ def to_hermes(row: object, shape: str, fallback_id: str, layout: ShareGptLayout 
     """``row`` of ``shape`` in the Hermes shape's fields; ``ShapeError`` says why it cannot be."""
     if not isinstance(row, dict):
         raise ShapeError(f"expected a JSON object, got {_json_kind(row)}")
+    name = messages_field(row)
+    if name is not None:
+        _decoded(row[name], name)  # a JSON string that does not parse says so, before any shape is told
     found = detect_row(row)
     if found != shape:
         what = f"a row of the {found} shape" if found else "a row of no known shape (no conversations, messages or trajectory list)"
-        raise ShapeError(f"{what} in a {shape} input (an input's shape is its first row's; --shape chooses it)")
+        raise ShapeError(f"{what} in an input of the {shape} shape (an input's shape is its first row's; --shape chooses it)")
     if shape == "openai":
         return from_openai(row, fallback_id)
     if shape == "anthropic":

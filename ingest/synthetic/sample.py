@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 
 from ingest.inputs import Input
 from ingest.synthetic.generator import CONFIGS, SAMPLE_ROWS, SAMPLE_SEED, generate
+from ingest.synthetic.shapes import SHAPES, in_shape
 
 TURN_TYPE = pa.struct([("from", pa.string()), ("value", pa.string())])
 ROW_SCHEMA = pa.schema(
@@ -63,11 +64,17 @@ def _batched(rows: int, seed: int, batch: int, random_ids: bool = False) -> Iter
 
 
 def write_sample(
-    rows: int, out: Path, fmt: str = "jsonl", seed: int = SAMPLE_SEED, progress=None, random_ids: bool = False
+    rows: int, out: Path, fmt: str = "jsonl", seed: int = SAMPLE_SEED, progress=None, random_ids: bool = False,
+    shape: str = "hermes",
 ) -> list[Path]:
-    """Write ``rows`` generated rows in the hub's layout: ``out/data/<config>/train.<fmt>``."""
+    """Write ``rows`` generated rows in the hub's layout: ``out/data/<config>/train.<fmt>``, in
+    ``shape`` (ingest/synthetic/shapes.py; the shapes other than Hermes as JSON lines)."""
     if fmt not in ("jsonl", "parquet"):
         raise ValueError(f"unknown format {fmt!r}: use jsonl or parquet")
+    if shape not in SHAPES:
+        raise ValueError(f"unknown shape {shape!r}: use {', '.join(SHAPES)}")
+    if shape != "hermes" and fmt != "jsonl":
+        raise ValueError(f"the {shape} shape is written as JSON lines (--format jsonl): its fields vary in type from row to row")
     paths = {c: out / "data" / c / f"train.{fmt}" for c in CONFIGS}
     for path in paths.values():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -77,13 +84,16 @@ def write_sample(
     else:
         handles = None
         writers = {c: pq.ParquetWriter(paths[c], ROW_SCHEMA, compression="zstd") for c in CONFIGS}
+    written = 0
     try:
         for chunk in _batched(rows, seed, batch=1000, random_ids=random_ids):
             for config, chunk_rows in chunk.items():
                 if not chunk_rows:
                     continue
                 if handles is not None:
-                    handles[config].write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chunk_rows))
+                    shaped = [in_shape(r, shape, written + n) for n, r in enumerate(chunk_rows)]
+                    written += len(chunk_rows)
+                    handles[config].write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in shaped))
                 elif writers is not None:
                     writers[config].write_table(rows_to_table(chunk_rows))
             if progress is not None:

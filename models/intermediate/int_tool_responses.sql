@@ -41,7 +41,9 @@ flagged as (
     select
         *,
         -- A shape with a per-call error flag (Anthropic's is_error, ingest/shapes.py) says it itself.
-        case when {{ json_kind('envelope.is_error') }} = 'BOOLEAN' then (envelope.is_error)::boolean end as given_is_error
+        case
+            when {{ json_kind('envelope.is_error') }} = 'BOOLEAN' then (envelope.is_error)::boolean
+        end as given_is_error
     from envelopes
 ),
 
