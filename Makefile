@@ -63,4 +63,4 @@ bench: setup
 	$(BIN)/python -m bench --rows 15000
 
 clean:
-	rm -rf target reports/build exports warehouse.duckdb warehouse.duckdb.wal warehouse.duckdb.spark
+	rm -rf target reports/build exports warehouse.duckdb warehouse.duckdb.wal warehouse.duckdb.writer warehouse.duckdb.spark
