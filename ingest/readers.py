@@ -17,7 +17,10 @@ import gzip
 import io
 import itertools
 import json
+import multiprocessing
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -437,23 +440,24 @@ def _probe_rows(item: Input) -> Iterator[object]:
 _UNREADABLE = object()
 
 
+def _read_line(number: int, raw: bytes) -> tuple[int, str, object, str | None]:
+    try:
+        text = raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        error = f"not valid UTF-8 (byte {exc.start}: {raw[exc.start:exc.start + 1]!r})"
+        return number, raw.decode("utf-8", "replace").rstrip("\r\n"), _UNREADABLE, error
+    try:
+        return number, text, json.loads(text), None
+    except json.JSONDecodeError:
+        return number, text, _UNREADABLE, None  # DuckDB's judge says how it is not JSON
+
+
 def _rows_of(item: Input) -> Iterator[tuple[int, str, object, str | None]]:
     """(row number, the row's text, the row parsed or _UNREADABLE, why it cannot be read or None)."""
     if item.kind == "text" and item.path is not None:
         for number, raw in _lines(item.path):
-            if not raw.strip():
-                continue
-            try:
-                text = raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError as exc:
-                yield number, raw.decode("utf-8", "replace").rstrip("\r\n"), _UNREADABLE, (
-                    f"not valid UTF-8 (byte {exc.start}: {raw[exc.start:exc.start + 1]!r})"
-                )
-                continue
-            try:
-                yield number, text, json.loads(text), None
-            except json.JSONDecodeError:
-                yield number, text, _UNREADABLE, None  # DuckDB's judge says how it is not JSON
+            if raw.strip():
+                yield _read_line(number, raw)
         return
     if item.kind == "arrow" and item.arrow is not None:
         batches: Iterator[pa.RecordBatch] = iter(item.arrow().to_batches(max_chunksize=ARROW_BATCH_ROWS))
@@ -497,6 +501,83 @@ def _sharegpt_layout(item: Input) -> ShareGptLayout | None:
     return None
 
 
+_CONVERTED_ROW = pa.schema([*_CLEAN_ROW, ("shape_flags", SHAPE_FLAGS_TYPE), ("__row", pa.int64())])
+
+
+@dataclass
+class _Converted:
+    """A batch of an input's rows written in the Hermes shape's fields: the rows that could be, as
+    typed Arrow columns (judged like a parquet batch, no second JSON parse), and the others as text
+    lines with why they could not (judged line by line, their text kept)."""
+
+    rows: dict[str, list] = field(default_factory=lambda: {name: [] for name in _CONVERTED_ROW.names})
+    lines: dict[str, list] = field(default_factory=lambda: {"source_row": [], "line": [], "decode_error": [], "shape_flags": []})
+    size: int = 0
+
+    def table(self) -> pa.Table:
+        return pa.table({name: pa.array(self.rows[name], _CONVERTED_ROW.field(name).type) for name in _CONVERTED_ROW.names})
+
+
+@dataclass(frozen=True)
+class _Converter:
+    """Writes an input's rows in the Hermes shape's fields (ingest/shapes.py)."""
+
+    shape: str
+    name: str
+    ids: list[str] | None = None
+    layout: ShareGptLayout | None = None
+
+    def add(self, batch: _Converted, number: int, text: str, parsed: object, error: str | None) -> None:
+        batch.size += len(text)
+        if parsed is not _UNREADABLE and error is None:
+            # The ids file beside our openai export is line-aligned with it.
+            fallback = self.ids[number - 1] if self.ids is not None and number <= len(self.ids) else f"{self.name}:{number}"
+            try:
+                converted = to_hermes(parsed, self.shape, fallback, self.layout)
+            except ShapeError as exc:
+                error = str(exc)
+            else:
+                row = converted.row
+                extra = sorted(set(row) - set(KNOWN_FIELDS))
+                flags = [*converted.flags, *(["missing_tools"] if row.get("tools") is None else [])]
+                flags += [f"extra_fields:{','.join(extra)}"] if extra else []
+                for name in ("id", "conversations", "tools", "category", "subcategory", "task"):
+                    batch.rows[name].append(row.get(name))
+                batch.rows["shape_flags"].append(sorted(flags))
+                batch.rows["__row"].append(number)
+                return
+        batch.lines["source_row"].append(number)
+        batch.lines["line"].append(text)
+        batch.lines["decode_error"].append(error)
+        batch.lines["shape_flags"].append(None)
+
+    def block(self, first: int, block: bytes) -> _Converted:
+        """A block of whole lines (``_line_blocks``), converted: run in a worker process."""
+        batch = _Converted()
+        for number, raw in _block_lines(first, block):
+            if raw.strip():
+                self.add(batch, *_read_line(number, raw))
+        return batch
+
+
+def _stage_converted(con: duckdb.DuckDBPyConnection, batch: _Converted, params: dict, on_batch: OnBatch) -> None:
+    if batch.rows["__row"]:
+        table = batch.table()
+        con.register("arrow_input", _in_scan_chunks(table))
+        try:
+            on_batch(_stage_typed(con, "arrow_input", table.schema, params))
+        finally:
+            con.unregister("arrow_input")
+    if batch.lines["source_row"]:
+        lines = pa.table({
+            "source_row": pa.array(batch.lines["source_row"], pa.int64()),
+            "line": pa.array(batch.lines["line"], pa.large_string()),
+            "decode_error": pa.array(batch.lines["decode_error"], pa.string()),
+            "shape_flags": pa.array(batch.lines["shape_flags"], SHAPE_FLAGS_TYPE),
+        })
+        _stage_text_batch(con, lines, params, on_batch)
+
+
 def stage_shaped(
     con: duckdb.DuckDBPyConnection,
     item: Input,
@@ -506,47 +587,48 @@ def stage_shaped(
     on_bytes: Callable[[int], None] | None,
     on_batch: OnBatch,
 ) -> None:
-    """Write each row in the Hermes shape's fields (ingest/shapes.py) and judge the batch as text
-    lines: a row that cannot be written so is rejected with why, its text kept as given."""
-    ids = _given_ids(item)
-    layout = _sharegpt_layout(item) if shape == "sharegpt" else None
+    """Write each row in the Hermes shape's fields (ingest/shapes.py) and judge them: a row that
+    cannot be written so is rejected with why, its text kept as given."""
     name = item.path.name if item.path is not None else item.uri.rsplit("/", 1)[-1]
-    columns: dict[str, list] = {"source_row": [], "line": [], "decode_error": [], "shape_flags": []}
-    size = 0
-
-    def flush() -> None:
-        nonlocal size
-        if not columns["source_row"]:
-            return
-        batch = pa.table({
-            "source_row": pa.array(columns["source_row"], pa.int64()),
-            "line": pa.array(columns["line"], pa.large_string()),
-            "decode_error": pa.array(columns["decode_error"], pa.string()),
-            "shape_flags": pa.array(columns["shape_flags"], SHAPE_FLAGS_TYPE),
-        })
-        _stage_text_batch(con, batch, params, on_batch)
-        if on_bytes:
-            on_bytes(size)
-        for values in columns.values():
-            values.clear()
-        size = 0
-
+    converter = _Converter(shape, name, _given_ids(item), _sharegpt_layout(item) if shape == "sharegpt" else None)
+    if item.kind == "text" and item.path is not None and limit is None and not _starts_json_array(item.path):
+        _stage_shaped_blocks(con, converter, item.path, params, on_bytes, on_batch)
+        return
+    batch = _Converted()
     for position, (number, text, parsed, error) in enumerate(_rows_of(item)):
         if limit is not None and position >= limit:
             break
-        line, flags = text, None
-        if parsed is not _UNREADABLE and error is None:
-            fallback = ids[position] if ids is not None and position < len(ids) else f"{name}:{number}"
-            try:
-                converted = to_hermes(parsed, shape, fallback, layout)
-                line, flags = json.dumps(converted.row, ensure_ascii=False), converted.flags
-            except ShapeError as exc:
-                error = str(exc)
-        columns["source_row"].append(number)
-        columns["line"].append(line)
-        columns["decode_error"].append(error)
-        columns["shape_flags"].append(flags)
-        size += len(text)
-        if size >= BATCH_BYTES:
-            flush()
-    flush()
+        converter.add(batch, number, text, parsed, error)
+        if batch.size >= BATCH_BYTES:
+            _stage_converted(con, batch, params, on_batch)
+            if on_bytes:
+                on_bytes(batch.size)
+            batch = _Converted()
+    _stage_converted(con, batch, params, on_batch)
+    if on_bytes:
+        on_bytes(batch.size)
+
+
+def _stage_shaped_blocks(
+    con: duckdb.DuckDBPyConnection,
+    converter: _Converter,
+    path: Path,
+    params: dict,
+    on_bytes: Callable[[int], None] | None,
+    on_batch: OnBatch,
+) -> None:
+    """A text file block by block: a worker process converts the next block while DuckDB judges
+    and merges this one, so the Python conversion costs little wall time (docs/performance.md)."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as worker:
+        pending: tuple[Future, int] | None = None
+        for first, block in _line_blocks(path):
+            converting = (worker.submit(converter.block, first, block), len(block))
+            if pending is not None:
+                _stage_converted(con, pending[0].result(), params, on_batch)
+                if on_bytes:
+                    on_bytes(pending[1])
+            pending = converting
+        if pending is not None:
+            _stage_converted(con, pending[0].result(), params, on_batch)
+            if on_bytes:
+                on_bytes(pending[1])

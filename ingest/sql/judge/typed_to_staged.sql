@@ -3,7 +3,9 @@
 {%- macro col(name) -%}
 {% if name in columns %}"{{ name }}"::varchar{% else %}null::varchar{% endif %}
 {%- endmacro -%}
-{%- set extra = columns | reject("in", known_fields) | reject("equalto", "__row") | sort -%}
+{#- shape_flags: what writing another shape's row in these turns could only flag, and its extra
+    fields and missing tools, which vary by row there (ingest/shapes.py, readers.stage_shaped). -#}
+{%- set extra = columns | reject("in", known_fields) | reject("equalto", "__row") | reject("equalto", "shape_flags") | sort -%}
 insert into staged
 with src as (
     select *, {{ turn_problem('conversations') }} as turn_problem
@@ -30,7 +32,7 @@ select
     case when reason is null then {{ col("subcategory") }} end,
     case when reason is null then {{ col("task") }} end,
     case when reason is null then list_concat(
-        {% if "tools" in columns %}[]::varchar[]{% else %}['missing_tools']{% endif %},
+        {% if "shape_flags" in columns %}coalesce(shape_flags, []){% elif "tools" in columns %}[]::varchar[]{% else %}['missing_tools']{% endif %},
         {% if extra %}['extra_fields:{{ extra | join(",") }}']{% else %}[]::varchar[]{% endif %},
         {{ value_flags(col("tools"), 'conversations', known_roles) }}
     ) end,
