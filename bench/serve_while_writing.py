@@ -58,6 +58,7 @@ class Answer:
     retry_after: str | None
     body: str
     seconds: float
+    at: float = 0.0  # when it was asked, seconds from the load's start
 
 
 @dataclass
@@ -71,6 +72,7 @@ class Load:
     answers: list[Answer] = field(default_factory=list)
     labels_sent: list[tuple[str, str, str, int]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    started: float = field(default_factory=time.monotonic)
 
     @classmethod
     def against(cls, base: str, db: Path, conversations: int = 40) -> Load:
@@ -90,13 +92,14 @@ class Load:
 
     def request(self, kind: str, path: str, form: dict | None = None) -> Answer:
         data = urlencode(form).encode() if form is not None else None
+        at = time.monotonic() - self.started
         started = time.perf_counter()
         try:
             with _OPENER.open(urllib.request.Request(self.base + path, data=data), timeout=60) as response:
                 status, headers, body = response.status, response.headers, response.read().decode()
         except urllib.error.HTTPError as exc:
             status, headers, body = exc.code, exc.headers, exc.read().decode()
-        answer = Answer(kind, status, headers.get("Retry-After"), body, time.perf_counter() - started)
+        answer = Answer(kind, status, headers.get("Retry-After"), body, time.perf_counter() - started, at)
         with self.lock:
             self.answers.append(answer)
         return answer
@@ -144,9 +147,12 @@ class Load:
         for kind in KINDS:
             answers = [a for a in self.answers if a.kind == kind]
             answered = sorted(a.seconds * 1000 for a in answers if a.status in (200, 303))
+            busy = [a.at for a in answers if a.status == 503]
             by_kind[kind] = {
                 "requests": len(answers),
                 "by_status": dict(sorted(Counter(a.status for a in answers).items())),
+                "503_from_s": round(min(busy), 1) if busy else None,
+                "503_until_s": round(max(busy), 1) if busy else None,
                 "p50_ms": round(statistics.median(answered)) if answered else None,
                 "p99_ms": round(answered[min(len(answered) - 1, int(len(answered) * 0.99))]) if answered else None,
             }
@@ -165,11 +171,13 @@ def free_port() -> int:
 
 @contextmanager
 def serving(db: Path, start_seconds: float = 60) -> Iterator[str]:
-    """A real `traces serve` on ``db`` at a free loopback port; yields its base URL."""
+    """A real `traces serve` on ``db`` at a free loopback port; yields its base URL. Its output goes
+    to a file beside the warehouse: a pipe nobody reads fills up, and waitress, logging its queue
+    depth under load, then blocks the server."""
     port = free_port()
-    server = subprocess.Popen(
-        [_traces(), "serve", "--db", str(db), "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    log_path = db.with_name(db.name + f".serve-{port}.log")
+    with log_path.open("w") as log:
+        server = subprocess.Popen([_traces(), "serve", "--db", str(db), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + start_seconds
     try:
@@ -179,12 +187,13 @@ def serving(db: Path, start_seconds: float = 60) -> Iterator[str]:
                     break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("traces serve did not start: " + (server.stdout.read() if server.stdout else "")) from None
+                    raise RuntimeError("traces serve did not start: " + log_path.read_text()[-2000:]) from None
                 time.sleep(0.2)
         yield base
     finally:
         server.terminate()
         server.wait(10)
+        log_path.unlink(missing_ok=True)
 
 
 def run_writers(db: Path, rows: Path, config: str | None = None) -> list[dict]:
@@ -214,15 +223,18 @@ def main(
         for slug in REPORT_PAGES:  # the report pages once, as a reader would have seen them before the writers came
             load.request("report", f"/report/{slug}")
         load.answers.clear()
-        started = time.monotonic()
+        load.started = started = time.monotonic()
         with load.running(clients):
             time.sleep(start_after)
+            writing = time.monotonic() - started
             writers = run_writers(db, rows, config)
+            written = time.monotonic() - started
             time.sleep(max(0.0, seconds - (time.monotonic() - started)))
         elapsed = time.monotonic() - started
     accepted = sum(1 for *_, status in load.labels_sent if status == 303)
     result = {
         "clients": clients, "seconds": round(elapsed, 1), "requests": len(load.answers), "writers": writers,
+        "writers_from_s": round(writing, 1), "writers_until_s": round(written, 1),
         "by_kind": load.summary(),
         "labels": {
             "sent": len(load.labels_sent), "stored": accepted, "in_file": len(load.labels_stored(db)),

@@ -107,7 +107,32 @@ def connect(
     if create:
         options.append(f"storage_version '{STORAGE_COMPATIBILITY_VERSION}'")
     _attach(con, path, options)
+    if read_only:
+        _yield_to_a_writer_that_came(con, path)
     return con
+
+
+def _yield_to_a_writer_that_came(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """A writer may have claimed its turn between a reader's look and its open; looking again
+    once open, the reader lets go at once, so the writer's next try finds the file free."""
+    try:
+        turns.refuse_while_writing(path)
+    except WarehouseInUse:
+        con.close()
+        raise
+
+
+def connect_when_free(
+    path: Path, memory_limit: str | None = None, settings: RuntimeSettings | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse for writing inside the writer's turn, trying again while a reader that
+    came before the turn lets go (bounded like the turn's wait)."""
+    settings = settings or RuntimeSettings.from_env()
+    opened: list[duckdb.DuckDBPyConnection] = []
+    turns.wait_until(
+        lambda: opened.append(connect(path, memory_limit=memory_limit, settings=settings)), path, settings.writer_wait_seconds, step=0.02
+    )
+    return opened[0]
 
 
 def storage_version(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -154,6 +179,7 @@ def connect_with_scratch(
         _attach(con, path, ["read_only"])
     except WarehouseInUse as exc:
         raise WarehouseInUse(f"warehouse is in use: {path} is held by another process for writing") from exc
+    _yield_to_a_writer_that_came(con, path)
     con.execute(f"attach {sql_literal(scratch)} as scratch")
     return con
 

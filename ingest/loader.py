@@ -214,7 +214,7 @@ def ingest(
     # real-shaped rows: peak RSS 1,273 MiB at 768 MiB (105.0 s), 1,068 MiB at 525 MiB (106.7 s).
     settings = RuntimeSettings.from_env()
     with warehouse.writers_turn(db, "ingest", on_wait, settings):
-        con = warehouse.connect(
+        con = warehouse.connect_when_free(
             db, memory_limit=warehouse.share_of_memory_limit(INGEST_MEMORY_SHARE, settings.memory_limit), settings=settings
         )
         try:

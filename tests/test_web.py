@@ -264,3 +264,32 @@ def test_search_snippets_escape_the_trace_text(hostile_db):
     assert re.search(r'class="hit-link" href="/conversations/kimi/hostile#m\d+"', html)
     assert "<script" not in html and "&lt;script&gt;alert(" in html
     assert "<b>pwned</b>" in html
+
+
+CLAIM_THE_TURN = """
+import sys
+from pathlib import Path
+from foundation import turns
+with turns.claim(Path(sys.argv[1]), "build"):
+    print("claimed", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_while_a_writer_has_its_turn_search_answers_and_pages_that_read_the_warehouse_reload(sample_db):
+    client = create_app(sample_db).test_client()  # a fresh server: nothing read yet
+    holder = subprocess.Popen(
+        [sys.executable, "-c", CLAIM_THE_TURN, str(sample_db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "claimed"
+        assert client.get("/search?q=file").status_code == 200
+        busy = client.get("/conversations")
+        html = busy.get_data(as_text=True)
+        assert busy.status_code == 503 and busy.headers["Retry-After"] == "5"
+        assert "<h1>A build is running</h1>" in html and '<meta http-equiv="refresh" content="5">' in html
+        assert client.get("/").status_code == 503  # a report page never read before has nothing to show yet
+    finally:
+        holder.communicate("")
+    assert client.get("/").status_code == 200
+    assert client.get("/conversations").status_code == 200

@@ -218,9 +218,8 @@ def create_app(
                 with reading() as con:
                     choices = queries.filter_choices(con)
             except WarehouseInUse:
-                if not choices_cache:
-                    raise
-                return dict(next(iter(choices_cache.values())))  # as last read, while a writer has the file
+                # As last read while a writer has the file (none yet: empty drop-downs, search still answers).
+                return dict(next(iter(choices_cache.values()), {"config": [], "category": [], "tool": []}))
             choices_cache.clear()
             choices_cache[version] = choices
         return dict(choices_cache[version])

@@ -1,11 +1,24 @@
-"""Keeping the search index up to date while ``traces serve`` runs: one background thread at a time."""
+"""Keeping the search index up to date while ``traces serve`` runs: one update at a time, in a
+process of its own.
+
+Not a thread of the server: an update reads and indexes in Python and merges tantivy's segments,
+and in the server's process it held the interpreter long enough to stall every request (at 2x
+volume, after a build, eight clients saw requests time out after 60 s). In a child process the
+server only reads the progress it prints. ``python -m reports.web.indexing WAREHOUSE`` is that
+child: it prints ``progress <done> <total>`` lines, then ``done <json of UpdateReport>``.
+"""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from foundation import turns
+from foundation.paths import search_index_path
 from reports.web.search import SearchIndex, UpdateReport
 
 
@@ -19,7 +32,7 @@ class IndexStatus:
 
 
 class BackgroundIndexer:
-    """Updates the index in a thread; ``ensure_current`` starts one when the warehouse changed."""
+    """Updates the index in a child process; ``ensure_current`` starts one when the warehouse changed."""
 
     def __init__(self, index: SearchIndex):
         self.index = index
@@ -47,15 +60,33 @@ class BackgroundIndexer:
         if thread is not None:
             thread.join(timeout)
 
-    def _progress(self, done: int, total: int) -> None:
-        self._done, self._total = done, total
-
     def _run(self) -> None:
-        try:
-            self.last_report = self.index.update(self._progress)
-        except Exception as exc:  # shown on the search page; the list falls back to the scan
-            self._error = str(exc)
+        command = [sys.executable, "-m", "reports.web.indexing", str(self.index.db)]
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert child.stdout is not None and child.stderr is not None
+        for line in child.stdout:
+            word, _, rest = line.strip().partition(" ")
+            if word == "progress":
+                done, total = rest.split()
+                self._done, self._total = int(done), int(total)
+            elif word == "done":
+                self.last_report = UpdateReport(**json.loads(rest))
+        errors = child.stderr.read()
+        if child.wait() != 0:  # shown on the search page; the list falls back to the scan
+            self._error = errors.strip().splitlines()[-1] if errors.strip() else f"the index update exited {child.returncode}"
 
     def status(self) -> IndexStatus:
         updating = self._thread is not None and self._thread.is_alive()
         return IndexStatus(not updating and self.index.is_current(), updating, self._done, self._total, self._error)
+
+
+def main(db: Path) -> None:
+    def progress(done: int, total: int) -> None:
+        print(f"progress {done} {total}", flush=True)
+
+    report = SearchIndex(search_index_path(db), db).update(progress)
+    print(f"done {json.dumps(asdict(report))}", flush=True)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
