@@ -54,7 +54,7 @@ serve: setup
 # each Spark module, the web app's tests, the other DuckDB tests (tests/conftest.py).
 test: setup spark lint browser
 	$(BIN)/pytest -m "not integration" -n 2
-	$(BIN)/pytest -m integration -n 4 --dist loadgroup
+	$(BIN)/pytest -m integration -n 4 --dist loadgroup --durations=15
 
 test-fast: setup
 	$(BIN)/pytest -m "not integration" -n 2

@@ -265,7 +265,7 @@ def _load_in_one_transaction(
     _run_script(con, sql("merge/finish"), {
         "ingest_id": ingest_id, "uris": [i.uri for i in inputs], "read": result.read,
         "loaded": result.loaded, "rejected": result.rejected, "unchanged": result.unchanged,
-        "shapes": [f"{i.uri}: {i.shape}" for i in result.inputs],
+        "input_uris": [i.uri for i in result.inputs], "shapes": [i.shape for i in result.inputs],
     })
     con.execute("commit")
     return result

@@ -591,7 +591,11 @@ def stage_shaped(
     cannot be written so is rejected with why, its text kept as given."""
     name = item.path.name if item.path is not None else item.uri.rsplit("/", 1)[-1]
     converter = _Converter(shape, name, _given_ids(item), _sharegpt_layout(item) if shape == "sharegpt" else None)
-    if item.kind == "text" and item.path is not None and limit is None and not _starts_json_array(item.path):
+    if (
+        item.kind == "text" and item.path is not None and limit is None and not _starts_json_array(item.path)
+        # A worker process pays off past a couple of blocks; starting one costs about a second.
+        and item.path.stat().st_size > 2 * BATCH_BYTES
+    ):
         _stage_shaped_blocks(con, converter, item.path, params, on_bytes, on_batch)
         return
     batch = _Converted()

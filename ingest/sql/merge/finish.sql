@@ -23,5 +23,8 @@ where source_uri in (select unnest($uris)) and ingest_id <> $ingest_id;
 
 update raw.ingest_runs
 set finished_at = now(), rows_read = $read, rows_loaded = $loaded,
-    rows_rejected = $rejected, rows_unchanged = $unchanged, input_shapes = $shapes
-where ingest_id = $ingest_id
+    rows_rejected = $rejected, rows_unchanged = $unchanged
+where ingest_id = $ingest_id;
+
+insert into raw.ingest_inputs (ingest_id, source_uri, shape)
+select $ingest_id, unnest($input_uris), unnest($shapes)

@@ -32,9 +32,14 @@ create table if not exists raw.ingest_runs (
     rows_read bigint,
     rows_loaded bigint,
     rows_rejected bigint,
-    rows_unchanged bigint,
-    -- Each input's shape ("<uri>: openai"), as ingest/shapes.py read it.
-    input_shapes varchar[]
+    rows_unchanged bigint
 );
 
-alter table raw.ingest_runs add column if not exists input_shapes varchar[]
+-- Each input of an ingest and the trace shape it was read in (ingest/shapes.py). A table of its
+-- own, inserted once: updating a list column of raw.ingest_runs cost that table the statistics
+-- that let every read of raw.messages skip its scan.
+create table if not exists raw.ingest_inputs (
+    ingest_id varchar not null,
+    source_uri varchar not null,
+    shape varchar not null
+)
