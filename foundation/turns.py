@@ -30,6 +30,7 @@ TURN_SUFFIX = ".writer"
 # claiming the turn retries this long before it concludes that another writer has it.
 CLAIM_RETRY_SECONDS = 1.0
 CLAIM_RETRY_STEP = 0.01
+NOTE_READS = 20
 
 
 @dataclass(frozen=True)
@@ -49,13 +50,14 @@ def turn_path(db: Path) -> Path:
 
 
 def _read_writer(fd: int) -> Writer | None:
+    """The note in the turn file, or None when it is empty or half written."""
     text = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
     if not text:
         return None
     try:
         return Writer(**json.loads(text))
     except (ValueError, TypeError):
-        return Writer("write", 0, "unknown")
+        return None
 
 
 def current_writer(db: Path) -> Writer | None:
@@ -68,11 +70,22 @@ def current_writer(db: Path) -> Writer | None:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
-            return _read_writer(fd) or Writer("write", 0, "unknown")
+            return _note_of_the_holder(fd)
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None
     finally:
         os.close(fd)
+
+
+def _note_of_the_holder(fd: int) -> Writer:
+    """The note of a writer holding the lock; it writes it just after locking, so a reader that
+    came in between reads it again for a moment."""
+    for _ in range(NOTE_READS):
+        writer = _read_writer(fd)
+        if writer is not None and writer.pid:
+            return writer
+        time.sleep(CLAIM_RETRY_STEP)
+    return Writer("write", 0, "unknown")
 
 
 def refuse_while_writing(db: Path) -> None:

@@ -260,14 +260,20 @@ def _order_by_calls(results: list[tuple[object, str]], call_ids: list[object]) -
     return [block for *_, block in sorted(keyed)]
 
 
+def _message_list(row: dict, name: str) -> list:
+    """The row's messages from column ``name``: a list, or a JSON string of one."""
+    messages = _decoded(row.get(name), name)
+    if not isinstance(messages, list):
+        raise ShapeError(f"{name} is {_json_kind(messages)}, not a list of messages")
+    return messages
+
+
 # --- OpenAI messages ----------------------------------------------------------------------------
 
 def from_openai(row: dict, fallback_id: str) -> Converted:
     flags: list[str] = ["shape:openai"]
     name = messages_field(row) or "messages"
-    messages = _decoded(row.get(name), name)
-    if not isinstance(messages, list):
-        raise ShapeError(f"{name} is {_json_kind(messages)}, not a list of messages")
+    messages = _message_list(row, name)
     turns: list[dict] = []
     results: list[tuple[object, str]] = []
     call_ids: list[object] = []
@@ -336,9 +342,7 @@ def _openai_assistant(message: dict, where: str, flags: list[str]) -> tuple[str,
 def from_anthropic(row: dict, fallback_id: str) -> Converted:
     flags: list[str] = ["shape:anthropic"]
     name = messages_field(row) or "messages"
-    messages = _decoded(row.get(name), name)
-    if not isinstance(messages, list):
-        raise ShapeError(f"{name} is {_json_kind(messages)}, not a list of messages")
+    messages = _message_list(row, name)
     turns: list[dict] = []
     if row.get("system"):  # a string, or a list of text blocks
         turns.append({"from": "system", "value": _text(row["system"], "system", flags)})
@@ -425,9 +429,7 @@ def from_sharegpt(row: dict, fallback_id: str, layout: ShareGptLayout | None = N
     tags, columns = layout.tags, layout.columns
     flags: list[str] = ["shape:sharegpt", "paired_by_position"]
     name = columns.get("messages") or "conversations"
-    messages = _decoded(row.get(name), name)
-    if not isinstance(messages, list):
-        raise ShapeError(f"{name} is {_json_kind(messages)}, not a list of turns")
+    messages = _message_list(row, name)
     turns: list[dict] = []
     system = row.get(columns.get("system") or "system")
     if isinstance(system, str) and system:

@@ -145,7 +145,7 @@ def create_app(
     def busy(exc: WarehouseInUse):
         title = "The warehouse is busy"
         if isinstance(exc, WarehouseBeingWritten):
-            title = f"An {exc.what} is running" if exc.what[:1] in "aeiou" else f"A {exc.what} is running"
+            title = {"ingest": "An ingest is running", "build": "A build is running"}.get(exc.what, "The warehouse is being written")
         body = render_template("message.html", title=title, message=str(exc), retry=RETRY_SECONDS)
         return body, 503, {"Retry-After": str(RETRY_SECONDS)}
 
