@@ -2,9 +2,8 @@
 process of its own.
 
 Not a thread of the server: an update reads and indexes in Python and merges tantivy's segments,
-and in the server's process it held the interpreter long enough to stall every request (at 2x
-volume, after a build, eight clients saw requests time out after 60 s). In a child process the
-server only reads the progress it prints. ``python -m reports.web.indexing WAREHOUSE`` is that
+work that in the server's process competes with every request for the interpreter; in a child
+process the server only reads the progress it prints. ``python -m reports.web.indexing WAREHOUSE`` is that
 child: it prints ``progress <done> <total>`` lines, then ``done <json of UpdateReport>``.
 """
 
