@@ -73,7 +73,7 @@ def _ingest(sources: list[str], config: str | None, limit: int | None, db: Path,
 
 def _print_counts(result) -> None:
     for item in result.inputs:
-        shape = f", {item.shape} shape" if getattr(item, "shape", "hermes") != "hermes" else ""
+        shape = f", {item.shape} shape" if item.shape != "hermes" else ""
         line = f"  {item.uri} [{item.config}{shape}]: read {item.read}, loaded {item.loaded}, rejected {item.rejected}"
         if item.unchanged:
             line += f" ({item.unchanged} unchanged)"
