@@ -10,7 +10,7 @@ SPARK_STAMP := $(VENV)/.spark-installed-stamp
 # A DuckDB 1.4 beside the project's 2.x, to prove the warehouse opens in older tools.
 DUCKDB_1_4 := $(VENV)/duckdb-1.4
 
-.PHONY: setup spark browser run serve test test-fast lint bench clean
+.PHONY: setup spark browser node run serve test test-fast lint bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,13 +46,19 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 	@chromium --version
 
+# Node and npm for the Evidence project `traces report --evidence` writes (tests/test_evidence.py
+# builds it): Debian's, like chromium; its packages then come from the npm registry.
+node:
+	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
+	@node --version
+
 serve: setup
 	$(BIN)/traces serve
 
 # Two tiers: the fast one (no dbt build, about a minute) first, then the integration tier.
 # The integration tier on four workers, one group of modules each, the groups of about equal time:
 # each Spark module, the web app's tests, the other DuckDB tests (tests/conftest.py).
-test: setup spark lint browser
+test: setup spark lint browser node
 	$(BIN)/pytest -m "not integration" -n 2
 	$(BIN)/pytest -m integration -n 4 --dist loadgroup --durations=15
 

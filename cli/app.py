@@ -28,6 +28,13 @@ ShapeOption = Annotated[
     typer.Option("--shape", help="hermes, openai, sharegpt or anthropic; default: each input's first row tells (docs/sources.md)."),
 ]
 OutOption = Annotated[Path | None, typer.Option("--out", help="Output directory.")]
+EvidenceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--evidence", help="Also write an Evidence project of the report's pages here (docs/reports.md: "
+        "npm install, npm run sources, npm run dev).",
+    ),
+]
 TargetOption = Annotated[
     str,
     typer.Option(
@@ -197,17 +204,31 @@ def _report(db: Path, out: Path, exports_dir: Path | None, target: str = "duckdb
     _print(f"report: {len(pages)} pages, {len(charts)} charts → {out / 'index.md'}")
 
 
+def _evidence(db: Path, out: Path) -> None:
+    from reports.evidence import write_evidence_project
+
+    files = write_evidence_project(db, out)
+    pages = [f for f in files if f.suffix == ".md"]
+    _print(f"evidence: {len(pages)} pages → {out}   (cd {out} && npm install && npm run sources && npm run dev)")
+
+
 @app.command()
 def report(
     db: DbOption = None,
     out: OutOption = None,
     exports: Annotated[Path | None, typer.Option(help="Where export manifests are (for token statistics).")] = None,
     target: TargetOption = "duckdb",
+    evidence: EvidenceOption = None,
 ) -> None:
-    """Write the markdown report (index.md, pages, charts) from the reporting tables of the target's build."""
+    """Write the markdown report (index.md, pages, charts) from the reporting tables of the target's build;
+    with --evidence, also an Evidence project of the same pages with live charts."""
     try:
         _check_target(target)
+        if evidence is not None and target != "duckdb":
+            raise TraceWarehouseError("--evidence reads a DuckDB warehouse: report the Spark build without it")
         _report(warehouse_path(db), out or default_reports_dir(), exports or default_exports_dir(), target)
+        if evidence is not None:
+            _evidence(warehouse_path(db), evidence)
     except TraceWarehouseError as exc:
         _fail(exc)
 
@@ -339,6 +360,7 @@ def run(
     target: Annotated[
         str, typer.Option("--target", help="duckdb; spark or spark-cluster: ingest and build on Spark.")
     ] = "duckdb",
+    evidence: EvidenceOption = None,
 ) -> None:
     """The main job: ingest, dbt build, export, report; then print where everything is."""
     from transform.build import PreparedBuild
@@ -347,6 +369,8 @@ def run(
     if target != "duckdb":
         try:
             _check_target(target)
+            if evidence is not None:
+                raise TraceWarehouseError("--evidence reads a DuckDB warehouse: run without it on Spark")
             _run_spark(sources, config, path, target, out, format or [], system_prompt)
         except TraceWarehouseError as exc:
             _fail(exc)
@@ -375,6 +399,8 @@ def run(
         timings["export"] = time.perf_counter() - started
         started = time.perf_counter()
         _report(path, reports_dir, exports_dir)
+        if evidence is not None:
+            _evidence(path, evidence)
         timings["report"] = time.perf_counter() - started
     except TraceWarehouseError as exc:
         _fail(exc)

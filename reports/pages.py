@@ -29,13 +29,29 @@ class ChartFn(Protocol):
 
 
 @cache
-def analysis_sql(name: str) -> str:
-    """``analyses/<name>.sql`` as the report runs it on the warehouse: ``ref('model')`` is the model's table.
-    The report's queries always run in DuckDB (on Spark, over the rpt_ tables copied out), so
-    ``target.type`` is duckdb; dbt compiles the same file for the real target."""
+def analysis_sql(name: str, schema: str | None = None) -> str:
+    """``analyses/<name>.sql`` as the report runs it on the warehouse: ``ref('model')`` is the model's table,
+    qualified by ``schema`` when one is given (Evidence names a table ``<source>.<table>``).
+    The report's queries always run in DuckDB (on Spark, over the rpt_ tables copied out; in Evidence,
+    in its DuckDB-WASM), so ``target.type`` is duckdb; dbt compiles the same file for the real target."""
     path = ANALYSES_DIR / f"{name}.sql"
     template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(path.read_text(encoding="utf-8"))
-    return template.render(ref=lambda model: model, target={"type": "duckdb"}).strip()
+    return template.render(ref=lambda model: f"{schema}.{model}" if schema else model, target={"type": "duckdb"}).strip()
+
+
+@cache
+def analysis_models(name: str) -> tuple[str, ...]:
+    """The models ``analyses/<name>.sql`` reads, in the order it names them."""
+    models: list[str] = []
+
+    def ref(model: str) -> str:
+        models.append(model)
+        return model
+
+    path = ANALYSES_DIR / f"{name}.sql"
+    template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(path.read_text(encoding="utf-8"))
+    template.render(ref=ref, target={"type": "duckdb"})
+    return tuple(dict.fromkeys(models))
 
 
 @dataclass(frozen=True)
@@ -45,12 +61,18 @@ class Section:
     title: str
     text: str = ""
     chart: ChartFn | None = None
+    # The chart as declared in pages.yml (kind and arguments): the Evidence page draws it from this.
+    chart_spec: dict[str, Any] | None = field(default=None, compare=False)
     # Its tables are built on DuckDB only (a Python model): on Spark the section says so.
     duckdb_only: bool = False
 
     @property
     def sql(self) -> str:
         return analysis_sql(self.analysis)
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return analysis_models(self.analysis)
 
 
 @dataclass(frozen=True)
@@ -80,7 +102,7 @@ def load_pages(path: Path) -> tuple[Page, ...]:
             tuple(
                 Section(
                     section["name"], section["analysis"], section["title"], section.get("text", ""),
-                    _chart(section.get("chart")), bool(section.get("duckdb_only", False)),
+                    _chart(section.get("chart")), section.get("chart"), bool(section.get("duckdb_only", False)),
                 )
                 for section in page["sections"]
             ),

@@ -20,11 +20,13 @@ from transform.build import build
 BUILT_WAREHOUSE_FIXTURES = {"sample_db", "sample_target", "sample_exports", "kimi_only_db", "hostile_db"}
 
 
-# `make test` runs the integration tier on four workers (pytest-xdist, `--dist loadgroup`), one
-# group of modules each, of about equal time: each Spark module alone; the web app's HTTP and browser
-# tests with two modules that build warehouses of their own; everything else together, so that the
-# sample's build (a session fixture) is made on as few workers as possible.
+# `make test` runs the integration tier on four workers (pytest-xdist, `--dist loadgroup`), groups of
+# modules each whole on one worker: each Spark module alone; the Evidence build alone; the web app's
+# HTTP and browser tests with two modules that build warehouses of their own; everything else
+# together, so that the sample's build (a session fixture) is made on as few workers as possible.
 SPARK_MODULES = {"test_spark.py", "test_spark_cluster.py"}
+# Evidence's install, data step and build (Node) with its Chromium checks: a group of its own.
+EVIDENCE_MODULE = "test_evidence.py"
 EXPLORER_GROUP = {
     "test_explorer.py", "test_browser.py", "test_web.py", "test_incremental.py", "test_parser_properties.py", "test_serve_while_building.py",
 }
@@ -52,6 +54,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
             module = nodeid.split("::")[0].rsplit("/", 1)[-1]
             if module in EXPLORER_GROUP:
                 return "explorer"
+            if module == EVIDENCE_MODULE:
+                return "evidence"
             return module if module in SPARK_MODULES else "duckdb"
 
     return SparkApart(config, log)
