@@ -154,6 +154,9 @@ def bench(
 
         last = max(work.glob("warehouse-jsonl-*.duckdb"), key=lambda p: p.stat().st_mtime)
         results["exports"] = export_timings(last, work / "exports")
+        from bench.exports import tokenizer_floor
+
+        results["tokenizer_floor"] = tokenizer_floor(last, work / "tokenizer-floor")
     if incremental:
         results["incremental"] = _incremental(rows, work, seed, results["runs"][-1]["stages_s"], random_ids)
     shutil.rmtree(work / "baseline-0", ignore_errors=True)
@@ -222,6 +225,14 @@ def render_table(results: dict) -> str:
         from bench.exports import render_exports
 
         lines += ["", render_exports(results["exports"])]
+    if "tokenizer_floor" in results:
+        floor = results["tokenizer_floor"]
+        default = next((r for r in results.get("exports", []) if r["format"] == "trl-messages"), None)
+        ratio = f"; the default export (trl-messages, tokens counted) {default['seconds'] / floor['seconds']:.2f}x it" if default else ""
+        lines.append(
+            f"tokenizer floor: {floor['tokens']:,} tokens of {floor['rendered_mb']} MB rendered text in {floor['seconds']} s "
+            f"on {floor['workers']} processes ({floor['mb_per_s']} MB/s){ratio}"
+        )
     return "\n".join(lines)
 
 

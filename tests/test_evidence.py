@@ -104,6 +104,7 @@ def test_the_project_pins_evidence_and_patches_the_download_away(evidence_projec
     # The postinstall applied both patches, so the data step never reads parquet through DuckDB-WASM.
     assert "@evidence-dev/universal-sql@3.0.1 ✔" in evidence_project["install"]
     assert "@evidence-dev/evidence@40.1.8 ✔" in evidence_project["install"]
+    assert "not yet covered by allowScripts" not in evidence_project["install"]  # each one decided
     build_parquet = PROJECT / "node_modules" / "@evidence-dev" / "universal-sql" / "src" / "build-parquet.js"
     assert "FROM read_parquet(" not in build_parquet.read_text()
 

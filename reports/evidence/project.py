@@ -37,6 +37,7 @@ EVIDENCE_PACKAGES = {
     "@evidence-dev/evidence": "40.1.8",
 }
 DEV_PACKAGES = {"patch-package": "8.0.1", "typescript": "5.4.2"}
+SKIPPED_INSTALL_SCRIPTS = ("@sveltejs/kit", "esbuild", "svelte-preprocess")
 
 # Markdown written here: pages/ and sources/warehouse/*.sql are ours entirely and are rewritten.
 GENERATED_DIRS = ("pages", f"sources/{SOURCE_NAME}", "patches")
@@ -77,6 +78,11 @@ def package_json(name: str) -> dict:
         "engines": {"node": ">=18.0.0", "npm": ">=7.0.0"},
         "dependencies": dict(EVIDENCE_PACKAGES),
         "devDependencies": dict(DEV_PACKAGES),
+        # npm 11 runs no dependency's install script unless allowed here. The project builds
+        # without these (tests/test_evidence.py): esbuild's checks its binary, which its platform
+        # package already ships; @sveltejs/kit's syncs types, which `evidence build` does itself;
+        # svelte-preprocess's prints a hint. Declining them says so instead of a warning per install.
+        "allowScripts": {name: False for name in SKIPPED_INSTALL_SCRIPTS},
     }
 
 
