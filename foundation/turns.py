@@ -30,7 +30,8 @@ TURN_SUFFIX = ".writer"
 # claiming the turn retries this long before it concludes that another writer has it.
 CLAIM_RETRY_SECONDS = 1.0
 CLAIM_RETRY_STEP = 0.01
-NOTE_READS = 20
+# A second at most (a writer descheduled between locking and writing its note on a busy machine).
+NOTE_READS = 100
 
 
 @dataclass(frozen=True)
@@ -77,14 +78,21 @@ def current_writer(db: Path) -> Writer | None:
         os.close(fd)
 
 
-def _note_of_the_holder(fd: int) -> Writer:
-    """The note of a writer holding the lock; it writes it just after locking, so a reader that
-    came in between reads it again for a moment."""
+def _note_of_the_holder(fd: int) -> Writer | None:
+    """The note of a writer holding the lock. It writes the note just after locking and empties it
+    just before unlocking, so a reader that finds the lock held and the note empty reads again for
+    a moment, and looks whether the lock is still held: a writer that let go is no writer."""
     for _ in range(NOTE_READS):
         writer = _read_writer(fd)
         if writer is not None and writer.pid:
             return writer
         time.sleep(CLAIM_RETRY_STEP)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
     return Writer("write", 0, "unknown")
 
 

@@ -125,3 +125,21 @@ def test_a_reader_that_stays_is_waited_for_a_bounded_time(db):
     finally:
         reader.communicate("")
     assert turns.current_writer(db) is None  # the failed writer let go of its turn
+
+
+def test_a_reader_meeting_a_writer_that_is_letting_go_sees_no_writer(db):
+    """Between emptying its note and unlocking, a writer holds the lock with no note: a reader
+    that comes then must not report an unknown writer (the explorer's page would name none)."""
+    import fcntl
+    import os
+
+    fd = os.open(turns.turn_path(db), os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        letting_go = threading.Timer(0.1, lambda: fcntl.flock(fd, fcntl.LOCK_UN))
+        letting_go.start()
+        assert turns.current_writer(db) is None
+        letting_go.join()
+    finally:
+        os.close(fd)
