@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
-import json
 
 import pytest
 
 from cli import app as cli
 from foundation.errors import ExportError
 from reports.exports import DEFAULT_CHAT_TEMPLATE, DEFAULT_TOKENIZER, ExportOptions
-from reports.exports import measure as measure_module
 from reports.exports import tokens as tokens_module
 from reports.exports.formats import DEFAULT_SYSTEM_PROMPT, FORMATS, check_system_prompt_mode
 from reports.exports.hub import is_validation
-from reports.exports.measure import MeasuringPool, RowMeasurer
+from reports.exports.measure import RowMeasurer
 from reports.exports.templates import load_template
 from reports.exports.tokens import load_tokenizer
 
@@ -76,29 +74,6 @@ def test_a_row_the_template_cannot_render_gets_its_message_and_the_batch_goes_on
     assert first["render_error"] is None and first["total_tokens"] > first["trainable_tokens"] > 0
     assert second["render_error"] and second["total_tokens"] is None
     assert third is None
-
-
-def test_the_worker_processes_measure_every_line_as_this_process_does_in_order(monkeypatch):
-    tokenizer, template = load_tokenizer("qwen3"), load_template("qwen3_training")
-    lines: list[str | None] = []
-    for i in range(40):
-        reply = "<think>\nwhy " + "x" * (i * 50) + "\n</think>\n\nyes " + str(i)
-        messages = [{"role": "user", "content": f"hi {i}"}, {"role": "assistant", "content": reply}]
-        lines.append(json.dumps({"id": f"r{i}", "messages": messages}))
-    lines[7] = None
-    lines[11] = '{"id": "b", "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "tool_calls": 3}]}'
-    # Small chunks: every worker gets several, and the answers must come back in the lines' order.
-    monkeypatch.setattr(measure_module, "CHUNK_CHARS", 500)
-    here = RowMeasurer(FORMATS["trl-messages"], tokenizer, template).measure(lines)
-    with MeasuringPool(tokenizer, template, workers=2) as pool:
-        pooled = RowMeasurer(FORMATS["trl-messages"], tokenizer, template, pool).measure(lines)
-        again = RowMeasurer(FORMATS["trl-prompt-completion"], tokenizer, template, pool).measure([None])
-    assert pooled == here
-    assert [r["total_tokens"] for r in pooled if r and r["total_tokens"]] == sorted(
-        r["total_tokens"] for r in pooled if r and r["total_tokens"]
-    )
-    assert pooled[7] is None and pooled[11]["render_error"]
-    assert again == [None]
 
 
 def test_the_hub_split_is_a_stable_hash_of_the_id():

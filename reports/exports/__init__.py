@@ -21,7 +21,7 @@ from foundation.settings import RuntimeSettings
 from reports.exports.formats import DEFAULT_FORMAT, FORMATS, ExportFormat, check_system_prompt_mode, resolve_formats
 from reports.exports.hub import write_hub, write_llamafactory_info
 from reports.exports.manifest import write_manifest
-from reports.exports.measure import MeasuringPool, RowMeasurer
+from reports.exports.measure import RowMeasurer
 from reports.exports.redaction import Redactor
 from reports.exports.selection import ExportOptions, stage_rows
 from reports.exports.templates import DEFAULT_CHAT_TEMPLATE, ChatTemplate, load_template
@@ -69,7 +69,6 @@ def _check_targets(out: Path, fmt: ExportFormat, force: bool) -> list[Path]:
 class Measuring:
     tokenizer: Tokenizer
     template: ChatTemplate | None
-    pool: MeasuringPool | None = None
 
 
 def export_one(
@@ -79,7 +78,7 @@ def export_one(
     data_path, manifest_path, *extra = _check_targets(out, fmt, force)
     line = json_line(con, fmt, options.system_prompt)
     if measuring is not None:
-        RowMeasurer(fmt, measuring.tokenizer, measuring.template, measuring.pool).register(con)
+        RowMeasurer(fmt, measuring.tokenizer, measuring.template).register(con)
     stage_rows(con, fmt, options, measure_line=line if measuring is not None else None)
     redactor = Redactor() if options.redact else None
     if redactor is not None:
@@ -187,8 +186,6 @@ def export(
     scratch.unlink(missing_ok=True)
     settings = RuntimeSettings.from_env()
     con = warehouse.connect_with_scratch(db, scratch, settings)
-    if measuring is not None:
-        measuring.pool = MeasuringPool(measuring.tokenizer, measuring.template)
     try:
         stage_selection(con, db, options, conversations)
         results = [export_one(con, db, fmt, out, options, force, measuring) for fmt in chosen]
@@ -207,8 +204,6 @@ def export(
             "raise TRACES_MEMORY_LIMIT, e.g. TRACES_MEMORY_LIMIT=4GB"
         ) from exc
     finally:
-        if measuring is not None and measuring.pool is not None:
-            measuring.pool.close()
         con.close()
         scratch.unlink(missing_ok=True)
         scratch.with_name(scratch.name + ".wal").unlink(missing_ok=True)

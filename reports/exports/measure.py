@@ -9,11 +9,7 @@ message when it could not render the row.
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 import re
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,9 +17,9 @@ import duckdb
 import pyarrow as pa
 from duckdb.func import FunctionNullHandling, PythonUDFType
 
-from reports.exports.formats import FORMATS, ExportFormat
+from reports.exports.formats import ExportFormat
 from reports.exports.templates import ChatTemplate
-from reports.exports.tokens import Tokenizer, load_tokenizer
+from reports.exports.tokens import Tokenizer
 
 THINK = re.compile(r"<think>(.*?)</think>", re.S)
 SHAREGPT_ROLES = {"human": "user", "gpt": "assistant", "function_call": "assistant", "tool": "tool", "system": "system"}
@@ -114,83 +110,13 @@ def render_record(fmt: ExportFormat, template: ChatTemplate | None, record: dict
     return Rendered(segments, len(thoughts), _kept(thoughts, text))
 
 
-# A worker's share of a batch: small enough that both workers stay busy to a batch's end.
-CHUNK_CHARS = 2_000_000
-
-
-def _chunks(lines: list[str | None], chars: int) -> Iterator[list[str | None]]:
-    chunk: list[str | None] = []
-    size = 0
-    for line in lines:
-        chunk.append(line)
-        size += len(line) if line else 0
-        if size >= chars:
-            yield chunk
-            chunk, size = [], 0
-    if chunk:
-        yield chunk
-
-
-class MeasuringPool:
-    """Worker processes, one per core, that render and count lines for every format of an export.
-
-    Rendering (Jinja, Python) and counting (tiktoken) a line keep one core busy, and DuckDB hands a
-    Python function its lines on one thread: the workers let the export measure on every core.
-    Started with ``spawn``: the exporting process holds DuckDB's threads, which ``fork`` would copy
-    mid-flight.
-    """
-
-    def __init__(self, tokenizer: Tokenizer, template: ChatTemplate | None, workers: int | None = None) -> None:
-        self.workers = workers or os.cpu_count() or 1
-        template_args = (template.name, template.source) if template is not None else None
-        self._executor = ProcessPoolExecutor(
-            self.workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker, initargs=(tokenizer.name, template_args),
-        )
-
-    def measure(self, fmt: ExportFormat, lines: list[str | None]) -> list[dict[str, Any] | None]:
-        chunks = list(_chunks(lines, CHUNK_CHARS))
-        results: list[dict[str, Any] | None] = []
-        for part in self._executor.map(_measure_in_worker, [fmt.name] * len(chunks), chunks):
-            results.extend(part)
-        return results
-
-    def close(self) -> None:
-        self._executor.shutdown(cancel_futures=True)
-
-    def __enter__(self) -> MeasuringPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-# Each worker process's own tokenizer and template, loaded once when it starts (a process-wide
-# value is what a pool's initializer can leave for the tasks that follow).
-_worker_tools: dict[str, Any] = {}
-
-
-def _start_worker(tokenizer_name: str, template_args: tuple[str, str] | None) -> None:
-    _worker_tools["tokenizer"] = load_tokenizer(tokenizer_name).single_threaded()
-    _worker_tools["template"] = ChatTemplate(*template_args) if template_args else None
-
-
-def _measure_in_worker(format_name: str, lines: list[str | None]) -> list[dict[str, Any] | None]:
-    measurer = RowMeasurer(FORMATS[format_name], _worker_tools["tokenizer"], _worker_tools["template"])
-    return measurer.measure(lines)
-
-
 class RowMeasurer:
-    """Renders and counts exported lines in batches, as DuckDB hands them over; with a ``pool``, on
-    its worker processes."""
+    """Renders and counts exported lines in batches, as DuckDB hands them over."""
 
-    def __init__(
-        self, fmt: ExportFormat, tokenizer: Tokenizer, template: ChatTemplate | None, pool: MeasuringPool | None = None
-    ) -> None:
+    def __init__(self, fmt: ExportFormat, tokenizer: Tokenizer, template: ChatTemplate | None) -> None:
         self.fmt = fmt
         self.tokenizer = tokenizer
         self.template = template
-        self.pool = pool
         # Without {% generation %} a template does not say what is trained (prompt-response and
         # prompt-completion rows say it themselves).
         self.counts_trainable = fmt.chat in ("text", "prompt_completion") or (
@@ -198,9 +124,6 @@ class RowMeasurer:
         )
 
     def measure(self, lines: list[str | None]) -> list[dict[str, Any] | None]:
-        # A batch of one chunk is measured here: handing it over would only add the copying.
-        if self.pool is not None and sum(len(line) for line in lines if line) > CHUNK_CHARS:
-            return self.pool.measure(self.fmt, lines)
         rendered: list[Rendered | str | None] = []
         for line in lines:
             if line is None:
