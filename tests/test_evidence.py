@@ -121,9 +121,9 @@ def test_sources_read_every_rpt_table_of_the_warehouse(evidence_project, sample_
 
 
 def test_every_page_has_its_title_its_queries_and_a_component_per_declared_chart(evidence_project):
-    for page in PAGES:
+    for position, page in enumerate(PAGES, start=1):
         text = (PROJECT / "pages" / f"{page.slug}.md").read_text()
-        assert text.startswith(f'---\ntitle: "{page.title}"\n---\n')
+        assert text.startswith(f'---\ntitle: "{page.title}"\nsidebar_position: {position}\n---\n')
         for section in page.sections:
             assert f"```sql {section.query_name}\n" in text
             for model in section.models:
@@ -180,6 +180,9 @@ def test_pages_draw_their_charts_and_show_the_warehouses_rows_in_chromium(site, 
                 tab.goto(f"{site}/{page.slug if page else ''}")
                 if page is None:
                     tab.wait_for_selector("text=Conversations")
+                    # The sidebar lists the pages in pages.yml's order (sidebar_position), not by name.
+                    linked = tab.evaluate("() => Array.from(document.querySelectorAll('aside a')).map(a => a.getAttribute('href'))")
+                    assert [href for href in linked if href in {f"/{p.slug}" for p in PAGES}] == [f"/{p.slug}" for p in PAGES]
                     assert not problems, problems
                     tab.close()
                     continue

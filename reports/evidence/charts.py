@@ -30,8 +30,10 @@ def component(tag: str, data: str, **attributes: object) -> str:
     return "\n".join(parts) + "\n/>\n"
 
 
-def derived_query(name: str, sql: str) -> str:
-    return f"```sql {name}\n{sql.strip()}\n```\n"
+def derived_query(name: str, source: str, steps: str) -> str:
+    """A query ``name`` over the rows of the query ``source`` (``rows_in``), then ``steps``: more
+    CTEs and the final select."""
+    return f"```sql {name}\nwith\nrows_in as (select * from ${{{source}}}),\n{steps.strip()}\n```\n"
 
 
 def _labels(title: str, xlabel: str, ylabel: str) -> dict[str, object]:
@@ -52,9 +54,7 @@ def grouped_bar(query: str, *, x: str, y: str, group: str | None, title: str, xl
 def stacked_bar(query: str, *, x: str, y: str, stack: str, title: str, xlabel: str, ylabel: str,
                 top: int = 10) -> str:
     chart_query = f"{query}_top_{stack}"
-    sql = f"""
-with
-rows_in as (select * from ${{{query}}}),
+    steps = f"""
 stack_totals as (
     select {stack}, sum({y}) as total from rows_in group by {stack}
 ),
@@ -70,7 +70,7 @@ left join kept on rows_in.{stack} = kept.{stack}
 group by all
 order by rows_in.{x}, {y} desc
 """
-    return derived_query(chart_query, sql) + "\n" + component(
+    return derived_query(chart_query, query, steps) + "\n" + component(
         "BarChart", chart_query, x=x, y=y, series=stack, type="stacked", sort=False, **_labels(title, xlabel, ylabel)
     )
 
@@ -80,9 +80,7 @@ def weighted_histogram(query: str, *, value: str, weight: str, group: str, title
     # Evidence's <Histogram> counts raw rows; these rows are already counted (a weight per value),
     # so the bins are summed here and drawn as bars, bins as matplotlib's histogram makes them.
     chart_query = f"{query}_bins"
-    sql = f"""
-with
-rows_in as (select * from ${{{query}}}),
+    steps = f"""
 bounds as (
     select min({value}) as lo, greatest((max({value}) - min({value})) / {bins}.0, 1e-9) as step from rows_in
 ),
@@ -103,7 +101,7 @@ from binned
 group by all
 order by {value}, {group}
 """
-    return derived_query(chart_query, sql) + "\n" + component(
+    return derived_query(chart_query, query, steps) + "\n" + component(
         "BarChart", chart_query, x=value, y=weight, series=group, type="grouped", sort=False,
         **_labels(title, xlabel, ylabel),
     )
@@ -112,9 +110,7 @@ order by {value}, {group}
 def heatmap(query: str, *, row_key: str, col_key: str, value: str, title: str, xlabel: str, ylabel: str,
             top: int = 12) -> str:
     chart_query = f"{query}_top"
-    sql = f"""
-with
-rows_in as (select * from ${{{query}}}),
+    steps = f"""
 label_totals as (
     select label, sum(total) as total
     from (
@@ -133,7 +129,7 @@ where rows_in.{row_key} in (select label from kept) and rows_in.{col_key} in (se
 group by all
 order by {value} desc
 """
-    return derived_query(chart_query, sql) + "\n" + component(
+    return derived_query(chart_query, query, steps) + "\n" + component(
         "Heatmap", chart_query, x=col_key, y=row_key, value=value, title=f"{title} ({ylabel} by {xlabel})",
     )
 

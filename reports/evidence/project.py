@@ -125,8 +125,10 @@ def evidence_text(text: str) -> str:
     )
 
 
-def _frontmatter(title: str) -> str:
-    return f"---\ntitle: {json.dumps(title)}\n---\n"
+def _frontmatter(title: str, position: int | None = None) -> str:
+    # Evidence's sidebar sorts pages by name unless told their place: pages.yml's order is kept.
+    place = f"sidebar_position: {position}\n" if position is not None else ""
+    return f"---\ntitle: {json.dumps(title)}\n{place}---\n"
 
 
 def _data_table(query: str, columns: tuple[str, ...]) -> str:
@@ -154,9 +156,9 @@ def analysis_for_evidence(section: Section) -> str:
     return analysis_sql(section.analysis, SOURCE_NAME)
 
 
-def page_markup(page: Page, sections: list[SectionColumns | Section], source: str) -> str:
+def page_markup(page: Page, sections: list[SectionColumns | Section], source: str, position: int) -> str:
     parts = [
-        _frontmatter(page.title),
+        _frontmatter(page.title, position),
         evidence_text(page.intro) + "\n",
         f"_From the warehouse `{evidence_text(source)}` as of the last `npm run sources`._\n",
     ]
@@ -167,9 +169,9 @@ def page_markup(page: Page, sections: list[SectionColumns | Section], source: st
 INDEX_TOTALS_SQL = f"""\
 select
     count(*) as models,
-    sum(n_conversations) as conversations,
-    sum(n_messages) as messages,
-    sum(n_tool_calls) as tool_calls
+    sum(n_conversations)::bigint as conversations,
+    sum(n_messages)::bigint as messages,
+    sum(n_tool_calls)::bigint as tool_calls
 from {SOURCE_NAME}.rpt_overview"""
 
 
@@ -228,8 +230,8 @@ def write_evidence_project(db: Path, out: Path) -> list[Path]:
     }
     for table in tables:
         files[source_dir / f"{table}.sql"] = f"select * from {table}\n"
-    for page in PAGES:
-        files[out / "pages" / f"{page.slug}.md"] = page_markup(page, pages[page.slug], str(db))
+    for position, page in enumerate(PAGES, start=1):
+        files[out / "pages" / f"{page.slug}.md"] = page_markup(page, pages[page.slug], str(db), position)
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
