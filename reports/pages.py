@@ -29,14 +29,20 @@ class ChartFn(Protocol):
 
 
 @cache
+def _analysis_template(name: str) -> jinja2.Template:
+    path = ANALYSES_DIR / f"{name}.sql"
+    return jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(path.read_text(encoding="utf-8"))
+
+
+@cache
 def analysis_sql(name: str, schema: str | None = None) -> str:
     """``analyses/<name>.sql`` as the report runs it on the warehouse: ``ref('model')`` is the model's table,
     qualified by ``schema`` when one is given (Evidence names a table ``<source>.<table>``).
     The report's queries always run in DuckDB (on Spark, over the rpt_ tables copied out; in Evidence,
     in its DuckDB-WASM), so ``target.type`` is duckdb; dbt compiles the same file for the real target."""
-    path = ANALYSES_DIR / f"{name}.sql"
-    template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(path.read_text(encoding="utf-8"))
-    return template.render(ref=lambda model: f"{schema}.{model}" if schema else model, target={"type": "duckdb"}).strip()
+    return _analysis_template(name).render(
+        ref=lambda model: f"{schema}.{model}" if schema else model, target={"type": "duckdb"}
+    ).strip()
 
 
 @cache
@@ -48,9 +54,7 @@ def analysis_models(name: str) -> tuple[str, ...]:
         models.append(model)
         return model
 
-    path = ANALYSES_DIR / f"{name}.sql"
-    template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(path.read_text(encoding="utf-8"))
-    template.render(ref=ref, target={"type": "duckdb"})
+    _analysis_template(name).render(ref=ref, target={"type": "duckdb"})
     return tuple(dict.fromkeys(models))
 
 

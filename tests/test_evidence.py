@@ -8,6 +8,7 @@ holding the warehouse's rows, a value like `<path>` read as text.
 
 from __future__ import annotations
 
+import fcntl
 import math
 import os
 import re
@@ -16,6 +17,7 @@ import subprocess
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from decimal import Decimal
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -52,16 +54,22 @@ def _npm(*args: str, cwd: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def evidence_project(sample_db, tmp_path_factory) -> dict:
-    # As a user makes it: `traces report --evidence DIR`.
-    reports = tmp_path_factory.mktemp("markdown")
-    made = run_cli("report", "--db", str(sample_db), "--out", str(reports), "--evidence", str(PROJECT), check=True)
-    assert f"evidence: {len(PAGES) + 1} pages → {PROJECT}" in made.stdout
-    assert (reports / "index.md").exists()
-    install = _npm("install", "--no-audit", "--no-fund", cwd=PROJECT)
-    sources = _npm("run", "sources", cwd=PROJECT)
-    build = _npm("run", "build", cwd=PROJECT)
-    return {"install": install, "sources": sources, "build": build}
+def evidence_project(sample_db, tmp_path_factory) -> Iterator[dict]:
+    # One user of the shared folder at a time, for the module's whole run: pytest-xdist may hand its
+    # tests to two workers (two npm installs in one node_modules break it), and a second run would
+    # rebuild the site under the first one's browser.
+    PROJECT.parent.mkdir(parents=True, exist_ok=True)
+    with open(PROJECT.parent / "evidence.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        # As a user makes it: `traces report --evidence DIR`.
+        reports = tmp_path_factory.mktemp("markdown")
+        made = run_cli("report", "--db", str(sample_db), "--out", str(reports), "--evidence", str(PROJECT), check=True)
+        assert f"evidence: {len(PAGES) + 1} pages → {PROJECT}" in made.stdout
+        assert (reports / "index.md").exists()
+        install = _npm("install", "--no-audit", "--no-fund", cwd=PROJECT)
+        sources = _npm("run", "sources", cwd=PROJECT)
+        build = _npm("run", "build", cwd=PROJECT)
+        yield {"install": install, "sources": sources, "build": build}
 
 
 class QuietHandler(SimpleHTTPRequestHandler):

@@ -145,15 +145,11 @@ def _section_markup(section: SectionColumns | Section) -> str:
     parts = [f"## {evidence_text(declared.title)}\n"]
     if declared.text:
         parts.append(evidence_text(declared.text) + "\n")
-    parts.append(f"```sql {declared.query_name}\n{analysis_for_evidence(declared)}\n```\n")
+    parts.append(f"```sql {declared.query_name}\n{analysis_sql(declared.analysis, SOURCE_NAME)}\n```\n")
     if declared.chart_spec is not None:
         parts.append(chart_markup(declared.query_name, declared.chart_spec))
     parts.append(_data_table(declared.query_name, section.columns))
     return "\n".join(parts)
-
-
-def analysis_for_evidence(section: Section) -> str:
-    return analysis_sql(section.analysis, SOURCE_NAME)
 
 
 def page_markup(page: Page, sections: list[SectionColumns | Section], source: str, position: int) -> str:

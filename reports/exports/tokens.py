@@ -40,25 +40,16 @@ _GROUP = 16
 class Tokenizer:
     """Counts tokens of texts; special tokens written in the text count as the tokenizer's own."""
 
-    def __init__(self, name: str, encoding: tiktoken.Encoding, threads: int = 2) -> None:
+    def __init__(self, name: str, encoding: tiktoken.Encoding) -> None:
         self.name = name
         self.encoding = encoding
-        self.threads = threads
 
     def count(self, texts: list[str]) -> list[int]:
         counts: list[int] = []
         for start in range(0, len(texts), _GROUP):
             group = texts[start : start + _GROUP]
-            if self.threads == 1:
-                counts.extend(len(self.encoding.encode(t, allowed_special="all")) for t in group)
-            else:
-                encoded = self.encoding.encode_batch(group, num_threads=self.threads, allowed_special="all")
-                counts.extend(len(t) for t in encoded)
+            counts.extend(len(t) for t in self.encoding.encode_batch(group, num_threads=2, allowed_special="all"))
         return counts
-
-    def single_threaded(self) -> Tokenizer:
-        """The same tokenizer counting on the calling thread (a worker process per core needs no more)."""
-        return Tokenizer(self.name, self.encoding, threads=1)
 
     def encode(self, text: str) -> list[int]:
         return self.encoding.encode(text, allowed_special="all")
