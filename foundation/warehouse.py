@@ -191,7 +191,9 @@ def sql_literal(value: Path | str) -> str:
 
 def one_row(con: duckdb.DuckDBPyConnection, query: str, parameters: list | dict | None = None) -> tuple[Any, ...]:
     """The row of a query that returns exactly one (an aggregate, a setting)."""
-    row = con.execute(query, parameters).fetchone()
-    if row is None:
+    # fetchall, not fetchone: an unfinished result keeps the connection busy (DuckDB 2 refuses
+    # register() and the like on it until the result is read to its end).
+    rows = con.execute(query, parameters).fetchall()
+    if not rows:
         raise RuntimeError(f"expected a row, got none: {query.strip()[:200]}")
-    return row
+    return rows[0]

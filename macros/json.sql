@@ -101,8 +101,10 @@
     nullif(string_agg({{ element }}, ',') within group (order by {{ order_by }}), '')
 {%- endmacro %}
 
+{#- A JSON array of comma-joined JSON elements, as text: the elements are JSON by construction, so
+    it is not cast (DuckDB's cast to JSON parses the whole conversation again: 4-6% of an export). -#}
 {% macro json_array_of_elements(parts) -%}
-    {{ json_value_of_text("'[' || concat_ws(',', " ~ (parts | join(', ')) ~ ") || ']'") }}
+    '[' || concat_ws(',', {{ parts | join(', ') }}) || ']'
 {%- endmacro %}
 
 {#- The elements of a list of JSON values as comma-joined text (null for an empty or null list). -#}

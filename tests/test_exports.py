@@ -362,7 +362,7 @@ def test_an_export_batch_reaches_every_scan_of_a_conversation_table_with_its_ran
         selection.stage_rows(con, fmt, ExportOptions(tokenizer=None))
         batches = selection.batches(con, fmt)
         batch = batches[len(batches) // 2]
-        query = f"select {writer.json_line(con, fmt)} from {fmt.model} as sft where {batch}"
+        query = f"select {writer.json_line(fmt)} from {fmt.model} as sft where {batch}"
         plan = json.loads(con.execute("explain (format json) " + query).fetchall()[0][1])
     finally:
         con.close()
@@ -446,3 +446,49 @@ def test_dedup_mode_must_be_known(tmp_path):
     with pytest.raises(ExportError, match="--per-task 0"):
         ExportOptions(dedup="task", per_task=0)
     assert ExportOptions(dedup=True).dedup == "exact"
+
+
+def _lines_by_id(result) -> list[tuple[str, bytes]]:
+    lines = result.path.read_bytes().splitlines(keepends=True)
+    if result.extra_paths and result.extra_paths[0].name.endswith(".ids.txt"):
+        ids = result.extra_paths[0].read_text(encoding="utf-8").splitlines()
+    else:
+        ids = [json.loads(line)["id"] for line in lines]
+    assert len(ids) == len(lines)
+    return list(zip(ids, lines, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [
+        ("trl-messages", {}),
+        ("openai", {}),  # ids in a sidecar file
+        ("trl-messages", {"max_tokens": 8000}),
+        ("openai", {"max_tokens": 8000}),
+        ("sharegpt", {"dedup": "exact", "max_tokens": 12000}),
+    ],
+)
+def test_a_measured_export_writes_the_lines_it_measured_less_the_rows_measuring_left_out(
+    kimi_only_db, tmp_path, name, options
+):
+    # Measured rows are written as they are measured (spool.py); rows a later rule leaves out are
+    # taken out of the written file. Every line must be the one the unmeasured export writes.
+    plain = export(kimi_only_db, tmp_path / "plain", [name], ExportOptions(tokenizer=None, **options_without_tokens(options)))[0]
+    measured = export(kimi_only_db, tmp_path / "measured", [name], ExportOptions(**options))[0]
+    plain_lines = _lines_by_id(plain)
+    measured_lines = _lines_by_id(measured)
+    assert len(measured_lines) == measured.manifest["rows_out"]
+    assert set(measured_lines) <= set(plain_lines)  # the same lines, each with its own id
+    kept = {sample_id for sample_id, _ in measured_lines}
+    assert [pair for pair in plain_lines if pair[0] in kept] == measured_lines  # in the same order
+    assert measured.manifest["sha256"] == hashlib.sha256(measured.path.read_bytes()).hexdigest()
+    if options.get("max_tokens"):
+        assert 0 < len(measured_lines) < len(plain_lines)
+        assert measured.manifest["excluded"]["over_max_tokens"] > 0
+    else:
+        assert measured.path.read_bytes() == plain.path.read_bytes()
+    assert not [p for p in (tmp_path / "measured").iterdir() if p.name.endswith((".partial", ".measured", ".kept"))]
+
+
+def options_without_tokens(options: dict) -> dict:
+    return {key: value for key, value in options.items() if key != "max_tokens"}

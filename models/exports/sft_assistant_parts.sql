@@ -1,7 +1,7 @@
 {#-
-    The structured fields trainers read from an assistant message, besides its text: reasoning and
-    well-formed calls (malformed ones are left out). No message text: the models that render
-    messages read it once, with every other message.
+    The structured fields trainers read from an assistant message: its text outside think and call
+    blocks (as the build found it), reasoning and well-formed calls (malformed ones are left out).
+    Not the message's text: the models that render messages read it once, with every other message.
 -#}
 with
 
@@ -61,6 +61,7 @@ select
     turns.message_index,
     turns.turn_index,
     turns.n_malformed_calls > 0 as has_malformed_call,
+    turns.text_outside_blocks,
     thoughts.reasoning_content,
     coalesce(calls.n_valid_calls, 0) as n_valid_calls,
     calls.trl_tool_calls,

@@ -34,7 +34,7 @@ given as (
         messages.message_index,
         messages.role,
         messages.content as source_text,
-        case when messages.role = 'assistant' then {{ outside_blocks('messages.content') }} else messages.content end
+        case when messages.role = 'assistant' then assistant_parts.text_outside_blocks else messages.content end
             as content,
         coalesce(assistant_parts.has_malformed_call, false) as has_malformed_call,
         assistant_parts.reasoning_content,

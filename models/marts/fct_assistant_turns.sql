@@ -24,8 +24,9 @@ responses as (
     {{ where_new_conversations() }}
 ),
 
--- Text is reduced to a flag before the window, which would otherwise hold every conversation's
--- text in memory at once.
+-- Text is reduced to what lies outside think and call blocks (a small share of it) before the
+-- window, which would otherwise hold every conversation's text in memory at once. Kept, so that
+-- the exports read it instead of removing the blocks again.
 flagged as (
     select
         source_config,
@@ -33,7 +34,7 @@ flagged as (
         conversation_seq,
         message_index,
         role,
-        case when role = 'assistant' then {{ outside_blocks('content') }} <> '' end as has_text
+        case when role = 'assistant' then {{ outside_blocks('content') }} end as text_outside_blocks
     from messages
 ),
 
@@ -44,7 +45,7 @@ sequenced as (
         conversation_seq,
         message_index,
         role,
-        has_text,
+        text_outside_blocks,
         lag(role) over conversation_order as previous_role,
         count_if(role = 'assistant') over (
             partition by source_config, conversation_id order by message_index
@@ -116,7 +117,8 @@ turns as (
         coalesce(thought_stats.has_reasoning, false) as has_reasoning,
         coalesce(call_stats.n_tool_calls, 0) as n_tool_calls,
         coalesce(call_stats.n_malformed_calls, 0) as n_malformed_calls,
-        assistant_messages.has_text,
+        assistant_messages.text_outside_blocks,
+        assistant_messages.text_outside_blocks <> '' as has_text,
         coalesce(
             assistant_messages.previous_role = 'tool' and tool_message_errors.has_error, false
         ) as follows_tool_error
@@ -148,6 +150,7 @@ select
     n_tool_calls,
     n_malformed_calls,
     has_text,
+    text_outside_blocks,
     case
         when has_reasoning and n_tool_calls > 0 then 'both'
         when has_reasoning then 'reasoning_only'

@@ -24,6 +24,7 @@ from reports.exports.manifest import write_manifest
 from reports.exports.measure import RowMeasurer
 from reports.exports.redaction import Redactor
 from reports.exports.selection import ExportOptions, stage_rows
+from reports.exports.spool import Spool, keep_spooled, measure_and_spool
 from reports.exports.templates import DEFAULT_CHAT_TEMPLATE, ChatTemplate, load_template
 from reports.exports.tokens import DEFAULT_TOKENIZER, Tokenizer, load_tokenizer
 from reports.exports.writer import json_line, write_jsonl
@@ -76,23 +77,17 @@ def export_one(
     measuring: Measuring | None = None,
 ) -> ExportResult:
     data_path, manifest_path, *extra = _check_targets(out, fmt, force)
-    line = json_line(con, fmt, options.system_prompt)
-    if measuring is not None:
-        RowMeasurer(fmt, measuring.tokenizer, measuring.template).register(con)
-    stage_rows(con, fmt, options, measure_line=line if measuring is not None else None)
-    redactor = Redactor() if options.redact else None
-    if redactor is not None:
-        redactor.register(con)
-        line = f"redact({line})"
+    line = json_line(fmt, options.system_prompt)
     ids_path = out / f"{fmt.name}.ids.txt" if not fmt.ids_in_line else None
     tmp_path = data_path.with_name(data_path.name + ".partial")
     tmp_ids = ids_path.with_name(ids_path.name + ".partial") if ids_path else None
+    redactor = Redactor() if options.redact else None
     try:
-        sha256 = write_jsonl(con, fmt, line, tmp_path, tmp_ids)
+        sha256 = _write_rows(con, fmt, options, line, measuring, redactor, tmp_path, tmp_ids)
     except BaseException:
-        tmp_path.unlink(missing_ok=True)  # a failed export leaves no partial file behind
-        if tmp_ids:
-            tmp_ids.unlink(missing_ok=True)
+        for partial in (tmp_path, *_spool_leftovers(tmp_path), tmp_ids):
+            if partial is not None:
+                partial.unlink(missing_ok=True)  # a failed export leaves no partial file behind
         raise
     redactions = redactor.counts if redactor is not None else {}
     tmp_path.replace(data_path)
@@ -103,6 +98,37 @@ def export_one(
     if fmt.name == "sharegpt":
         extras.append(write_llamafactory_info(out, data_path.name))
     return ExportResult(fmt.name, data_path, manifest_path, manifest, tuple(extras))
+
+
+def _write_rows(
+    con: duckdb.DuckDBPyConnection, fmt: ExportFormat, options: ExportOptions, line: str, measuring: Measuring | None,
+    redactor: Redactor | None, path: Path, ids_path: Path | None,
+) -> str:
+    """Decide which rows are exported, measure them if asked, and write their lines into ``path``;
+    return its sha256. Measured rows are written as they are measured (spool.py)."""
+    if measuring is None:
+        stage_rows(con, fmt, options)
+        return write_jsonl(con, fmt, _redacting(con, line, redactor), path, ids_path)
+    measurer = RowMeasurer(fmt, measuring.tokenizer, measuring.template)
+    # Tokens count the text as given, so with --redact the spool only measures and the
+    # redacted lines are built again to be written.
+    spool = Spool(path if redactor is None else _spool_leftovers(path)[0])
+    stage_rows(con, fmt, options, lambda: measure_and_spool(con, fmt, line, measurer, spool))
+    if redactor is None:
+        return keep_spooled(con, spool, path, ids_path)
+    spool.path.unlink(missing_ok=True)
+    return write_jsonl(con, fmt, _redacting(con, line, redactor), path, ids_path)
+
+
+def _spool_leftovers(path: Path) -> tuple[Path, Path]:
+    return path.with_name(path.name + ".measured"), path.with_name(path.name + ".kept")
+
+
+def _redacting(con: duckdb.DuckDBPyConnection, line: str, redactor: Redactor | None) -> str:
+    if redactor is None:
+        return line
+    redactor.register(con)
+    return f"redact({line})"
 
 
 def _measuring(options: ExportOptions) -> Measuring | None:

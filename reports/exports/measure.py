@@ -1,9 +1,10 @@
 """Each exported row measured as its trainer will see it: rendered with the chat template, then
-counted with the target model's tokenizer, inside DuckDB as one scalar function.
+counted with the target model's tokenizer.
 
-``measure_row(line) -> struct`` takes the exported JSON line and returns its total and trainable
-(assistant) tokens, its thoughts and how many of them the render kept, and the template's error
-message when it could not render the row.
+``RowMeasurer.measure(lines)`` takes exported JSON lines and returns, per line, its total and
+trainable (assistant) tokens, its thoughts and how many of them the render kept, and the
+template's error message when it could not render the row (spool.py on DuckDB, the executors
+on Spark).
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
 import pyarrow as pa
-from duckdb.func import FunctionNullHandling, PythonUDFType
 
 from reports.exports.formats import ExportFormat
 from reports.exports.templates import ChatTemplate
@@ -111,7 +110,7 @@ def render_record(fmt: ExportFormat, template: ChatTemplate | None, record: dict
 
 
 class RowMeasurer:
-    """Renders and counts exported lines in batches, as DuckDB hands them over."""
+    """Renders and counts exported lines in batches."""
 
     def __init__(self, fmt: ExportFormat, tokenizer: Tokenizer, template: ChatTemplate | None) -> None:
         self.fmt = fmt
@@ -152,21 +151,3 @@ class RowMeasurer:
                     "render_error": None,
                 })
         return results
-
-    def register(self, con: duckdb.DuckDBPyConnection) -> None:
-        def measure_batch(lines: pa.Array) -> pa.Array:
-            return pa.array(self.measure(lines.to_pylist()), RESULT_TYPE)
-
-        try:
-            con.remove_function("measure_row")
-        except Exception:  # not registered yet
-            pass
-        result = duckdb.struct_type({
-            "total_tokens": duckdb.sqltypes.BIGINT, "trainable_tokens": duckdb.sqltypes.BIGINT,
-            "thoughts": duckdb.sqltypes.INTEGER, "thoughts_kept": duckdb.sqltypes.INTEGER,
-            "render_error": duckdb.sqltypes.VARCHAR,
-        })
-        con.create_function(
-            "measure_row", measure_batch, [duckdb.sqltypes.VARCHAR], result, type=PythonUDFType.ARROW,
-            null_handling=FunctionNullHandling.SPECIAL,
-        )

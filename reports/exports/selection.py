@@ -6,6 +6,7 @@ and only the per-sample verdicts are kept in ``scratch.export_rows``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -175,14 +176,15 @@ def batches(con: duckdb.DuckDBPyConnection, fmt: ExportFormat) -> list[str]:
 
 
 def stage_rows(
-    con: duckdb.DuckDBPyConnection, fmt: ExportFormat, options: ExportOptions, measure_line: str | None = None
+    con: duckdb.DuckDBPyConnection, fmt: ExportFormat, options: ExportOptions, measure: Callable[[], None] | None = None
 ) -> None:
     """Decide, per sample, whether it is exported and why not; payloads are never materialised.
 
     Conversation-sized strings held in a DuckDB table cost far more memory than their length,
     so payloads are only computed batch by batch while streaming into the file, hashes or token counts.
-    ``measure_line``: the exported line's SQL, rendered and counted by ``measure_row`` (measure.py);
-    a row the chat template cannot render is left out as ``template_error``.
+    ``measure``: fills ``scratch.export_measures`` for the rows kept by the rules (spool.py renders
+    and counts each line as it writes it); a row the chat template cannot render is then left out
+    as ``template_error``, one over --max-tokens as ``over_max_tokens``.
     """
     con.execute(
         f"""
@@ -203,23 +205,8 @@ def stage_rows(
         from {fmt.model} as sft
         """
     )
-    if measure_line:
-        con.execute(
-            """
-            create or replace table scratch.export_measures (
-                sample_id varchar, total_tokens bigint, trainable_tokens bigint, thoughts integer,
-                thoughts_kept integer, render_error varchar
-            )
-            """
-        )
-        for batch in batches(con, fmt):
-            con.execute(
-                f"""
-                insert into scratch.export_measures
-                select sample_id, m.total_tokens, m.trainable_tokens, m.thoughts, m.thoughts_kept, m.render_error
-                from (select sft.sample_id, measure_row({measure_line}) as m from {fmt.model} as sft where {batch} and {kept()})
-                """
-            )
+    if measure is not None:
+        measure()
         apply_measures(con, options)
     if options.dedups_by_cluster:
         mark_near_duplicates(con, options)

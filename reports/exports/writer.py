@@ -22,21 +22,19 @@ from reports.exports.formats import DEFAULT_SYSTEM_PROMPT, ExportFormat
 from reports.exports.selection import batches, kept
 
 
-def json_line(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, mode: str = DEFAULT_SYSTEM_PROMPT) -> str:
+def json_line(fmt: ExportFormat, mode: str = DEFAULT_SYSTEM_PROMPT) -> str:
     """One JSONL line per row by plain concatenation, with the keys ``fmt`` writes in ``mode``.
 
-    JSON columns are already JSON text; going through json_object() or COPY's JSON writer
+    JSON columns (``Field.is_json``) are already JSON text; going through json_object() or COPY's JSON writer
     instead makes DuckDB hold every large value in its own buffer and run out of memory
     on turn-level formats. An optional key is left out of a line where its value is null.
     """
     fields = fmt.fields_in(mode)
-    described = ", ".join(f"{sql} as {json.dumps(field.key)}" for field, sql in fields)
-    types = dict(con.execute(f"select column_name, column_type from (describe select {described} from {fmt.model} as sft)").fetchall())
     parts = []
     for position, (field, sql) in enumerate(fields):
         # The first key is never optional, so every line starts with "{" and needs no comma fix-up.
         key = ("{" if position == 0 else ",") + json.dumps(field.key) + ":"
-        value = f"({sql})::varchar" if types[field.key] == "JSON" else f"to_json({sql})::varchar"
+        value = f"({sql})::varchar" if field.is_json else f"to_json({sql})::varchar"
         if field.optional:
             parts.append(f"coalesce('{key}' || {value}, '')")
         else:
@@ -55,21 +53,24 @@ def write_jsonl(
     (for formats whose lines have no room for an id).
     """
     digest = hashlib.sha256()
-    queries = [
-        f"select {line} || chr(10) as line, sft.sample_id || chr(10) as id_line from {fmt.model} as sft "
-        f"where {batch} and {kept()} order by {', '.join(f'sft.{c}' for c in fmt.order_columns)}"
-        for batch in batches(con, fmt)
-    ]
-    with path.open("wb") as sink, (ids_path.open("wb") if ids_path else open(os.devnull, "wb")) as id_sink:
-        for lines in _results_in_order(con, queries, concurrent_batches(con, fmt)):
+    with path.open("wb") as sink, (ids_path.open("w", encoding="utf-8") if ids_path else open(os.devnull, "w")) as id_sink:
+        for lines in results_in_order(con, line_queries(con, fmt, line), concurrent_batches(con, fmt)):
             for chunk in lines.column("line").chunks:
                 data = string_bytes(chunk)
                 digest.update(data)
                 sink.write(data)
             if ids_path:
-                for chunk in lines.column("id_line").chunks:
-                    id_sink.write(string_bytes(chunk))
+                id_sink.write("".join(f"{sample_id}\n" for sample_id in lines.column("sample_id").to_pylist()))
     return digest.hexdigest()
+
+
+def line_queries(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, line: str) -> list[str]:
+    """One query per batch of the rows kept: each row's line, ending in a newline, and its id."""
+    return [
+        f"select {line} || chr(10) as line, sft.sample_id from {fmt.model} as sft "
+        f"where {batch} and {kept()} order by {', '.join(f'sft.{c}' for c in fmt.order_columns)}"
+        for batch in batches(con, fmt)
+    ]
 
 
 def concurrent_batches(con: duckdb.DuckDBPyConnection, fmt: ExportFormat) -> int:
@@ -79,7 +80,7 @@ def concurrent_batches(con: duckdb.DuckDBPyConnection, fmt: ExportFormat) -> int
     return 1 if fmt.level == "turn" else max(1, int(threads))
 
 
-def _results_in_order(con: duckdb.DuckDBPyConnection, queries: list[str], concurrent: int) -> Iterator[pa.Table]:
+def results_in_order(con: duckdb.DuckDBPyConnection, queries: list[str], concurrent: int) -> Iterator[pa.Table]:
     """Run ``queries`` a few at a time, each on a free cursor, and yield their results in order.
 
     A batch's conversations sit in one row group, which DuckDB scans on one thread: one batch at
