@@ -305,8 +305,20 @@
         when schema_of_variant(try_variant_get(try_parse_json({{ json }}), '{{ path }}')) = 'STRING'
             then {{ spark__json_quote("get_json_object(" ~ json ~ ", '" ~ path ~ "')") }}
         when schema_of_variant(try_variant_get(try_parse_json({{ json }}), '{{ path }}')) = 'VOID' then 'null'
-        else get_json_object({{ json }}, '{{ path }}')
+        else {{ spark__with_literal_surrogates("get_json_object(" ~ json ~ ", '" ~ path ~ "')") }}
     end
+{%- endmacro %}
+
+{#- Spark's get_json_object writes a nested value again with Jackson, which escapes each character
+    outside the Basic Multilingual Plane as a surrogate pair (📂 becomes \uD83D\uDCC2); DuckDB writes
+    the character, as the source did. Each pair is put back as its character (the pair decoded
+    by from_json), so both engines write the same bytes; other escapes are left as they are. -#}
+{% macro spark__with_literal_surrogates(json_text) -%}
+    aggregate(
+        array_distinct(regexp_extract_all({{ json_text }}, {{ spark__regex('(\\\\u[dD][89abAB][0-9a-fA-F]{2}\\\\u[dD][c-fC-F][0-9a-fA-F]{2})') }}, 1)),
+        {{ json_text }},
+        (json_so_far, pair) -> replace(json_so_far, pair, from_json(concat('{"v":"', pair, '"}'), 'v string').v)
+    )
 {%- endmacro %}
 
 {#- Text as a JSON string value. -#}
@@ -335,7 +347,7 @@
     case
         when {{ spark__json_kind(text) }} = 'VARCHAR' then {{ spark__json_quote("get_json_object(" ~ text ~ ", '$')") }}
         when {{ spark__json_kind(text) }} = 'NULL' then 'null'
-        else get_json_object({{ text }}, '$')
+        else {{ spark__with_literal_surrogates("get_json_object(" ~ text ~ ", '$')") }}
     end
 {%- endmacro %}
 

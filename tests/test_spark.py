@@ -63,6 +63,23 @@ JSON_RULE_ROW = {
     "tools": "[]",
 }
 
+# Text outside the Basic Multilingual Plane written literally in nested JSON (as real traces do:
+# `print(f"📂 Reading: …")` in a call's arguments): Spark's JSON functions escaped it as surrogate
+# pairs, so its export bytes differed from DuckDB's. A string that spells an escape stays as it is.
+NON_BMP_ROW = {
+    "id": "non-bmp",
+    "conversations": [
+        {"from": "human", "value": "List the folder 📂 and report 🎉"},
+        {"from": "gpt", "value": '<think>Reading 📂 first.</think>\n<tool_call>{"name": "run", "arguments": '
+            '{"code": "print(f\\"📂 Reading: {path}\\")", "note": "\\\\ud83d\\\\udcc2 stays text", "tags": ["🎉", "é"]}}</tool_call>'},
+        {"from": "tool", "value": '<tool_response>{"name": "run", "content": {"output": "📂 a.txt 𝔘", "ok": true}}</tool_response>'},
+        {"from": "gpt", "value": "Done 🎉"},
+    ],
+    "tools": json.dumps([{"type": "function", "function": {"name": "run", "description": "Runs code 🐍",
+                                                           "parameters": {"type": "object", "properties": {"code": {"type": "string"}}}}}],
+                        ensure_ascii=False),
+}
+
 
 @dataclass
 class Engines:
@@ -78,7 +95,7 @@ def _inputs(root: Path) -> Path:
     write_sample(300, root, fmt="parquet")
     bad = [line for _, line, _ in BAD_LINES] + [line for _, line, _ in FLAGGED_LINES]
     # A duplicate id within the file (the later row wins), and a blank line (not a row).
-    bad += [json.dumps(GOOD[0]), "", json.dumps(GOOD[0]), json.dumps(JSON_RULE_ROW)]
+    bad += [json.dumps(GOOD[0]), "", json.dumps(GOOD[0]), json.dumps(JSON_RULE_ROW), json.dumps(NON_BMP_ROW, ensure_ascii=False)]
     (root / "data" / "glm-5.1" / "extra.jsonl").write_text("\n".join(bad) + "\n", encoding="utf-8")
     return root
 
