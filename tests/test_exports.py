@@ -487,8 +487,21 @@ def test_a_measured_export_writes_the_lines_it_measured_less_the_rows_measuring_
         assert measured.manifest["excluded"]["over_max_tokens"] > 0
     else:
         assert measured.path.read_bytes() == plain.path.read_bytes()
-    assert not [p for p in (tmp_path / "measured").iterdir() if p.name.endswith((".partial", ".measured", ".kept"))]
+    assert not [p for p in (tmp_path / "measured").iterdir() if p.name.endswith((".partial", ".kept"))]
 
 
 def options_without_tokens(options: dict) -> dict:
     return {key: value for key, value in options.items() if key != "max_tokens"}
+
+
+def test_a_measured_redacted_export_counts_the_text_as_given_and_writes_it_redacted(sample_db, tmp_path):
+    # With --redact the lines are measured without being written, then built again, redacted.
+    plain = export(sample_db, tmp_path / "plain", ["openai"])[0]
+    redacted = export(sample_db, tmp_path / "redacted", ["openai"], ExportOptions(redact=True))[0]
+    assert redacted.manifest["tokens"] == plain.manifest["tokens"]
+    assert redacted.manifest["rows_out"] == plain.manifest["rows_out"]
+    assert redacted.manifest["redactions"]["aws_access_key"] > 0
+    assert SECRETS[0][1] in plain.path.read_text(encoding="utf-8")
+    assert SECRETS[0][1] not in redacted.path.read_text(encoding="utf-8")
+    assert redacted.manifest["sha256"] == hashlib.sha256(redacted.path.read_bytes()).hexdigest()
+    assert sorted(p.name for p in (tmp_path / "redacted").iterdir()) == sorted(p.name for p in (tmp_path / "plain").iterdir())

@@ -85,7 +85,7 @@ def export_one(
     try:
         sha256 = _write_rows(con, fmt, options, line, measuring, redactor, tmp_path, tmp_ids)
     except BaseException:
-        for partial in (tmp_path, *_spool_leftovers(tmp_path), tmp_ids):
+        for partial in (tmp_path, tmp_path.with_name(tmp_path.name + ".kept"), tmp_ids):
             if partial is not None:
                 partial.unlink(missing_ok=True)  # a failed export leaves no partial file behind
         raise
@@ -110,18 +110,13 @@ def _write_rows(
         stage_rows(con, fmt, options)
         return write_jsonl(con, fmt, _redacting(con, line, redactor), path, ids_path)
     measurer = RowMeasurer(fmt, measuring.tokenizer, measuring.template)
-    # Tokens count the text as given, so with --redact the spool only measures and the
-    # redacted lines are built again to be written.
-    spool = Spool(path if redactor is None else _spool_leftovers(path)[0])
+    # Tokens count the text as given, so with --redact the lines are only measured, then built
+    # again, redacted, to be written.
+    spool = Spool(path if redactor is None else None)
     stage_rows(con, fmt, options, lambda: measure_and_spool(con, fmt, line, measurer, spool))
     if redactor is None:
-        return keep_spooled(con, spool, path, ids_path)
-    spool.path.unlink(missing_ok=True)
+        return keep_spooled(con, spool, ids_path)
     return write_jsonl(con, fmt, _redacting(con, line, redactor), path, ids_path)
-
-
-def _spool_leftovers(path: Path) -> tuple[Path, Path]:
-    return path.with_name(path.name + ".measured"), path.with_name(path.name + ".kept")
 
 
 def _redacting(con: duckdb.DuckDBPyConnection, line: str, redactor: Redactor | None) -> str:

@@ -9,6 +9,7 @@ rendered and counted, and its bytes go straight into the file.
 from __future__ import annotations
 
 import hashlib
+import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +29,9 @@ MEASURING_THREADS = 3
 
 @dataclass
 class Spool:
-    """The measured rows' lines as written to ``path``, in output order, with their ids."""
+    """The measured rows' lines as written to ``path`` (None: measured only), in output order, with their ids."""
 
-    path: Path
+    path: Path | None
     ids: list[str] = field(default_factory=list)  # filled by measure_and_spool
     sha256: str = ""
 
@@ -46,7 +47,7 @@ def measure_and_spool(
     """
     digest = hashlib.sha256()
     measured: list[Future[pa.RecordBatch]] = []
-    with spool.path.open("wb") as sink, ThreadPoolExecutor(MEASURING_THREADS) as pool:
+    with (spool.path.open("wb") if spool.path else open(os.devnull, "wb")) as sink, ThreadPoolExecutor(MEASURING_THREADS) as pool:
         for lines in results_in_order(con, line_queries(con, fmt, line), concurrent_batches(con, fmt)):
             for chunk in lines.column("line").chunks:
                 data = string_bytes(chunk)
@@ -76,38 +77,35 @@ def _measures_schema() -> pa.Schema:
     return pa.schema([("sample_id", pa.string()), *((f.name, f.type) for f in RESULT_TYPE)])
 
 
-def keep_spooled(con: duckdb.DuckDBPyConnection, spool: Spool, path: Path, ids_path: Path | None) -> str:
-    """Leave in ``path`` the spooled lines of the rows still kept; return the file's sha256.
+def keep_spooled(con: duckdb.DuckDBPyConnection, spool: Spool, ids_path: Path | None) -> str:
+    """Leave in the spool's file the lines of the rows still kept; return the file's sha256.
 
     Rules applied after measuring (the template's errors, --max-tokens, duplicates) only ever
     leave rows out, so the kept rows are the spool's lines minus those: when none was left
     out, the spool is the file as it is.
     """
+    if spool.path is None:
+        raise ExportError("the lines were only measured, not written")
     kept = {sample_id for (sample_id,) in con.execute(
         "select sample_id from scratch.export_rows where exclusion_reason is null"
     ).fetchall()}
     if not kept <= set(spool.ids):
         raise ExportError("an exported row was never measured: the spool and the selection disagree")
-    sha256 = spool.sha256
-    if len(kept) < len(spool.ids):
-        sha256 = _filter_lines(spool, kept, path)
-    elif spool.path != path:
-        spool.path.replace(path)
+    sha256 = _keep_lines(spool.path, spool.ids, kept) if len(kept) < len(spool.ids) else spool.sha256
     if ids_path is not None:
         ids_path.write_text("".join(f"{sample_id}\n" for sample_id in spool.ids if sample_id in kept), encoding="utf-8")
     return sha256
 
 
-def _filter_lines(spool: Spool, kept: set[str], path: Path) -> str:
-    """Copy the kept lines of the spool to ``path`` (a JSON line holds no raw newline)."""
+def _keep_lines(path: Path, ids: list[str], kept: set[str]) -> str:
+    """Rewrite ``path`` with the lines whose id (``ids``, line-aligned) is kept; a JSON line holds
+    no raw newline. Returns the new file's sha256."""
     digest = hashlib.sha256()
     filtered = path.with_name(path.name + ".kept")
-    with spool.path.open("rb") as source, filtered.open("wb") as sink:
-        for sample_id, data in zip(spool.ids, source, strict=True):
+    with path.open("rb") as source, filtered.open("wb") as sink:
+        for sample_id, data in zip(ids, source, strict=True):
             if sample_id in kept:
                 digest.update(data)
                 sink.write(data)
     filtered.replace(path)
-    if spool.path != path:
-        spool.path.unlink(missing_ok=True)
     return digest.hexdigest()
