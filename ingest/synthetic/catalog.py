@@ -253,7 +253,7 @@ ERROR_THOUGHTS: tuple[str, ...] = (
 FINAL_ANSWERS: tuple[str, ...] = (
     "Done. I made the change, verified it, and summarised the steps above.",
     "Here is what I found:\n\n1. The root cause was a stale configuration value.\n2. I updated it and re-ran the checks, which now pass.",
-    "The task is complete. Let me know if you want me to adjust anything.",
+    "The task is complete 🎉 Let me know if you want me to adjust anything.",
     "I could not finish every part: the last step needs credentials I do not have. Everything else is in place.",
 )
 

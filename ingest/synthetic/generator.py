@@ -388,8 +388,9 @@ def _apply_quirk(conv: _Conversation, quirk: str, tools: tuple[str, ...]) -> Non
         conv.assistant_turn([call])
         conv.tool_turn([call], [({"success": False, "error": "Missing required argument: path"}, True)])
     elif quirk == "traceback_output":
-        call = _Call("execute_code", {"code": "import missing_module"})
-        trace = 'Traceback (most recent call last):\n  File "<stdin>", line 1, in <module>\nModuleNotFoundError: No module named \'missing_module\''
+        # Real traces print emoji in code (characters outside the BMP, written literally in the call's JSON).
+        call = _Call("execute_code", {"code": 'print(f"📂 Reading: {path}")\nimport missing_module'})
+        trace = 'Traceback (most recent call last):\n  File "<stdin>", line 2, in <module>\nModuleNotFoundError: No module named \'missing_module\''
         conv.assistant_turn([call])
         conv.tool_turn([call], [({"output": trace, "error": None}, True)])
     elif quirk == "budget_warning":
