@@ -51,7 +51,7 @@ def _count_rendered(path: str, start: int, stop: int, tokenizer_name: str) -> in
             if number >= stop:
                 break
             if number >= start:
-                total += len(tokenizer.encode(json.loads(line)))
+                total += tokenizer.count([json.loads(line)])[0]  # as the export counts
     return total
 
 

@@ -55,9 +55,9 @@ def measure_and_spool(
                 sink.write(data)
             spool.ids.extend(lines.column("sample_id").to_pylist())
             measured.append(pool.submit(_measure_batch, measurer, lines))
-            # Bounded: no more batches in hand than threads measuring them, plus the one arriving.
-            while sum(not future.done() for future in measured) > MEASURING_THREADS:
-                next(future for future in measured if not future.done()).result()
+            # Bounded: no more batches in hand than threads measuring them (the older ones are done).
+            if len(measured) > MEASURING_THREADS:
+                measured[-MEASURING_THREADS - 1].result()
         batches = [future.result() for future in measured]
     spool.sha256 = digest.hexdigest()
     con.register("spooled_measures", pa.Table.from_batches(batches, schema=_measures_schema()))
