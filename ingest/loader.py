@@ -1,13 +1,15 @@
-"""Load resolved inputs into ``raw.*`` batch by batch, visible all at once, reconciling every row read.
+"""Load resolved inputs into ``raw.*``, visible all at once, reconciling every row read.
 
-The statements are ingest/sql/merge/*.sql; this module decides which run when and keeps the counts.
+Each input is judged batch by batch (ingest/readers.py): rejections are written as they are
+found, the loadable rows' text is spooled as parquet. At the end one set-based statement per
+table moves the rows kept into raw. The statements are ingest/sql/merge/*.sql; this module
+decides which run when and keeps the counts.
 """
 
 from __future__ import annotations
 
 import contextlib
 import uuid
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,7 @@ from ingest.readers import stage_input
 from ingest.schema import ensure_raw_schema
 from ingest.shapes import check_shape
 from ingest.sources import resolve
+from ingest.spool import Spool, SpoolError
 from ingest.sql import sql
 
 # Rows of one input are numbered seq_base + row; inputs are far apart so later rows sort later.
@@ -80,65 +83,51 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(one_row(con, f"select count(*) from {table}")[0])
 
 
-def _merge_batch(
-    con: duckdb.DuckDBPyConnection,
-    ingest_id: str,
-    payload: str | None,
-    counts: InputCounts,
-    counts_by_uri: dict[str, InputCounts],
+def _judge_batch(
+    con: duckdb.DuckDBPyConnection, ingest_id: str, payload: str | None, counts: InputCounts, spool: Spool
 ) -> None:
-    """Move the rows judged in ``staged`` into raw.*, update the counts, and empty ``staged``."""
-    params = {"ingest_id": ingest_id}
-    _run_script(con, sql("merge/merge_batch"), params)
-    con.execute(sql("merge/find_superseded"))
-    superseded: Counter[str] = Counter()
-    if _count(con, "superseded"):
-        con.execute(sql("merge/superseded_written"))
-        superseded.update(uri for (uri,) in con.execute(sql("merge/superseded_to_rejected"), params).fetchall())
-    unchanged = one_row(con, sql("merge/unchanged"), params)[0]
-    if payload is not None:
-        con.execute("create or replace temp table to_load as select source_row from staged_ranked where dup_rank > 1")
-        if _count(con, "to_load"):
-            con.execute(sql("merge/duplicates_to_rejected", payload=payload), params)
-        _run_script(con, sql("merge/delete_superseded"), params)
-        con.execute(sql("merge/new_or_changed"))
-        _run_script(con, sql("merge/insert_batch", payload=payload), params)
-        con.execute(sql("merge/new_texts"), {**params, "uri": counts.uri})
-        if _count(con, "to_load"):
-            _run_script(con, sql("merge/insert_texts"), params)
-    _run_script(con, sql("merge/remember_run_rows"), {})
-
-    read = _count(con, "staged")
-    loaded = _count(con, "staged_good")
-    counts.read += read
-    counts.loaded += loaded
-    counts.rejected += read - loaded
-    counts.unchanged += unchanged
+    """Write the batch's rejections, remember its loadable rows and spool their text; empty ``staged``."""
+    _run_script(con, sql("merge/batch_verdicts"), {"ingest_id": ingest_id})
+    if payload is not None and _count(con, "to_load"):
+        spool.put(con.sql(sql("merge/spool_batch", payload=payload)).to_arrow_table())
+    counts.read += _count(con, "staged")
     batch_reasons = dict(
         con.execute("select reject_reason, count(*) from staged where reject_reason is not null group by 1").fetchall()
     )
-    duplicates = read - loaded - sum(batch_reasons.values())
-    if duplicates:
-        batch_reasons[DUPLICATE_IN_INPUT_REASON] = duplicates
     for reason, n in batch_reasons.items():
         counts.reasons[reason] = counts.reasons.get(reason, 0) + n
     if len(counts.examples) < 5:
         counts.examples += con.execute(
             "select source_row, reject_reason from staged where reject_reason is not null order by source_row limit 5"
         ).fetchall()[: 5 - len(counts.examples)]
-    for uri, n in superseded.items():
-        earlier = counts_by_uri[uri]
-        earlier.loaded -= n
-        earlier.rejected += n
-        earlier.reasons[SUPERSEDED_REASON] = earlier.reasons.get(SUPERSEDED_REASON, 0) + n
     con.execute("delete from staged")
 
 
-class _Commits:
-    """Commit whenever a row group's worth of rows has been merged since the last commit.
+def _write_kept(con: duckdb.DuckDBPyConnection, ingest_id: str, spool: Spool, counts_by_uri: dict[str, InputCounts]) -> None:
+    """Move the kept rows from the spool into raw (write_kept.sql) and complete each input's counts."""
+    spool.close()
+    if spool.rows:
+        files = {"messages_spool": str(spool.messages), "conversations_spool": str(spool.conversations)}
+        _run_script(con, sql("merge/write_kept"), {"ingest_id": ingest_id, **files})
+        decided = con.execute(sql("merge/input_counts")).fetchall()
+    else:
+        decided = []
+    for uri, loaded, unchanged, duplicates, superseded in decided:
+        counts = counts_by_uri[uri]
+        counts.loaded += loaded
+        counts.unchanged += unchanged
+        for reason, n in ((DUPLICATE_IN_INPUT_REASON, duplicates), (SUPERSEDED_REASON, superseded)):
+            if n:
+                counts.reasons[reason] = counts.reasons.get(reason, 0) + n
+    for counts in counts_by_uri.values():
+        counts.rejected = counts.read - counts.loaded
 
-    A transaction's appended rows stay in memory until it commits, so one transaction per
-    ingest grows with the input; a commit per batch writes each partial row group twice.
+
+class _Commits:
+    """Commit whenever a row group's worth of rows has been judged since the last commit.
+
+    A transaction's appended rows stay in memory until it commits: the rejections (with their
+    text) are written batch by batch, and one transaction would grow with them.
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, row_group_size: int) -> None:
@@ -146,7 +135,7 @@ class _Commits:
         self.row_group_size = row_group_size
         self.pending = 0
 
-    def merged(self, rows: int) -> None:
+    def judged(self, rows: int) -> None:
         self.pending += rows
         if self.pending >= self.row_group_size:
             self.con.execute("commit")
@@ -163,6 +152,7 @@ def _load_one(
     on_bytes: Callable[[int], None] | None,
     counts_by_uri: dict[str, InputCounts],
     commits: _Commits,
+    spool: Spool,
     shape: str | None = None,
 ) -> InputCounts:
     counts = InputCounts(uri=item.uri, config=item.config)
@@ -171,8 +161,8 @@ def _load_one(
 
     def on_batch(payload: str | None) -> None:
         read_before = counts.read
-        _merge_batch(con, ingest_id, payload, counts, counts_by_uri)
-        commits.merged(counts.read - read_before)
+        _judge_batch(con, ingest_id, payload, counts, spool)
+        commits.judged(counts.read - read_before)
 
     counts.shape = stage_input(con, item, index * _SEQ_STRIDE, limit, on_batch=on_batch, on_bytes=on_bytes, shape=shape)
     return counts
@@ -197,8 +187,8 @@ def ingest(
     The ingest takes the writer's turn at the warehouse (``foundation.turns``): it waits, bounded,
     for the readers open (``on_wait`` hears what for); another writer at work is an error.
 
-    Batches are committed as they are merged, but readers see the ingest all at once when it
-    finishes; one that fails, is refused (--strict) or killed leaves what they see as it was.
+    Readers see the ingest all at once when it finishes; one that fails, is refused (--strict)
+    or killed leaves what they see as it was (and its spool, removed by the next ingest).
     """
     if shape is not None:
         check_shape(shape)
@@ -217,10 +207,16 @@ def ingest(
         con = warehouse.connect_when_free(
             db, memory_limit=warehouse.share_of_memory_limit(INGEST_MEMORY_SHARE, settings.memory_limit), settings=settings
         )
+        spool_root = Spool.root(db)
+        Spool.clear(spool_root)  # what a killed ingest left
+        spool = Spool(spool_root / ingest_id)
         try:
-            result = _load_in_one_transaction(con, inputs, sources, ingest_id, limit, strict, on_input, on_bytes, settings, shape)
+            result = _load_in_one_transaction(con, inputs, sources, spool, limit, strict, on_input, on_bytes, settings, shape)
         finally:
             con.close()
+            with contextlib.suppress(SpoolError):  # an error raised already says what went wrong
+                spool.close()
+            Spool.clear(spool_root)
     if result.read == 0:
         raise NothingLoaded("nothing could be read: every input is empty (" + ", ".join(i.uri for i in inputs) + ")")
     if result.loaded == 0:
@@ -234,7 +230,7 @@ def _load_in_one_transaction(
     con: duckdb.DuckDBPyConnection,
     inputs: list[Input],
     sources: list[str],
-    ingest_id: str,
+    spool: Spool,
     limit: int | None,
     strict: bool,
     on_input: Callable[[Input], None] | None,
@@ -243,6 +239,7 @@ def _load_in_one_transaction(
     shape: str | None,
 ) -> IngestResult:
     """Record the run, load every input and finish it in one transaction (see ``ingest``)."""
+    ingest_id = spool.folder.name
     ensure_raw_schema(con)
     _run_script(con, sql("merge/discard_unfinished"), {})
     con.execute(
@@ -251,12 +248,13 @@ def _load_in_one_transaction(
     )
     con.execute("begin transaction")
     try:
-        result = _load_all(con, inputs, ingest_id, limit, on_input, on_bytes, settings.row_group_size, shape)
+        counts_by_uri = _judge_all(con, inputs, ingest_id, spool, limit, on_input, on_bytes, settings.row_group_size, shape)
+        result = IngestResult(ingest_id=ingest_id, inputs=list(counts_by_uri.values()))
+        if strict and any(counts.reasons for counts in result.inputs):
+            _refuse_strict(result, sum(sum(counts.reasons.values()) for counts in result.inputs))
+        _write_kept(con, ingest_id, spool, counts_by_uri)
         if strict and result.rejected:
-            raise StrictModeRejection(
-                f"--strict: {result.rejected} of {result.read} rows rejected; nothing was loaded. "
-                + _reason_digest(result)
-            )
+            _refuse_strict(result, result.rejected)
     except BaseException:
         with contextlib.suppress(duckdb.TransactionException):  # none open if a commit failed
             con.execute("rollback")
@@ -271,24 +269,31 @@ def _load_in_one_transaction(
     return result
 
 
-def _load_all(
+def _judge_all(
     con: duckdb.DuckDBPyConnection,
     inputs: list[Input],
     ingest_id: str,
+    spool: Spool,
     limit: int | None,
     on_input: Callable[[Input], None] | None,
     on_bytes: Callable[[int], None] | None,
     row_group_size: int,
     shape: str | None = None,
-) -> IngestResult:
+) -> dict[str, InputCounts]:
     counts_by_uri: dict[str, InputCounts] = {}
     con.execute(sql("merge/run_rows"))
     commits = _Commits(con, row_group_size)
     for index, item in enumerate(inputs):
         if on_input:
             on_input(item)
-        _load_one(con, item, index, ingest_id, limit, on_bytes, counts_by_uri, commits, shape)
-    return IngestResult(ingest_id=ingest_id, inputs=list(counts_by_uri.values()))
+        _load_one(con, item, index, ingest_id, limit, on_bytes, counts_by_uri, commits, spool, shape)
+    return counts_by_uri
+
+
+def _refuse_strict(result: IngestResult, rejected: int) -> None:
+    raise StrictModeRejection(
+        f"--strict: {rejected} of {result.read} rows rejected; nothing was loaded. " + _reason_digest(result)
+    )
 
 
 def _reason_digest(result: IngestResult, top: int = 3) -> str:

@@ -5,9 +5,9 @@ row is parsed once by Arrow's JSON reader and judged like a parquet batch; any
 other block is split into lines (exact line numbers, gzip, bad UTF-8) and judged
 line by line with DuckDB's JSON functions. Parquet files and Arrow tables are
 read by DuckDB directly. ``staged`` holds only the small columns (key, flags, content
-hash, or a ``reject_reason`` and the raw text): the conversation text is written
-once, straight from the batch into raw, by the ``on_batch`` callback, which gets
-the SQL that yields each row's typed payload while the batch is still registered.
+hash, or a ``reject_reason`` and the raw text): the conversation text is taken
+once, straight from the batch, by the ``on_batch`` callback (the loader spools it),
+which gets the SQL that yields each row's typed payload while the batch is still registered.
 The statements are ingest/sql/judge/*.sql.
 """
 

@@ -206,16 +206,19 @@ def test_reingesting_bad_input_is_idempotent(tmp_path):
     assert len(loaded_ids(tmp_path / "w.duckdb")) == 1
 
 
-KILLED_AT_SECOND_INPUT = """
+KILLED_AFTER_WRITING = """
 import os, signal, sys
 from pathlib import Path
-from ingest.loader import ingest
+from ingest import loader
 
-def on_input(item):
-    if item.uri.endswith("second.jsonl"):
-        os.kill(os.getpid(), signal.SIGKILL)
+write_kept = loader._write_kept
 
-ingest(Path(sys.argv[1]), sys.argv[2:], on_input=on_input)
+def write_kept_then_die(*args):
+    write_kept(*args)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+loader._write_kept = write_kept_then_die
+loader.ingest(Path(sys.argv[1]), sys.argv[2:])
 """
 
 
@@ -223,20 +226,24 @@ def test_killed_ingest_leaves_the_warehouse_as_it_was(tmp_path):
     db = tmp_path / "w.duckdb"
     ingest(db, ["sample"])
     first = write_jsonl(tmp_path / "first.jsonl", [row for _, row in generate(2500, seed=99)])
-    second = write_jsonl(tmp_path / "second.jsonl", [row for _, row in generate(10, seed=98)])
-    # Killed for real (SIGKILL, no cleanup) at a known point: when it starts on the second input,
-    # after the first one's 2,500 rows have been merged and partly committed.
-    process = subprocess.run([sys.executable, "-c", KILLED_AT_SECOND_INPUT, str(db), str(first), str(second)])
+    second = write_jsonl(tmp_path / "second.jsonl", [row for _, row in generate(10, seed=98)] + [{"id": "bad"}])
+    # Killed for real (SIGKILL, no cleanup) at the worst point: every row written into raw,
+    # rejections committed batch by batch, the ingest not yet finished nor committed.
+    process = subprocess.run([sys.executable, "-c", KILLED_AFTER_WRITING, str(db), str(first), str(second)])
     assert process.returncode == -signal.SIGKILL
     assert loaded_ids(db) == {row["id"] for _, row in generate(300)}
-    assert written_rows(db) > 300, "no batch of the killed ingest had been committed"
+    assert rejected(db) == []
+    spool = tmp_path / "w.duckdb.spool"
+    assert list(spool.rglob("*.parquet")), "the killed ingest had spooled nothing"
     result = run_cli("ingest", "sample", "--db", str(db))
     assert result.returncode == 0 and "read 300, loaded 300" in result.stdout
-    # The next ingest discards what the killed one wrote, its run record included.
+    # The next ingest discards what the killed one wrote, its run record and its spool included.
     assert written_rows(db) == 300
+    assert not spool.exists()
     con = duckdb.connect(str(db), read_only=True)
     try:
         assert one_row(con, "select count(*) from raw.ingest_runs where finished_at is null")[0] == 0
+        assert one_row(con, "select count(*) from raw.rejected_rows_written")[0] == 0
     finally:
         con.close()
 
@@ -259,6 +266,30 @@ def test_an_ingest_failing_midway_leaves_the_warehouse_as_it_was(tmp_path, monke
         ingest(db, [str(first), str(tmp_path / "second.jsonl")])
     assert loaded_ids(db) == {row["id"] for _, row in generate(300)}
     assert written_rows(db) == 300
+
+
+def test_an_ingest_leaves_no_spool_behind(tmp_path):
+    db = tmp_path / "w.duckdb"
+    ingest(db, ["sample"])
+    assert not (tmp_path / "w.duckdb.spool").exists()
+
+
+def test_a_spool_that_cannot_be_written_fails_the_ingest_saying_so(tmp_path, monkeypatch):
+    from ingest import spool
+
+    db = tmp_path / "w.duckdb"
+    ingest(db, ["sample"])
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(spool.pq, "ParquetWriter", disk_full)
+    first = write_jsonl(tmp_path / "first.jsonl", [row for _, row in generate(40, seed=5)])
+    with pytest.raises(spool.SpoolError, match="spool .*No space left on device"):
+        ingest(db, [str(first)])
+    assert loaded_ids(db) == {row["id"] for _, row in generate(300)}
+    assert written_rows(db) == 300
+    assert not (tmp_path / "w.duckdb.spool").exists()
 
 
 def written_rows(db: Path) -> int:

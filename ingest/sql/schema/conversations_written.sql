@@ -1,5 +1,5 @@
--- Ingest commits batch by batch (a transaction's appended rows stay in memory until it commits),
--- into the *_written tables. Their rows become visible in raw.conversations and raw.rejected_rows
+-- Ingest writes into the *_written tables (rejections batch by batch, committed as they go; the
+-- rows kept at the end). Their rows become visible in raw.conversations and raw.rejected_rows
 -- only once their ingest has finished: a killed ingest leaves what readers see as it was.
 create table if not exists raw.conversations_written (
     conversation_id varchar not null,
