@@ -19,7 +19,7 @@ import itertools
 import json
 import multiprocessing
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -354,6 +354,24 @@ def _clean_rows(first: int, block: bytes) -> pa.Table | None:
     return table.append_column("__row", pa.array(np.arange(first, first + lines, dtype=np.int64)))
 
 
+def _parsed_ahead(path: Path) -> Iterator[tuple[int, bytes, pa.Table | None]]:
+    """The file's blocks with ``_clean_rows``' parse of each, the next one read and parsed on a
+    thread while the caller judges this one (both release the interpreter; the judging leaves
+    a core idle part of the time)."""
+    blocks = _line_blocks(path)
+
+    def read_and_parse() -> tuple[int, bytes, pa.Table | None] | None:
+        for first, block in blocks:
+            return first, block, _clean_rows(first, block)
+        return None
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-parse") as pool:
+        ahead = pool.submit(read_and_parse)
+        while (parsed := ahead.result()) is not None:
+            ahead = pool.submit(read_and_parse)
+            yield parsed
+
+
 def _stage_clean_rows(con: duckdb.DuckDBPyConnection, table: pa.Table, params: dict, on_batch: OnBatch) -> bool:
     """Stage rows ``_clean_rows`` parsed; if one is rejected, stage nothing and return False, so
     that the line-by-line path rejects it with the line as written."""
@@ -382,8 +400,7 @@ def stage_text(
         return
     # Blocks of clean rows go through Arrow; the others are handed to DuckDB as they were read;
     # a block with a line that is not UTF-8 or is huge takes the careful path.
-    for first, block in _line_blocks(path):
-        clean = _clean_rows(first, block)
+    for first, block, clean in _parsed_ahead(path):
         if clean is None or not _stage_clean_rows(con, clean, params, on_batch):
             table = _lines_table(first, block)
             if table is None:
