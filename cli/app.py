@@ -268,23 +268,32 @@ def _export_dir(out: str | None, target: str) -> Path | str:
 
 
 def _export(db: Path, out: Path | str, formats: list[str], options, force: bool, target: str = "duckdb") -> None:
+    conversations = None
+    if options.view:
+        from foundation.errors import ExportError
+        from reports.web.selection import Explorer
+
+        if not db.exists():
+            raise ExportError(
+                f"--view {options.view!r}: a view lists conversations of the DuckDB warehouse the explorer serves, "
+                f"and {db} does not exist (build it with `traces run`, or select by --label)"
+            )
+
+        # Exactly what the explorer's list shows for the view (its text search through the index
+        # when current): the explorer reads the DuckDB warehouse, on either target.
+        explorer = Explorer(db)
+        conversations = explorer.conversations_of(explorer.view_filters(options.view))
     if target == "duckdb":
         from reports.exports import export as run_export
 
-        conversations = None
-        if options.view:
-            from reports.web.selection import Explorer
-
-            explorer = Explorer(db)
-            # Exactly what the list shows for the view (its text search through the index when current).
-            conversations = explorer.conversations_of(explorer.view_filters(options.view))
         results = run_export(db, Path(out), formats, options, force=force, conversations=conversations)
     else:
         from foundation.cluster import spark_session
         from foundation.spark import spark_dir
         from reports.exports.spark_export import export_on_spark
 
-        results = export_on_spark(spark_session(db, target), f"{spark_dir(db)} ({target})", out, formats, options, force)
+        session = spark_session(db, target)
+        results = export_on_spark(session, f"{spark_dir(db)} ({target})", out, formats, options, force, db, conversations)
     for result in results:
         m = result.manifest
         excluded = ", ".join(f"{k} {v}" for k, v in m["excluded"].items()) or "none"

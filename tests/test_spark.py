@@ -88,6 +88,7 @@ class Engines:
     spark_ingest: str
     spark_db: Path
     from_spark: Path | None = None  # what Spark wrote: relations as parquet, the report, the export
+    view_keys: list[tuple[str, str]] | None = None  # the conversations of the saved view SELECTIONS name
 
 
 def _inputs(root: Path) -> Path:
@@ -102,9 +103,22 @@ def _inputs(root: Path) -> Path:
 
 # What the local target exports in the tests (the other formats: tests/test_spark_cluster.py).
 LOCAL_EXPORT = {"formats": ["prompt-response", "trl-prompt-completion", "sharegpt"], "dedup": True, "exclude_loops": True}
+# Exports that select by the label file and by a saved view's conversations (the view's keys are
+# the first VIEW_ROWS conversations, the labelled ones among them): each into a folder of its name.
+SELECTIONS = {
+    "labelled": {"labels": ["good"]},
+    "view-without-label": {"exclude_labels": ["good"], "view": "first rows"},
+}
+VIEW_ROWS = 20
 
 
-def _from_spark(spark_db: Path, names: dict[str, str], out: Path) -> None:
+def selection_options(selection: dict):
+    from reports.exports.selection import ExportOptions
+
+    return ExportOptions(tokenizer=None, chat_template=None, **selection)
+
+
+def _from_spark(spark_db: Path, names: dict[str, str], out: Path, view_keys: list[tuple[str, str]]) -> None:
     """In one local Spark session (one JVM start): write each relation (``schema.name``) to parquet
     with Spark itself (views are computed on read), then the report and the export, as
     `traces report|export --target spark` call them."""
@@ -122,9 +136,16 @@ def _from_spark(spark_db: Path, names: dict[str, str], out: Path) -> None:
         "render_reports_from_spark(spark, 'spark', out / 'report', out / 'no-exports')\n"
         "options = ExportOptions(tokenizer=None, chat_template=None, dedup=export['dedup'], exclude_loops=export['exclude_loops'])\n"
         "export_on_spark(spark, 'spark', out / 'export', export['formats'], options)\n"
+        "view_keys = [tuple(key) for key in json.loads(sys.argv[5])]\n"
+        "for name, selection in json.loads(sys.argv[6]).items():\n"
+        "    keys = view_keys if selection.get('view') else None\n"
+        "    options = ExportOptions(tokenizer=None, chat_template=None, **selection)\n"
+        "    export_on_spark(spark, 'spark', out / name, ['sharegpt'], options, db=db, conversations=keys)\n"
     )
     subprocess.run(
-        [sys.executable, "-c", script, str(spark_db), json.dumps(names), str(out), json.dumps(LOCAL_EXPORT)], check=True
+        [sys.executable, "-c", script, str(spark_db), json.dumps(names), str(out), json.dumps(LOCAL_EXPORT),
+         json.dumps(view_keys), json.dumps(SELECTIONS)],
+        check=True,
     )
 
 
@@ -159,12 +180,14 @@ def engines(tmp_path_factory) -> Engines:
     relations = {name: f"main.{name}" for name in MARTS + REPORTING}
     relations |= {f"raw_{name}": f"raw.{name}" for name in RAW}
     relations["stg_rejected_rows"] = "staging.stg_rejected_rows"
-    _from_spark(spark_db, relations, root / "from_spark")
+    with duckdb.connect(str(duck_db), read_only=True) as con:
+        view_keys = con.execute(f"select source_config, conversation_id from raw.conversations order by 1, 2 limit {VIEW_ROWS}").fetchall()
+    _from_spark(spark_db, relations, root / "from_spark", view_keys)
     duck = duckdb.connect(str(duck_db), read_only=True)
     for name in relations:
         duck.execute(f"create temp view spark_{name} as select * from read_parquet('{root / 'from_spark' / name}/*.parquet')")
     return Engines(duck=duck, duck_ingest=duck_ingest.stdout, spark_ingest=spark_ingest.stdout, spark_db=spark_db,
-                   from_spark=root / "from_spark")
+                   from_spark=root / "from_spark", view_keys=view_keys)
 
 
 def _comparable(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> str:
@@ -285,6 +308,22 @@ def test_spark_writes_the_same_training_files_as_duckdb(engines, tmp_path):
         assert manifest["filters"]["dedup"] and manifest["filters"]["exclude_loops"]
     # LLaMA-Factory's entry for the sharegpt file.
     assert (engines.from_spark / "export" / "dataset_info.json").read_text() == (tmp_path / "duck" / "dataset_info.json").read_text()
+
+
+@pytest.mark.parametrize("name", SELECTIONS)
+def test_spark_selects_by_label_and_view_as_duckdb_does(engines, tmp_path, name):
+    from reports.exports import export
+
+    selection = SELECTIONS[name]
+    keys = engines.view_keys if selection.get("view") else None
+    export(_duck_db(engines), tmp_path, ["sharegpt"], selection_options(selection), conversations=keys)
+    rows = assert_same_export(tmp_path, engines.from_spark / name, "sharegpt")
+    excluded = json.loads((engines.from_spark / name / "sharegpt.manifest.json").read_text())["excluded"]
+    if selection.get("view"):
+        # The view's rows less its labelled ones; every other row left out as not in the view.
+        assert excluded["excluded_label"] == 3 and excluded["not_in_view"] > 0 and 0 < rows <= VIEW_ROWS - 3
+    else:
+        assert excluded["label_not_selected"] > 0 and 0 < rows <= 3
 
 
 def test_spark_marts_are_parquet_any_reader_opens(engines):

@@ -144,23 +144,37 @@ def _sources(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [source for (source,) in rows]
 
 
-def stage_selection(
-    con: duckdb.DuckDBPyConnection, db: Path, options: ExportOptions, conversations: Collection[tuple[str, str]] | None
-) -> None:
-    """The conversations chosen by a saved view (``conversations``) and the labels of the label
-    file beside the warehouse, as scratch tables the exclusion rules read (selection.exclusion_case)."""
+def check_selection(options: ExportOptions, conversations: Collection[tuple[str, str]] | None) -> None:
+    """A view named with its conversations (and only then), labels spelled as labels are."""
     if options.view and conversations is None:
         raise ExportError(f"the view {options.view!r} was named without its conversations")
     if not options.view and conversations is not None:
         raise ExportError("conversations were chosen without naming the view (ExportOptions.view)")
     for label in options.labels + options.exclude_labels:
         check_label(label)
-    if not options.selects_by_label_or_view:
-        return  # no rule reads these tables (and the label file is not read)
+
+
+def selection_rows(
+    db: Path, options: ExportOptions, conversations: Collection[tuple[str, str]] | None
+) -> tuple[pa.Table, pa.Table]:
+    """The view's (config, id) pairs and the label file's rows, as Arrow, for either engine."""
+    check_selection(options, conversations)
     chosen = pa.table({
-        "source_config": [c for c, _ in conversations or ()], "conversation_id": [i for _, i in conversations or ()],
+        "source_config": pa.array([c for c, _ in conversations or ()], pa.string()),
+        "conversation_id": pa.array([i for _, i in conversations or ()], pa.string()),
     })
-    labels = pa.table(LabelStore(labels_path(db)).label_rows(), schema=LABEL_SCHEMA)
+    return chosen, pa.table(LabelStore(labels_path(db)).label_rows(), schema=LABEL_SCHEMA)
+
+
+def stage_selection(
+    con: duckdb.DuckDBPyConnection, db: Path, options: ExportOptions, conversations: Collection[tuple[str, str]] | None
+) -> None:
+    """The conversations chosen by a saved view (``conversations``) and the labels of the label
+    file beside the warehouse, as scratch tables the exclusion rules read (selection.exclusion_case)."""
+    if not options.selects_by_label_or_view:
+        check_selection(options, conversations)
+        return  # no rule reads these tables (and the label file is not read)
+    chosen, labels = selection_rows(db, options, conversations)
     con.register("chosen_keys", chosen)
     con.register("label_file", labels)
     try:

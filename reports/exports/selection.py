@@ -77,9 +77,14 @@ def _contains(values: list[str], column: str, engine: str) -> str:
     return f"list_contains([{literals}], {column})"
 
 
-def _labelled(labels: list[str]) -> str:
+def selection_table(name: str, engine: str) -> str:
+    """Where the export's selection tables are: DuckDB's scratch schema, Spark's session views."""
+    return name if engine == "spark" else f"scratch.{name}"
+
+
+def _labelled(labels: list[str], engine: str) -> str:
     literals = ", ".join(sql_literal(label) for label in labels)
-    return f"select conversation_seq from scratch.export_labelled where label in ({literals})"
+    return f"select conversation_seq from {selection_table('export_labelled', engine)} where label in ({literals})"
 
 
 def exclusion_case(fmt: ExportFormat, options: ExportOptions, engine: str = "duckdb") -> str:
@@ -93,11 +98,12 @@ def exclusion_case(fmt: ExportFormat, options: ExportOptions, engine: str = "duc
     if options.categories:
         rules.append((f"not {_contains(options.categories, 'sft.category', engine)}", "category_not_selected"))
     if options.view:
-        rules.append(("sft.conversation_seq not in (select conversation_seq from scratch.export_chosen)", "not_in_view"))
+        chosen = selection_table("export_chosen", engine)
+        rules.append((f"sft.conversation_seq not in (select conversation_seq from {chosen})", "not_in_view"))
     if options.labels:
-        rules.append((f"sft.conversation_seq not in ({_labelled(options.labels)})", "label_not_selected"))
+        rules.append((f"sft.conversation_seq not in ({_labelled(options.labels, engine)})", "label_not_selected"))
     if options.exclude_labels:
-        rules.append((f"sft.conversation_seq in ({_labelled(options.exclude_labels)})", "excluded_label"))
+        rules.append((f"sft.conversation_seq in ({_labelled(options.exclude_labels, engine)})", "excluded_label"))
     if options.exclude_malformed:
         rules.append(("sft.has_malformed_call", "malformed_call"))
     if fmt.structured:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -320,17 +320,50 @@ def export_one_to_uri(
         con.close()
 
 
+def _stage_selection(
+    spark: SparkSession, db: Path | None, options: ExportOptions, conversations: Collection[tuple[str, str]] | None
+) -> None:
+    """The view's conversations and the label file's labels as the session's views
+    ``export_chosen`` and ``export_labelled``, which the exclusion rules read (as DuckDB's
+    ``scratch`` tables): read at export time from the same files as the DuckDB export."""
+    from reports.exports import check_selection, selection_rows
+
+    if not options.selects_by_label_or_view:
+        check_selection(options, conversations)
+        return
+    if db is None:
+        raise ExportError("--label, --exclude-label and --view read the label file beside the warehouse: name the warehouse")
+    chosen, labels = selection_rows(db, options, conversations)
+    inputs = {
+        "export_chosen_keys": (chosen, ["source_config", "conversation_id"]),
+        "export_label_file": (labels, ["source_config", "conversation_id", "label"]),
+    }
+    for view, (table, columns) in inputs.items():
+        rows = [tuple(row.values()) for row in table.select(columns).to_pylist()]
+        spark.createDataFrame(rows, ", ".join(f"{name} string" for name in columns)).createOrReplaceTempView(view)
+    spark.sql(f"""
+        select c.conversation_seq from {MART_SCHEMA}.fct_conversations as c
+        inner join export_chosen_keys as k on c.source_config = k.source_config and c.conversation_id = k.conversation_id
+    """).createOrReplaceTempView("export_chosen")
+    spark.sql(f"""
+        select c.conversation_seq, l.label from {MART_SCHEMA}.fct_conversations as c
+        inner join export_label_file as l on c.source_config = l.source_config and c.conversation_id = l.conversation_id
+    """).createOrReplaceTempView("export_labelled")
+
+
 def export_on_spark(
     spark: SparkSession, label: str, out: Path | str, formats: list[str], options: ExportOptions | None = None,
-    force: bool = False,
+    force: bool = False, db: Path | None = None, conversations: Collection[tuple[str, str]] | None = None,
 ) -> list[ExportResult]:
     """Write each format's file and manifest from the Spark build: into the local directory
-    ``out``, or as part files under ``out`` when it is a URI (``scheme://...``)."""
+    ``out``, or as part files under ``out`` when it is a URI (``scheme://...``).
+
+    ``db``: the warehouse path whose label file ``--label``/``--exclude-label`` read;
+    ``conversations``: the (config, id) pairs of the saved view ``options.view`` (as on DuckDB).
+    """
     from reports.exports import _check_targets, _measuring
 
     options = options or ExportOptions(tokenizer=None, chat_template=None)
-    if options.selects_by_label_or_view:
-        raise ExportError("--label, --exclude-label and --view select from the DuckDB warehouse: export with --target duckdb")
     if options.dedups_by_cluster:
         raise ExportError(f"--dedup {options.dedup} uses the near-duplicate clusters, built on DuckDB only: export with --target duckdb")
     chosen, with_hub = resolve_formats(formats)
@@ -350,6 +383,7 @@ def export_on_spark(
             raise ExportError(f"{out / HUB_DIR} exists; pass --force to overwrite")
     if not spark.catalog.tableExists(f"{MART_SCHEMA}.sft_trl_messages"):
         raise ExportError("Spark holds no export models yet: run `traces build` with the same --target first")
+    _stage_selection(spark, db, options, conversations)
     rows = spark.sql("select source_config, count(*) from raw.conversations group by 1 order by 1").collect()
     source = {"warehouse": label, "rows_by_config": {row[0]: row[1] for row in rows}}
     if not local:
