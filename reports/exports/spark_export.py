@@ -20,6 +20,7 @@ import hashlib
 import os
 import shutil
 from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -232,6 +233,20 @@ def _merge_parts(parts: Path, target: Path, ids_target: Path | None) -> tuple[in
     return written, digest.hexdigest()
 
 
+@contextmanager
+def _computed_once(spark: SparkSession, fmt: ExportFormat) -> Iterator[None]:
+    """The format's ``sft_*`` view computed once for all the export's queries (verdicts, token
+    measures, hashes, lines): Spark caches it on first use (in memory, spilling to disk) and every
+    later query reading the view reads the cache. Without it each query planned and computed the
+    view again from the marts."""
+    table = f"{MART_SCHEMA}.{fmt.model}"
+    spark.catalog.cacheTable(table)
+    try:
+        yield
+    finally:
+        spark.catalog.uncacheTable(table)
+
+
 def export_one_on_spark(
     spark: SparkSession, source: dict, fmt: ExportFormat, out: Path, options: ExportOptions, force: bool, label: str
 ) -> ExportResult:
@@ -248,9 +263,10 @@ def export_one_on_spark(
     tmp_ids = ids_path.with_name(ids_path.name + ".partial") if ids_path else None
     con = None
     try:
-        con = _verdicts(spark, fmt, options)
-        n_kept = _sample_view(spark, con, "export_kept")
-        _lines(spark, fmt, options, with_newline=True).write.mode("overwrite").parquet(str(scratch / "parts"))
+        with _computed_once(spark, fmt):
+            con = _verdicts(spark, fmt, options)
+            n_kept = _sample_view(spark, con, "export_kept")
+            _lines(spark, fmt, options, with_newline=True).write.mode("overwrite").parquet(str(scratch / "parts"))
         written, sha256 = _merge_parts(scratch / "parts", tmp_path, tmp_ids)
         if written != n_kept:
             raise ExportError(f"Spark wrote {written} lines for the {n_kept} kept rows of {fmt.name}")
@@ -287,37 +303,38 @@ def export_one_to_uri(
     mode = "overwrite" if force else "error"  # Spark Connect knows ErrorIfExists by this name only
     data_uri, manifest_uri = f"{out}/{fmt.name}", f"{out}/{fmt.name}.manifest"
     ids_uri = f"{out}/{fmt.name}.ids" if not fmt.ids_in_line else None
-    con = _verdicts(spark, fmt, options)
-    try:
-        n_kept = _sample_view(spark, con, "export_kept")
-        # Kept for the ids and the redaction counts too: the lines are computed once.
-        lines = _lines(spark, fmt, options, with_newline=False).persist()
+    with _computed_once(spark, fmt):
+        con = _verdicts(spark, fmt, options)
         try:
+            n_kept = _sample_view(spark, con, "export_kept")
+            # Kept for the ids and the redaction counts too: the lines are computed once.
+            lines = _lines(spark, fmt, options, with_newline=False).persist()
             try:
-                lines.select("line").write.mode(mode).text(data_uri)
-                if ids_uri:
-                    lines.select("id_line").write.mode(mode).text(ids_uri)
-            except Exception as exc:  # pyspark's AnalysisException, classic or Connect
-                if "PATH_ALREADY_EXISTS" in str(exc):
-                    raise ExportError(f"{data_uri} exists; pass --force to overwrite") from exc
-                raise
-            redactions = _redactions(lines, options)
+                try:
+                    lines.select("line").write.mode(mode).text(data_uri)
+                    if ids_uri:
+                        lines.select("id_line").write.mode(mode).text(ids_uri)
+                except Exception as exc:  # pyspark's AnalysisException, classic or Connect
+                    if "PATH_ALREADY_EXISTS" in str(exc):
+                        raise ExportError(f"{data_uri} exists; pass --force to overwrite") from exc
+                    raise
+                redactions = _redactions(lines, options)
+            finally:
+                lines.unpersist()
+            written = spark.read.text(data_uri).count()
+            if written != n_kept:
+                raise ExportError(f"Spark wrote {written} lines for the {n_kept} kept rows of {fmt.name}")
+            manifest = compose_manifest(
+                con, Path(label), fmt, options, f"{fmt.name}/", None, redactions,
+                f"{fmt.name}.ids/" if ids_uri else None, source,
+            )
+            manifest["layout"] = "part files (part-*.txt), one JSON line per row; the parts in name order are the rows in order"
+            text = spark.createDataFrame([(manifest_text(manifest),)], "value string")
+            text.coalesce(1).write.mode(mode).text(manifest_uri)
+            extras = (ids_uri,) if ids_uri else ()
+            return ExportResult(fmt.name, data_uri, manifest_uri, manifest, extras)
         finally:
-            lines.unpersist()
-        written = spark.read.text(data_uri).count()
-        if written != n_kept:
-            raise ExportError(f"Spark wrote {written} lines for the {n_kept} kept rows of {fmt.name}")
-        manifest = compose_manifest(
-            con, Path(label), fmt, options, f"{fmt.name}/", None, redactions,
-            f"{fmt.name}.ids/" if ids_uri else None, source,
-        )
-        manifest["layout"] = "part files (part-*.txt), one JSON line per row; the parts in name order are the rows in order"
-        text = spark.createDataFrame([(manifest_text(manifest),)], "value string")
-        text.coalesce(1).write.mode(mode).text(manifest_uri)
-        extras = (ids_uri,) if ids_uri else ()
-        return ExportResult(fmt.name, data_uri, manifest_uri, manifest, extras)
-    finally:
-        con.close()
+            con.close()
 
 
 def _stage_selection(
