@@ -199,9 +199,9 @@ def ingest(
         raise SourceError("no inputs to read")
 
     ingest_id = uuid.uuid4().hex
-    # Half the limit: `traces run` starts dbt beside the ingest, and the ingest holds about
-    # 500 MiB outside DuckDB's limit (Arrow's batches, Python). Measured alone at 60,000
-    # real-shaped rows: peak RSS 1,273 MiB at 768 MiB (105.0 s), 1,068 MiB at 525 MiB (106.7 s).
+    # Half the limit: `traces run` starts dbt beside the ingest, and the ingest holds memory
+    # outside DuckDB's limit (Arrow's parsed blocks, the batches waiting for the spool's writer).
+    # Figures: docs/performance.md.
     settings = RuntimeSettings.from_env()
     with warehouse.writers_turn(db, "ingest", on_wait, settings):
         con = warehouse.connect_when_free(

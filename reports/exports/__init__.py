@@ -158,7 +158,6 @@ def selection_rows(
     db: Path, options: ExportOptions, conversations: Collection[tuple[str, str]] | None
 ) -> tuple[pa.Table, pa.Table]:
     """The view's (config, id) pairs and the label file's rows, as Arrow, for either engine."""
-    check_selection(options, conversations)
     chosen = pa.table({
         "source_config": pa.array([c for c, _ in conversations or ()], pa.string()),
         "conversation_id": pa.array([i for _, i in conversations or ()], pa.string()),
@@ -171,8 +170,8 @@ def stage_selection(
 ) -> None:
     """The conversations chosen by a saved view (``conversations``) and the labels of the label
     file beside the warehouse, as scratch tables the exclusion rules read (selection.exclusion_case)."""
+    check_selection(options, conversations)
     if not options.selects_by_label_or_view:
-        check_selection(options, conversations)
         return  # no rule reads these tables (and the label file is not read)
     chosen, labels = selection_rows(db, options, conversations)
     con.register("chosen_keys", chosen)

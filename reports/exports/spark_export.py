@@ -345,8 +345,8 @@ def _stage_selection(
     ``scratch`` tables): read at export time from the same files as the DuckDB export."""
     from reports.exports import check_selection, selection_rows
 
+    check_selection(options, conversations)
     if not options.selects_by_label_or_view:
-        check_selection(options, conversations)
         return
     if db is None:
         raise ExportError("--label, --exclude-label and --view read the label file beside the warehouse: name the warehouse")
