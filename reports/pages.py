@@ -67,8 +67,6 @@ class Section:
     chart: ChartFn | None = None
     # The chart as declared in pages.yml (kind and arguments): the Evidence page draws it from this.
     chart_spec: dict[str, Any] | None = field(default=None, compare=False)
-    # Its tables are built on DuckDB only (a Python model): on Spark the section says so.
-    duckdb_only: bool = False
 
     @property
     def sql(self) -> str:
@@ -106,7 +104,7 @@ def load_pages(path: Path) -> tuple[Page, ...]:
             tuple(
                 Section(
                     section["name"], section["analysis"], section["title"], section.get("text", ""),
-                    _chart(section.get("chart")), section.get("chart"), bool(section.get("duckdb_only", False)),
+                    _chart(section.get("chart")), section.get("chart"),
                 )
                 for section in page["sections"]
             ),

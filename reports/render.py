@@ -95,12 +95,7 @@ def _header(source: str, generated_at: str, config_counts: dict[str, int], table
 
 
 def _render_section(con: duckdb.DuckDBPyConnection, section: Section, charts_dir: Path) -> str:
-    try:
-        columns, rows = query_rows(con, section.sql)
-    except duckdb.CatalogException:
-        if not section.duckdb_only:
-            raise
-        return f"## {section.title}\n\n_Built on DuckDB only: this warehouse has no table for it._\n"
+    columns, rows = query_rows(con, section.sql)
     out = [f"## {section.title}\n"]
     if section.text:
         out.append(section.text + "\n")

@@ -73,34 +73,10 @@ def report_pages(folder: Path) -> dict[str, list[str]]:
     }
 
 
-# Pages whose tables only a DuckDB build has (near-duplicates are a Python model); Spark's say so.
-DUCKDB_ONLY_PAGES = ("near-duplicates.md",)
-DUCKDB_ONLY_CHARTS = ("near_duplicate_cluster_sizes.png",)
-
-
-def assert_same_report_but_duckdb_only_pages(spark_folder: Path, duck_folder: Path) -> None:
-    """Spark's report is DuckDB's, page for page and chart for chart, but for the DuckDB-only
-    pages, where each section says it is built on DuckDB only."""
-    spark_pages, duck_pages = report_pages(spark_folder), report_pages(duck_folder)
-    assert spark_pages.keys() == duck_pages.keys()
-    for name in DUCKDB_ONLY_PAGES:
-        assert "_Built on DuckDB only" in "\n".join(spark_pages.pop(name)), name
-        duck_pages.pop(name)
-
-    def index_without_duckdb_only_charts(lines: list[str]) -> list[str]:
-        # The index shows each page's charts under a heading naming the page; blank lines dropped.
-        return [
-            line for line in lines
-            if line.strip()
-            and not any(f"({page}): " in line for page in DUCKDB_ONLY_PAGES)
-            and not any(chart in line for chart in DUCKDB_ONLY_CHARTS)
-        ]
-
-    spark_index, duck_index = spark_pages.pop("index.md"), duck_pages.pop("index.md")
-    assert index_without_duckdb_only_charts(spark_index) == index_without_duckdb_only_charts(duck_index)
-    assert spark_pages == duck_pages
-    charts = {p.name for p in (duck_folder / "charts").iterdir()} - set(DUCKDB_ONLY_CHARTS)
-    assert {p.name for p in (spark_folder / "charts").iterdir()} == charts
+def assert_same_report(spark_folder: Path, duck_folder: Path) -> None:
+    """Spark's report is DuckDB's, page for page, line for line and chart for chart."""
+    assert report_pages(spark_folder) == report_pages(duck_folder)
+    assert {p.name for p in (spark_folder / "charts").iterdir()} == {p.name for p in (duck_folder / "charts").iterdir()}
 
 
 # The manifest keys whose values depend on the engine or the run, not on the rows.

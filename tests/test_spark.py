@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 
 from foundation.labels import Label, LabelStore
@@ -20,7 +21,7 @@ from foundation.paths import labels_path
 from foundation.spark import session_conf, spark_dir
 from foundation.warehouse import one_row
 from ingest.synthetic.sample import write_sample
-from tests.helpers import BAD_LINES, FLAGGED_LINES, GOOD, assert_same_export, assert_same_report_but_duckdb_only_pages, run_cli
+from tests.helpers import BAD_LINES, FLAGGED_LINES, GOOD, assert_same_export, assert_same_report, run_cli
 from transform.build import run_dbt
 
 # Columns that record when or by which run a row was written, or DuckDB's own hash of it: they
@@ -32,14 +33,17 @@ FLOAT_TOLERANCE = 1e-9
 
 MARTS = (
     "fct_conversations", "fct_assistant_turns", "fct_tool_calls", "fct_thoughts", "fct_tool_responses", "dim_tools",
-    "fct_error_signatures", "dim_conversation_labels",
+    "fct_error_signatures", "dim_conversation_labels", "dim_near_duplicate_clusters",
 )
 REPORTING = (
     "rpt_after_error", "rpt_completion_by_category", "rpt_conversation_lengths", "rpt_data_quality",
     "rpt_length_tool_correlation", "rpt_length_vs_tool_usage", "rpt_overview", "rpt_parallel_width",
     "rpt_thinking_by_context", "rpt_tool_calls_by_category", "rpt_tool_error_rates", "rpt_tool_transitions",
-    "rpt_turn_kinds_by_category", "rpt_error_signatures", "rpt_schema_issues",
+    "rpt_turn_kinds_by_category", "rpt_error_signatures", "rpt_schema_issues", "rpt_near_duplicate_cluster_sizes",
+    "rpt_largest_near_duplicate_clusters",
 )
+# The near-duplicate Python models (signatures as numbers, matches, clusters).
+NEAR_DUPLICATES = ("int_near_duplicate_signatures", "int_near_duplicate_clusters")
 
 # Builds warehouses with dbt: the integration tier.
 pytestmark = pytest.mark.integration
@@ -108,7 +112,13 @@ LOCAL_EXPORT = {"formats": ["prompt-response", "trl-prompt-completion", "sharegp
 SELECTIONS = {
     "labelled": {"labels": ["good"]},
     "view-without-label": {"exclude_labels": ["good"], "view": "first rows"},
+    # The near-duplicate clusters: the sample's tasks repeat, its trajectories do not.
+    "one-per-task": {"dedup": "task", "per_task": 1},
+    "one-per-trajectory": {"dedup": "near"},
 }
+# The accuracy test's planted near-duplicates (tests/test_near_duplicates.py) signed on Spark in
+# tasks of this many conversations, so that texts are signed in several tasks.
+PLANTED_PER_TASK = 97
 VIEW_ROWS = 20
 
 
@@ -141,12 +151,45 @@ def _from_spark(spark_db: Path, names: dict[str, str], out: Path, view_keys: lis
         "    keys = view_keys if selection.get('view') else None\n"
         "    options = ExportOptions(tokenizer=None, chat_template=None, **selection)\n"
         "    export_on_spark(spark, 'spark', out / name, ['sharegpt'], options, db=db, conversations=keys)\n"
+        "from tests.test_spark import sign_planted_on_spark\n"
+        "sign_planted_on_spark(spark, out / 'planted')\n"
     )
     subprocess.run(
         [sys.executable, "-c", script, str(spark_db), json.dumps(names), str(out), json.dumps(LOCAL_EXPORT),
          json.dumps(view_keys), json.dumps(SELECTIONS)],
         check=True,
     )
+
+
+def planted_parts() -> dict[str, list[tuple[int, str]]]:
+    """The planted texts as each kind's parts: a task is one part, a trajectory three (of 200 words)."""
+    from tests.test_near_duplicates import planted_corpus
+
+    corpus = planted_corpus()
+    trajectory = [(seq, " ".join(words[i : i + 200])) for seq, text in corpus for words in [text.split()] for i in (0, 200, 400)]
+    return {"task": corpus, "trajectory": trajectory}
+
+
+def sign_planted_on_spark(spark, out: Path) -> None:
+    """The planted texts through Spark's near-duplicate path (transform/near_duplicates_spark.py),
+    its two tables written as parquet under ``out``."""
+    import pyarrow as pa
+
+    from tests.test_near_duplicates import THRESHOLD
+    from transform import near_duplicates_spark
+
+    def frame(rows: list[tuple[int, str]]):
+        return spark.createDataFrame(pa.table({"conversation_seq": [seq for seq, _ in rows], "text": [text for _, text in rows]}))
+
+    parts = planted_parts()
+    seqs = sorted({seq for seq, _ in parts["task"]})
+    conversations = spark.createDataFrame(pa.table(
+        {"source_config": ["planted"] * len(seqs), "conversation_id": [f"c{seq}" for seq in seqs], "conversation_seq": seqs}
+    ))
+    texts = {kind: frame(rows) for kind, rows in parts.items()}
+    signatures = near_duplicates_spark.signatures(spark, texts, conversations, THRESHOLD, conversations_per_task=PLANTED_PER_TASK)
+    signatures.write.mode("overwrite").parquet(str(out / "signatures"))
+    near_duplicates_spark.clusters(spark, spark.read.parquet(str(out / "signatures"))).write.mode("overwrite").parquet(str(out / "clusters"))
 
 
 def write_labels(duck_db: Path, spark_db: Path) -> None:
@@ -178,6 +221,7 @@ def engines(tmp_path_factory) -> Engines:
     # (`dbt run`: a `build --select resource_type:model` still runs the selected models' tests.)
     run_dbt(spark_db, ["run"], echo=False, target="spark")
     relations = {name: f"main.{name}" for name in MARTS + REPORTING}
+    relations |= {name: f"intermediate.{name}" for name in NEAR_DUPLICATES}
     relations |= {f"raw_{name}": f"raw.{name}" for name in RAW}
     relations["stg_rejected_rows"] = "staging.stg_rejected_rows"
     with duckdb.connect(str(duck_db), read_only=True) as con:
@@ -221,6 +265,49 @@ def test_every_mart_and_reporting_table_matches_row_for_row(engines, name):
     n_rows, only_duck, only_spark = _differences(engines, f"main.{name}", f"spark_{name}")
     assert n_rows > 0, f"{name} is empty: the comparison would prove nothing"
     assert not only_duck and not only_spark, f"{name}: DuckDB only {only_duck}; Spark only {only_spark}"
+
+
+@pytest.mark.parametrize("name", NEAR_DUPLICATES)
+def test_near_duplicate_signatures_and_clusters_match_row_for_row(engines, name):
+    n_rows, only_duck, only_spark = _differences(engines, f"intermediate.{name}", f"spark_{name}")
+    assert n_rows > 0
+    assert not only_duck and not only_spark, f"{name}: DuckDB only {only_duck}; Spark only {only_spark}"
+
+
+def test_spark_clusters_the_planted_near_duplicates_as_duckdb_does(engines):
+    """The accuracy test's planted copies (similarities 0.5-1.0 around the 0.8 threshold), signed on
+    Spark in tasks of 97 conversations: the same signatures, matches and clusters as DuckDB's code."""
+    from tests.test_near_duplicates import THRESHOLD
+    from transform.near_duplicates import Signatures, cluster_roots, match_texts, sign_texts
+
+    planted = engines.from_spark / "planted"
+    spark_signatures = engines.duck.execute(
+        f"select text_kind, conversation_seq, n_shingles, signature::bigint[], matched_seqs, best_similarity "
+        f"from read_parquet('{planted}/signatures/*.parquet') order by 1, 2"
+    ).fetchall()
+    spark_clusters = dict(((kind, seq), (root, size)) for kind, seq, root, size in engines.duck.execute(
+        f"select text_kind, conversation_seq, cluster_seq, cluster_size from read_parquet('{planted}/clusters/*.parquet')"
+    ).fetchall())
+    expected_signatures, expected_clusters = [], {}
+    con = duckdb.connect()
+    for kind, rows in sorted(planted_parts().items()):
+        con.execute("create or replace table parts (conversation_seq bigint, text varchar)")
+        con.executemany("insert into parts values (?, ?)", rows)
+        signed = sign_texts(con.table("parts"), 1, max(seq for seq, _ in rows))
+        matches = match_texts(signed, Signatures.empty(), THRESHOLD)
+        for i, seq in enumerate(signed.seqs.tolist()):
+            # Rounded as the DuckDB model rounds it (half away from zero; Python's round is half-even).
+            best = con.execute("select round(?::double, 4)", [matches.best_similarity[i]]).fetchone()[0]
+            best = None if best != best else best
+            expected_signatures.append((kind, seq, int(signed.n_shingles[i]), signed.matrix[i].tolist(), matches.matched[i], best))
+        roots = cluster_roots(signed.seqs, matches.matched, np.unique(signed.matrix, axis=0, return_inverse=True)[1].ravel())
+        sizes = {root: int((roots == root).sum()) for root in set(roots.tolist())}
+        expected_clusters |= {(kind, seq): (root, sizes[root]) for seq, root in zip(signed.seqs.tolist(), roots.tolist(), strict=True)}
+    assert spark_signatures == expected_signatures
+    assert spark_clusters == expected_clusters
+    # Real clusters on both sides of the threshold, so the comparison proves something.
+    assert max(size for _, size in expected_clusters.values()) > 3
+    assert sum(1 for row in expected_signatures if row[4]) > 100
 
 
 @pytest.mark.parametrize("table", RAW)
@@ -293,7 +380,7 @@ def test_the_report_from_spark_is_duckdbs(engines, tmp_path):
     # Neither reads export manifests (the data-quality page lists any it finds).
     no_exports = engines.from_spark / "no-exports"
     assert run_cli("report", "--db", str(_duck_db(engines)), "--out", str(tmp_path / "duck"), "--exports", str(no_exports)).returncode == 0
-    assert_same_report_but_duckdb_only_pages(engines.from_spark / "report", tmp_path / "duck")
+    assert_same_report(engines.from_spark / "report", tmp_path / "duck")
 
 
 def test_spark_writes_the_same_training_files_as_duckdb(engines, tmp_path):
@@ -311,7 +398,7 @@ def test_spark_writes_the_same_training_files_as_duckdb(engines, tmp_path):
 
 
 @pytest.mark.parametrize("name", SELECTIONS)
-def test_spark_selects_by_label_and_view_as_duckdb_does(engines, tmp_path, name):
+def test_spark_selects_by_label_view_and_cluster_as_duckdb_does(engines, tmp_path, name):
     from reports.exports import export
 
     selection = SELECTIONS[name]
@@ -319,7 +406,12 @@ def test_spark_selects_by_label_and_view_as_duckdb_does(engines, tmp_path, name)
     export(_duck_db(engines), tmp_path, ["sharegpt"], selection_options(selection), conversations=keys)
     rows = assert_same_export(tmp_path, engines.from_spark / name, "sharegpt")
     excluded = json.loads((engines.from_spark / name / "sharegpt.manifest.json").read_text())["excluded"]
-    if selection.get("view"):
+    if selection.get("dedup") == "task":
+        assert excluded["over_per_task"] > 0 and rows > 0
+    elif selection.get("dedup") == "near":
+        # The sample's trajectories are all different: every row stays, and so on both engines.
+        assert excluded.get("near_duplicate", 0) == 0 and rows > 0
+    elif selection.get("view"):
         # The view's rows less its labelled ones; every other row left out as not in the view.
         assert excluded["excluded_label"] == 3 and excluded["not_in_view"] > 0 and 0 < rows <= VIEW_ROWS - 3
     else:

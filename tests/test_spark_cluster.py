@@ -29,7 +29,7 @@ from tests.helpers import (
     BIN,
     RUN_MANIFEST_KEYS,
     assert_same_export,
-    assert_same_report_but_duckdb_only_pages,
+    assert_same_report,
     report_pages,
     run_cli,
 )
@@ -145,7 +145,7 @@ def test_the_report_from_the_cluster_is_duckdbs(on_cluster, tmp_path):
     result = run_cli("report", "--target", "spark-cluster", "--db", str(on_cluster.spark_db), "--out", str(tmp_path / "cluster"))
     assert result.returncode == 0, result.stderr
     assert len(report_pages(tmp_path / "duck")) == 8
-    assert_same_report_but_duckdb_only_pages(tmp_path / "cluster", tmp_path / "duck")
+    assert_same_report(tmp_path / "cluster", tmp_path / "duck")
     assert f"{on_cluster.spark_db}.spark (spark-cluster)" in (tmp_path / "cluster" / "index.md").read_text()
 
 

@@ -34,6 +34,7 @@ def _project_args(args: list[str]) -> list[str]:
 
 
 TARGETS = ("duckdb", "spark", "spark-cluster")
+SPARK_TARGETS = ("spark", "spark-cluster")
 # The profile's output for each engine (profiles.yml).
 _PROFILE_OUTPUT = {"duckdb": "dev", "spark": "spark", "spark-cluster": "spark_cluster"}
 # profiles.yml reads the cluster's Thrift port from here (`traces cluster up --thrift-port`).
@@ -47,7 +48,7 @@ def _start(command: list[str], db: Path, stdin: int | None = None, target: str =
         DB_ENV_VAR: str(db),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    if target in ("spark", "spark-cluster"):
+    if target in SPARK_TARGETS:
         env.update(spark_env(db))
     if target == "spark-cluster":
         env[THRIFT_PORT_ENV] = str(cluster.require(db).spec.thrift_port)
@@ -127,7 +128,9 @@ def run_dbt(
     the project's ``target/``.
     """
     check_target(target)
-    command = [dbt_executable(), *_project_args(args), "--target", _PROFILE_OUTPUT[target]]
+    # On Spark, dbt runs in a process that can also run the project's Python models (spark_python.py).
+    runner = [sys.executable, "-m", "transform.spark_python"] if target in SPARK_TARGETS else [dbt_executable()]
+    command = [*runner, *_project_args(args), "--target", _PROFILE_OUTPUT[target]]
     if target_path is not None:
         command += ["--target-path", str(target_path)]
     with _turn(db, target, args[0], on_wait):

@@ -287,3 +287,31 @@ def _has_shared_key(keys: np.ndarray, new_n_shingles: np.ndarray) -> np.ndarray:
 def _signed_in_order(signatures: Signatures) -> Iterator[int]:
     order: Iterable[int] = np.argsort(signatures.seqs, kind="stable").tolist()
     return (i for i in order if signatures.n_shingles[i] > 0)
+
+
+def signed_table(kind: str, signed: Signatures, matches: Matches) -> pa.Table:
+    """One row per signed text of ``kind``: its signature (null without shingles) and its matches."""
+    has_signature = signed.n_shingles > 0
+    return pa.table(
+        {
+            "conversation_seq": pa.array(signed.seqs, pa.int64()),
+            "text_kind": pa.array([kind] * len(signed.seqs), pa.string()),
+            "n_shingles": pa.array(signed.n_shingles, pa.int64()),
+            "signature": pa.FixedSizeListArray.from_arrays(
+                pa.array(signed.matrix.ravel(), pa.uint32()), signed.matrix.shape[1], mask=pa.array(~has_signature)
+            ).cast(pa.list_(pa.uint32())),
+            "matched_seqs": pa.array(matches.matched, pa.list_(pa.int64())),
+            "best_similarity": pa.array(matches.best_similarity, pa.float64(), mask=np.isnan(matches.best_similarity)),
+        }
+    )
+
+
+def cluster_table(kind: str, seqs: np.ndarray, matched: list[list[int]], same_text: np.ndarray) -> pa.Table:
+    """One row per signed text of ``kind`` with its cluster (``cluster_roots``)."""
+    return pa.table(
+        {
+            "conversation_seq": pa.array(seqs, pa.int64()),
+            "text_kind": pa.array([kind] * len(seqs), pa.string()),
+            "cluster_seq": pa.array(cluster_roots(seqs, matched, same_text), pa.int64()),
+        }
+    )

@@ -1,11 +1,22 @@
 """Each conversation's task and trajectory as a MinHash signature, with the earlier conversations
-it is a near-duplicate of (transform/near_duplicates.py). Incremental like the marts: only
-conversations newer than the table are signed, and they are matched against the signatures in it."""
+it is a near-duplicate of (transform/near_duplicates.py). On DuckDB incremental like the marts:
+only conversations newer than the table are signed, and they are matched against the signatures
+in it. On Spark the same rows, signed on the executors (transform/near_duplicates_spark.py)."""
 
 import numpy as np
 import pyarrow as pa
 
-from transform.near_duplicates import PARAMETERS, TEXT_KINDS, NearDuplicateError, Signatures, match_texts, sign_texts
+from transform.near_duplicates import (
+    PARAMETERS,
+    TEXT_KINDS,
+    NearDuplicateError,
+    Signatures,
+    match_texts,
+    sign_texts,
+    signed_table,
+)
+from transform.near_duplicates_spark import is_spark
+from transform.near_duplicates_spark import signatures as signatures_on_spark
 
 
 def earlier_signatures(session, this, kind):
@@ -22,27 +33,13 @@ def earlier_signatures(session, this, kind):
     return Signatures(seqs, matrix, np.ones(len(seqs), np.int64))
 
 
-def signed_table(kind, signed, matches):
-    has_signature = signed.n_shingles > 0
-    return pa.table(
-        {
-            "conversation_seq": pa.array(signed.seqs, pa.int64()),
-            "text_kind": pa.array([kind] * len(signed.seqs), pa.string()),
-            "n_shingles": pa.array(signed.n_shingles, pa.int64()),
-            "signature": pa.FixedSizeListArray.from_arrays(
-                pa.array(signed.matrix.ravel(), pa.uint32()), signed.matrix.shape[1], mask=pa.array(~has_signature)
-            ).cast(pa.list_(pa.uint32())),
-            "matched_seqs": pa.array(matches.matched, pa.list_(pa.int64())),
-            "best_similarity": pa.array(matches.best_similarity, pa.float64(), mask=np.isnan(matches.best_similarity)),
-        }
-    )
-
-
 def model(dbt, session):
-    dbt.config(materialized="incremental", incremental_strategy="append")
+    # Materialized as dbt_project.yml says: incremental on DuckDB, a table on Spark.
     threshold = float(dbt.config.get("near_dup_threshold"))
     # Literal refs: dbt reads a Python model's refs from its source.
     texts = {"task": dbt.ref("int_near_duplicate_task_texts"), "trajectory": dbt.ref("int_near_duplicate_trajectory_texts")}
+    if is_spark(session):
+        return signatures_on_spark(session, texts, dbt.ref("stg_conversations"), threshold)
     conversations = dbt.ref("stg_conversations").select("source_config, conversation_id, conversation_seq")
     newest = 0
     if dbt.is_incremental:

@@ -138,9 +138,7 @@ def _data_table(query: str, columns: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
-def _section_markup(section: SectionColumns | Section) -> str:
-    if isinstance(section, Section):  # its tables are not in this warehouse (built on DuckDB only)
-        return f"## {evidence_text(section.title)}\n\n_Built on DuckDB only: this warehouse has no table for it._\n"
+def _section_markup(section: SectionColumns) -> str:
     declared = section.section
     parts = [f"## {evidence_text(declared.title)}\n"]
     if declared.text:
@@ -152,7 +150,7 @@ def _section_markup(section: SectionColumns | Section) -> str:
     return "\n".join(parts)
 
 
-def page_markup(page: Page, sections: list[SectionColumns | Section], source: str, position: int) -> str:
+def page_markup(page: Page, sections: list[SectionColumns], source: str, position: int) -> str:
     parts = [
         _frontmatter(page.title, position),
         evidence_text(page.intro) + "\n",
@@ -188,11 +186,9 @@ def index_markup(source: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _section_columns(con: duckdb.DuckDBPyConnection, section: Section, tables: set[str]) -> SectionColumns | Section:
+def _section_columns(con: duckdb.DuckDBPyConnection, section: Section, tables: set[str]) -> SectionColumns:
     missing = [model for model in section.models if model not in tables]
     if missing:
-        if section.duckdb_only:
-            return section
         raise EvidenceProjectError(f"the warehouse has no {', '.join(missing)}: run `traces build` first")
     # The columns as DuckDB types them (no rows read): the page's table lists every one.
     cursor = con.execute(f"select * from ({section.sql}) limit 0")

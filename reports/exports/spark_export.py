@@ -34,7 +34,7 @@ from reports.exports.formats import DEFAULT_FORMAT, FORMATS, ExportFormat, resol
 from reports.exports.hub import HUB_DIR, write_hub, write_llamafactory_info
 from reports.exports.manifest import compose_manifest, manifest_text, write_manifest
 from reports.exports.redaction import REDACTION_PATTERNS
-from reports.exports.selection import ExportOptions, apply_measures, exclusion_case, mark_duplicates
+from reports.exports.selection import ExportOptions, apply_measures, exclusion_case, mark_duplicates, mark_near_duplicates
 from reports.exports.writer import string_bytes
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def _payload(fmt: ExportFormat, mode: str) -> str:
 
 def _verdicts(spark: SparkSession, fmt: ExportFormat, options: ExportOptions) -> duckdb.DuckDBPyConnection:
     """Every sample's verdict as ``scratch.export_rows`` in an in-memory DuckDB, where the manifest
-    counts them, in the DuckDB export's order: the rules, then the measures, then duplicates.
+    counts them, in the DuckDB export's order: the rules, then the measures, then near-duplicate clusters and duplicates.
     Spark computes them; a verdict is one small row per sample, brought back as Arrow."""
     model = f"{MART_SCHEMA}.{fmt.model}"
     trailing = "sft.n_trailing_turns" if fmt.level == "conversation" else "0"
@@ -110,6 +110,16 @@ def _verdicts(spark: SparkSession, fmt: ExportFormat, options: ExportOptions) ->
         measure = MeasureBatches(fmt.name, options.tokenizer, options.chat_template)
         _into_duckdb(con, "scratch.export_measures", lines.mapInArrow(measure, MEASURES_SCHEMA))
         apply_measures(con, options)
+    if options.dedups_by_cluster:
+        # Each conversation's clusters and keep ranks (one small row each), chosen among the kept
+        # rows by the DuckDB export's own rule.
+        _into_duckdb(con, "dim_near_duplicate_clusters", spark.sql(
+            f"""
+            select conversation_seq, task_cluster_id, task_keep_rank, trajectory_cluster_id, trajectory_keep_rank
+            from {MART_SCHEMA}.dim_near_duplicate_clusters
+            """
+        ))
+        mark_near_duplicates(con, options)
     if options.dedup == "exact":
         _sample_view(spark, con, "export_candidates")
         _into_duckdb(con, "scratch.export_hashes", spark.sql(
@@ -381,8 +391,6 @@ def export_on_spark(
     from reports.exports import _check_targets, _measuring
 
     options = options or ExportOptions(tokenizer=None, chat_template=None)
-    if options.dedups_by_cluster:
-        raise ExportError(f"--dedup {options.dedup} uses the near-duplicate clusters, built on DuckDB only: export with --target duckdb")
     chosen, with_hub = resolve_formats(formats)
     _measuring(options)  # the executors load their own; this one checks the names here first
     local = not is_uri(out)

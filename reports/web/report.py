@@ -36,12 +36,7 @@ def _link(section: Section, column: str, value: object) -> dict | None:
 
 
 def render_section(con: duckdb.DuckDBPyConnection, page: Page, section: Section) -> RenderedSection:
-    try:
-        columns, rows = query_rows(con, section.sql)
-    except duckdb.CatalogException:
-        if not section.duckdb_only:
-            raise
-        columns, rows = [], []  # a warehouse built before the section's tables existed
+    columns, rows = query_rows(con, section.sql)
     cells = [[(format_value(row[c]), _link(section, c, row[c])) for c in columns] for row in rows]
     chart_url = f"/report/{page.slug}/charts/{section.query_name}.png" if section.chart and rows else None
     return RenderedSection(section, columns, rows, cells, chart_url)
