@@ -103,6 +103,53 @@
     slice({{ list }}, 2, greatest(size({{ list }}) - 1, 0))
 {%- endmacro %}
 
+{% macro list_first(list) -%}
+    {{ return(adapter.dispatch('list_first')(list)) }}
+{%- endmacro %}
+{% macro default__list_first(list) -%}
+    {{ list }}[1]
+{%- endmacro %}
+{% macro spark__list_first(list) -%}
+    element_at({{ list }}, 1)
+{%- endmacro %}
+
+{#- A list's text elements joined by `separator` (an expression). -#}
+{% macro list_join(list, separator) -%}
+    {{ return(adapter.dispatch('list_join')(list, separator)) }}
+{%- endmacro %}
+{% macro default__list_join(list, separator) -%}
+    array_to_string({{ list }}, {{ separator }})
+{%- endmacro %}
+{% macro spark__list_join(list, separator) -%}
+    array_join({{ list }}, {{ separator }})
+{%- endmacro %}
+
+{#- One list of the elements of `lists` (expressions of lists of one type), in order. -#}
+{% macro list_concat(lists) -%}
+    {{ return(adapter.dispatch('list_concat')(lists)) }}
+{%- endmacro %}
+{% macro default__list_concat(lists) -%}
+    {%- if lists | length == 1 -%}
+        {{ lists[0] }}
+    {%- else -%}
+        list_concat({{ lists[0] }}, {{ default__list_concat(lists[1:]) }})
+    {%- endif -%}
+{%- endmacro %}
+{% macro spark__list_concat(lists) -%}
+    concat({{ lists | join(', ') }})
+{%- endmacro %}
+
+{#- A list of the given expressions. -#}
+{% macro list_of(items) -%}
+    {{ return(adapter.dispatch('list_of')(items)) }}
+{%- endmacro %}
+{% macro default__list_of(items) -%}
+    [{{ items | join(', ') }}]
+{%- endmacro %}
+{% macro spark__list_of(items) -%}
+    array({{ items | join(', ') }})
+{%- endmacro %}
+
 {#- A list with each element mapped: `body` is an expression of `name`. -#}
 {% macro list_map(list, name, body) -%}
     {{ return(adapter.dispatch('list_map')(list, name, body)) }}

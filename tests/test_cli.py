@@ -106,15 +106,15 @@ def test_a_parsing_model_from_an_earlier_version_asks_for_a_full_refresh_which_m
     db = tmp_path / "upgraded.duckdb"
     shutil.copy(sample_db, db)
     con = duckdb.connect(str(db))
-    con.execute("alter table intermediate.int_thoughts drop column conversation_seq")
+    con.execute("alter table intermediate.int_assistant_segments drop column conversation_seq")
     con.close()
     with pytest.raises(BuildFailed, match=r"traces build --full-refresh"):
-        build(db, echo=False, select="int_thoughts")
-    build(db, echo=False, select="int_thoughts", full_refresh=True)
+        build(db, echo=False, select="int_assistant_segments")
+    build(db, echo=False, select="int_assistant_segments", full_refresh=True)
     con = duckdb.connect(str(db), read_only=True)
     try:
         assert con.execute(
-            "select count(*), count(conversation_seq) from intermediate.int_thoughts"
+            "select count(*), count(conversation_seq) from intermediate.int_assistant_segments where segment_kind = 'think'"
         ).fetchone() == con.execute("select count(*), count(*) from main.fct_thoughts").fetchone()
     finally:
         con.close()

@@ -74,7 +74,7 @@ def test_marts_have_enforced_contracts(manifest):
 
 def test_parsing_models_have_unit_tests(manifest):
     unit_tested = {n["model"] for n in manifest.get("unit_tests", {}).values()}
-    assert {"int_tool_calls", "int_tool_responses", "int_thoughts", "int_tool_call_links", "stg_tool_definitions", "stg_messages", "int_system_prompts"} <= unit_tested
+    assert {"int_assistant_segments", "int_tool_calls", "int_tool_responses", "int_tool_call_links", "stg_tool_definitions", "stg_messages", "int_system_prompts"} <= unit_tested
 
 
 def test_warehouse_stays_readable_by_duckdb_1_4_after_dbt_build(sample_db):

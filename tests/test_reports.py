@@ -129,7 +129,7 @@ def test_an_empty_warehouse_still_reports(kimi_only_db, tmp_path):
     shutil.copy(kimi_only_db, db)
     con = duckdb.connect(str(db))
     for table in ("fct_conversations", "fct_assistant_turns", "intermediate.int_tool_call_outcomes", "intermediate.int_tool_calls",
-                  "intermediate.int_tool_responses", "intermediate.int_thoughts",
+                  "intermediate.int_tool_responses", "intermediate.int_assistant_segments",
                   "dim_tools", "raw.conversations_written", "raw.messages_written"):
         con.execute(f"delete from {table}")
     for (table,) in con.execute("select table_name from information_schema.tables where table_name like 'rpt_%'").fetchall():

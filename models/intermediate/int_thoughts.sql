@@ -1,46 +1,27 @@
--- The delete_reingested pre-hook (dbt_project.yml) reads stg_conversations.
--- depends_on: {{ ref('stg_conversations') }}
+{#-
+    A view: each think block of an assistant message, from its segments (int_assistant_segments),
+    where its text is stored once. The stripped text is not stored, nor its words counted: fct_thoughts
+    does both when asked.
+-#}
+{{ config(materialized='view') }}
+
 with
 
-{{ tag_block_rows(
-    'assistant', 'content', 'think', 'thought_index',
-    per_message=[
-        (count_opening_tags("split_part(content, '<tool_call>', 1)", 'think'), 'n_thoughts_before_first_call'),
-        (count_opening_tags(without_think('content'), 'tool_call'), 'n_calls'),
-    ],
-) }},
-
-described as (
-    select
-        source_config,
-        conversation_id,
-        message_index,
-        ingested_at,
-        conversation_seq,
-        thought_index::integer as thought_index,
-        block.body as thought_raw,
-        {{ strip('block.body') }} as thought,
-        not block.is_closed as is_unclosed,
-        case
-            when n_calls = 0 then 'no_calls'
-            when thought_index < n_thoughts_before_first_call then 'before_calls'
-            else 'after_calls'
-        end as position
-    from unnested
+segments as (
+    select * from {{ ref('int_assistant_segments') }}
+    where segment_kind = 'think'
 )
 
--- The stripped text is not stored, nor its words counted (10 s of regex at 15,000 real-shaped
--- rows, for a figure no model reads): fct_thoughts does both when asked.
 select
     source_config,
     conversation_id,
     message_index,
     ingested_at,
     conversation_seq,
-    thought_index,
-    thought_raw,
-    is_unclosed,
-    position,
-    length(thought) as n_chars,
-    thought = '' as is_empty
-from described
+    segment_index as thought_index,
+    body as thought_raw,
+    not is_closed as is_unclosed,
+    thought_position as position,
+    n_chars,
+    n_chars = 0 as is_empty
+from segments

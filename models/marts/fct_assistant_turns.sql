@@ -9,6 +9,19 @@ messages as (
     {{ where_new_conversations() }}
 ),
 
+-- What each assistant message wrote outside think and call blocks (its text segment). Kept, so
+-- that the exports read it instead of removing the blocks again.
+texts as (
+    select
+        source_config,
+        conversation_id,
+        conversation_seq,
+        message_index,
+        body as text_outside_blocks
+    from {{ ref('int_assistant_segments') }}
+    where segment_kind = 'text' {{ only_new_rows('conversation_seq') }}
+),
+
 thoughts as (
     select * from {{ ref('int_thoughts') }}
     {{ where_new_conversations() }}
@@ -24,20 +37,7 @@ responses as (
     {{ where_new_conversations() }}
 ),
 
--- Text is reduced to what lies outside think and call blocks (a small share of it) before the
--- window, which would otherwise hold every conversation's text in memory at once. Kept, so that
--- the exports read it instead of removing the blocks again.
-flagged as (
-    select
-        source_config,
-        conversation_id,
-        conversation_seq,
-        message_index,
-        role,
-        case when role = 'assistant' then {{ outside_blocks('content') }} end as text_outside_blocks
-    from messages
-),
-
+-- Roles only: the window runs over every message of every conversation, and no text rides along.
 sequenced as (
     select
         source_config,
@@ -45,13 +45,12 @@ sequenced as (
         conversation_seq,
         message_index,
         role,
-        text_outside_blocks,
         lag(role) over conversation_order as previous_role,
         count_if(role = 'assistant') over (
             partition by source_config, conversation_id order by message_index
             rows between unbounded preceding and 1 preceding
         ) as n_earlier_assistant_turns
-    from flagged
+    from messages
     window conversation_order as (partition by source_config, conversation_id order by message_index)
 ),
 
@@ -117,12 +116,15 @@ turns as (
         coalesce(thought_stats.has_reasoning, false) as has_reasoning,
         coalesce(call_stats.n_tool_calls, 0) as n_tool_calls,
         coalesce(call_stats.n_malformed_calls, 0) as n_malformed_calls,
-        assistant_messages.text_outside_blocks,
-        assistant_messages.text_outside_blocks <> '' as has_text,
+        texts.text_outside_blocks,
+        texts.text_outside_blocks <> '' as has_text,
         coalesce(
             assistant_messages.previous_role = 'tool' and tool_message_errors.has_error, false
         ) as follows_tool_error
     from assistant_messages
+    inner join texts
+        on
+            {{ same_message('assistant_messages', 'texts') }}
     left join thought_stats
         on
             {{ same_message('assistant_messages', 'thought_stats') }}
