@@ -11,12 +11,15 @@ from typing import Any
 import duckdb
 
 from foundation import turns
-from foundation.errors import WarehouseInUse
+from foundation.errors import SettingError, WarehouseInUse
 from foundation.settings import RuntimeSettings
 
 # DuckDB 2.x writes a format 1.x cannot read unless told otherwise; users open the
 # warehouse from the DuckDB CLI and BI drivers that are still on 1.4.
 STORAGE_COMPATIBILITY_VERSION = "v1.4.0"
+# Names a warehouse file cannot take: DuckDB names the attached file after it, and a catalog named
+# like one of the warehouse's schemas (or DuckDB's own) makes every `raw.x` ambiguous.
+RESERVED_CATALOG_NAMES = {"raw", "staging", "intermediate", "main", "scratch", "memory", "system", "temp"}
 # Text columns whose values average this many characters are stored zstd-compressed.
 ZSTD_MIN_STRING_LENGTH = 256
 
@@ -68,6 +71,15 @@ def _session(
     return con
 
 
+def check_name(path: Path) -> None:
+    """Refuse a warehouse file whose catalog name is one of the warehouse's schemas (or DuckDB's)."""
+    if catalog_name(path).lower() in RESERVED_CATALOG_NAMES:
+        raise SettingError(
+            f"{path.name}: DuckDB would name this warehouse {catalog_name(path)!r}, like one of its schemas; "
+            f"rename it, e.g. to traces_{path.name}"
+        )
+
+
 def _attach(con: duckdb.DuckDBPyConnection, path: Path, options: list[str]) -> None:
     try:
         con.execute(f'attach {sql_literal(path)} as "{catalog_name(path)}" ({", ".join(options)})')
@@ -96,6 +108,7 @@ def connect(
     ``settings`` default to the environment's; ``memory_limit`` overrides theirs (the ingest
     takes a share of it).
     """
+    check_name(path)
     settings = settings or RuntimeSettings.from_env()
     if read_only:
         turns.refuse_while_writing(path)
@@ -172,6 +185,7 @@ def connect_with_scratch(
     Staged rows spill to disk instead of failing on large exports; the warehouse itself
     is never written, so exports can run while nothing else holds the file for writing.
     """
+    check_name(path)
     settings = settings or RuntimeSettings.from_env()
     turns.refuse_while_writing(path)
     con = _session(settings.spill_dir_for(scratch), settings)

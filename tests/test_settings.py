@@ -144,3 +144,13 @@ def test_the_profile_defaults_are_the_settings_defaults(tmp_path):
     assert dbt["probe_row_groups"] == 3
     # Long text is compressed the same way whichever process writes it.
     assert dbt["zstd_min_string_length"] == warehouse.ZSTD_MIN_STRING_LENGTH
+
+
+@pytest.mark.parametrize("name", ["raw.duckdb", "main.duckdb", "staging.db"])
+def test_a_warehouse_named_like_a_schema_is_refused_with_the_name_to_use(tmp_path, name):
+    db = tmp_path / name
+    result = run_cli("ingest", "sample", "--db", str(db))
+    assert result.returncode != 0
+    assert "like one of its schemas" in result.stderr and f"traces_{name}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not db.exists()
