@@ -118,7 +118,7 @@ SELECTIONS = {
 }
 # The accuracy test's planted near-duplicates (tests/test_near_duplicates.py) signed on Spark in
 # tasks of this many conversations, so that texts are signed in several tasks.
-PLANTED_PER_TASK = 97
+PLANTED_PER_TASK = 200
 VIEW_ROWS = 20
 
 
@@ -141,8 +141,15 @@ def _from_spark(spark_db: Path, names: dict[str, str], out: Path, view_keys: lis
         "from foundation.cluster import spark_session\n"
         "db, out, export = Path(sys.argv[1]), Path(sys.argv[3]), json.loads(sys.argv[4])\n"
         "spark = spark_session(db, 'spark')\n"
+        "locations = {}\n"
         "for name, relation in json.loads(sys.argv[2]).items():\n"
-        "    spark.table(relation).write.mode('overwrite').parquet(str(out / name))\n"
+        "    details = {r[0]: r[1] for r in spark.sql(f'describe table extended {relation}').collect()}\n"
+        "    if details.get('Type') == 'MANAGED':\n"
+        "        locations[name] = details['Location'].removeprefix('file:')\n"
+        "    else:\n"
+        "        spark.table(relation).write.mode('overwrite').parquet(str(out / name))\n"
+        "        locations[name] = str(out / name)\n"
+        "(out / 'locations.json').write_text(json.dumps(locations))\n"
         "render_reports_from_spark(spark, 'spark', out / 'report', out / 'no-exports')\n"
         "options = ExportOptions(tokenizer=None, chat_template=None, dedup=export['dedup'], exclude_loops=export['exclude_loops'])\n"
         "export_on_spark(spark, 'spark', out / 'export', export['formats'], options)\n"
@@ -227,9 +234,12 @@ def engines(tmp_path_factory) -> Engines:
     with duckdb.connect(str(duck_db), read_only=True) as con:
         view_keys = con.execute(f"select source_config, conversation_id from raw.conversations order by 1, 2 limit {VIEW_ROWS}").fetchall()
     _from_spark(spark_db, relations, root / "from_spark", view_keys)
+    # Spark's own tables are parquet folders DuckDB reads where they are; views and the raw tables
+    # (their folder moves with each ingest) were written out by Spark above.
+    locations = json.loads((root / "from_spark" / "locations.json").read_text())
     duck = duckdb.connect(str(duck_db), read_only=True)
     for name in relations:
-        duck.execute(f"create temp view spark_{name} as select * from read_parquet('{root / 'from_spark' / name}/*.parquet')")
+        duck.execute(f"create temp view spark_{name} as select * from read_parquet('{locations[name]}/*.parquet')")
     return Engines(duck=duck, duck_ingest=duck_ingest.stdout, spark_ingest=spark_ingest.stdout, spark_db=spark_db,
                    from_spark=root / "from_spark", view_keys=view_keys)
 
@@ -276,7 +286,7 @@ def test_near_duplicate_signatures_and_clusters_match_row_for_row(engines, name)
 
 def test_spark_clusters_the_planted_near_duplicates_as_duckdb_does(engines):
     """The accuracy test's planted copies (similarities 0.5-1.0 around the 0.8 threshold), signed on
-    Spark in tasks of 97 conversations: the same signatures, matches and clusters as DuckDB's code."""
+    Spark in tasks of 200 conversations: the same signatures, matches and clusters as DuckDB's code."""
     from tests.test_near_duplicates import THRESHOLD
     from transform.near_duplicates import Signatures, cluster_roots, match_texts, sign_texts
 

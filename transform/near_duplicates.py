@@ -306,6 +306,43 @@ def signed_table(kind: str, signed: Signatures, matches: Matches) -> pa.Table:
     )
 
 
+def signatures_select(signed_rows: str, conversations: str) -> str:
+    """The signatures model's rows: ``signed_rows`` (``signed_table``'s columns) named by their
+    conversations (``conversations``: source_config, conversation_id, conversation_seq). SQL that
+    DuckDB and Spark both read; the two names are relations (or CTEs) of the query it ends."""
+    return f"""
+        select
+            conversations.source_config,
+            conversations.conversation_id,
+            signed_rows.conversation_seq,
+            signed_rows.text_kind,
+            signed_rows.n_shingles,
+            signed_rows.signature,
+            signed_rows.matched_seqs,
+            round(signed_rows.best_similarity, 4) as best_similarity,
+            '{PARAMETERS}' as minhash_parameters
+        from {signed_rows} as signed_rows
+        inner join {conversations} as conversations on signed_rows.conversation_seq = conversations.conversation_seq
+    """
+
+
+def clusters_select(clusters: str, signatures: str) -> str:
+    """The clusters model's rows: ``clusters`` (``cluster_table``'s columns) with each cluster's id,
+    named by its earliest text's conversation (from ``signatures``), and its size. SQL that DuckDB
+    and Spark both read."""
+    return f"""
+        select
+            clusters.conversation_seq,
+            clusters.text_kind,
+            clusters.cluster_seq,
+            clusters.text_kind || ':' || roots.source_config || '/' || roots.conversation_id as cluster_id,
+            count(*) over (partition by clusters.text_kind, clusters.cluster_seq) as cluster_size
+        from {clusters} as clusters
+        inner join {signatures} as roots
+            on clusters.cluster_seq = roots.conversation_seq and clusters.text_kind = roots.text_kind
+    """
+
+
 def cluster_table(kind: str, seqs: np.ndarray, matched: list[list[int]], same_text: np.ndarray) -> pa.Table:
     """One row per signed text of ``kind`` with its cluster (``cluster_roots``)."""
     return pa.table(

@@ -19,13 +19,14 @@ import pyarrow.compute as pc
 
 from transform.near_duplicates import (
     NUM_PERM,
-    PARAMETERS,
     TEXT_KINDS,
     Signatures,
     cluster_table,
+    clusters_select,
     concat_signatures,
     match_texts,
     sign_texts,
+    signatures_select,
     signed_table,
 )
 
@@ -103,23 +104,7 @@ def signatures(
     conversations.select("source_config", "conversation_id", "conversation_seq").createOrReplaceTempView(
         "near_duplicate_conversations"
     )
-    return spark.sql(
-        f"""
-        select
-            conversations.source_config,
-            conversations.conversation_id,
-            signed_rows.conversation_seq,
-            signed_rows.text_kind,
-            signed_rows.n_shingles,
-            signed_rows.signature,
-            signed_rows.matched_seqs,
-            round(signed_rows.best_similarity, 4) as best_similarity,
-            '{PARAMETERS}' as minhash_parameters
-        from near_duplicate_signed_rows as signed_rows
-        inner join near_duplicate_conversations as conversations
-            on signed_rows.conversation_seq = conversations.conversation_seq
-        """
-    )
+    return spark.sql(signatures_select("near_duplicate_signed_rows", "near_duplicate_conversations"))
 
 
 def clusters(spark: SparkSession, signatures: DataFrame) -> DataFrame:
@@ -138,19 +123,7 @@ def clusters(spark: SparkSession, signatures: DataFrame) -> DataFrame:
         tables.append(cluster_table(kind, seqs, of_kind.column("matched_seqs").to_pylist(), same_text))
     spark.createDataFrame(pa.concat_tables(tables)).createOrReplaceTempView("near_duplicate_cluster_rows")
     signed.createOrReplaceTempView("near_duplicate_signed_texts")
-    return spark.sql(
-        """
-        select
-            clusters.conversation_seq,
-            clusters.text_kind,
-            clusters.cluster_seq,
-            clusters.text_kind || ':' || roots.source_config || '/' || roots.conversation_id as cluster_id,
-            count(*) over (partition by clusters.text_kind, clusters.cluster_seq) as cluster_size
-        from near_duplicate_cluster_rows as clusters
-        inner join near_duplicate_signed_texts as roots
-            on clusters.cluster_seq = roots.conversation_seq and clusters.text_kind = roots.text_kind
-        """
-    )
+    return spark.sql(clusters_select("near_duplicate_cluster_rows", "near_duplicate_signed_texts"))
 
 
 def is_spark(session: object) -> bool:

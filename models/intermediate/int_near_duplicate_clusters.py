@@ -5,7 +5,7 @@ same rows (transform/near_duplicates_spark.py)."""
 
 import pyarrow as pa
 
-from transform.near_duplicates import TEXT_KINDS, cluster_table
+from transform.near_duplicates import TEXT_KINDS, cluster_table, clusters_select
 from transform.near_duplicates_spark import clusters as clusters_on_spark
 from transform.near_duplicates_spark import is_spark
 
@@ -26,17 +26,4 @@ def model(dbt, session):
         seqs = rows.column("conversation_seq").to_numpy()
         tables.append(cluster_table(kind, seqs, rows.column("matched_seqs").to_pylist(), rows.column("signature_hash").to_numpy()))
     clusters = pa.concat_tables(tables)  # noqa: F841 (read by name in the query below)
-    return session.sql(
-        f"""
-        with signatures as ({signatures.sql_query()})
-        select
-            clusters.conversation_seq,
-            clusters.text_kind,
-            clusters.cluster_seq,
-            clusters.text_kind || ':' || roots.source_config || '/' || roots.conversation_id as cluster_id,
-            count(*) over (partition by clusters.text_kind, clusters.cluster_seq) as cluster_size
-        from clusters
-        inner join signatures as roots
-            on clusters.cluster_seq = roots.conversation_seq and clusters.text_kind = roots.text_kind
-        """
-    )
+    return session.sql(f"with signatures as ({signatures.sql_query()}) {clusters_select('clusters', 'signatures')}")

@@ -13,6 +13,7 @@ from transform.near_duplicates import (
     Signatures,
     match_texts,
     sign_texts,
+    signatures_select,
     signed_table,
 )
 from transform.near_duplicates_spark import is_spark
@@ -59,19 +60,5 @@ def model(dbt, session):
         tables.append(signed_table(kind, signed, match_texts(signed, earlier, threshold)))
     signed_rows = pa.concat_tables(tables)  # noqa: F841 (read by name in the query below)
     return session.sql(
-        f"""
-        with conversations as ({conversations.sql_query()})
-        select
-            conversations.source_config,
-            conversations.conversation_id,
-            signed_rows.conversation_seq,
-            signed_rows.text_kind,
-            signed_rows.n_shingles,
-            signed_rows.signature,
-            signed_rows.matched_seqs,
-            round(signed_rows.best_similarity, 4) as best_similarity,
-            '{PARAMETERS}' as minhash_parameters
-        from signed_rows
-        inner join conversations on signed_rows.conversation_seq = conversations.conversation_seq
-        """
+        f"with conversations as ({conversations.sql_query()}) {signatures_select('signed_rows', 'conversations')}"
     )
