@@ -23,7 +23,6 @@ from transform.near_duplicates import (
     Signatures,
     cluster_table,
     clusters_select,
-    concat_signatures,
     match_texts,
     sign_texts,
     signatures_select,
@@ -86,7 +85,7 @@ def _signed_on_executors(parts: DataFrame, n_conversations: int, per_task: int) 
     if signed.any():
         values = signature.filter(pa.array(signed)).flatten().to_numpy()
         matrix[signed] = values.astype(np.uint32).reshape(-1, NUM_PERM)
-    return concat_signatures([Signatures(rows.column("conversation_seq").to_numpy(), matrix, n_shingles)])
+    return Signatures(rows.column("conversation_seq").to_numpy(), matrix, n_shingles)
 
 
 def signatures(

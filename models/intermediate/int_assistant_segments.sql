@@ -8,6 +8,9 @@
     stored beside the thoughts they took the warehouse past half its input (190 MB at 2x, the call
     text being in int_tool_calls' arguments already), so int_tool_calls cuts them itself.
 -#}
+{#- The message's key and watermarks, which every step passes on (Spark has no `* exclude`). -#}
+{% set message_columns = ['source_config', 'conversation_id', 'message_index', 'ingested_at', 'conversation_seq'] %}
+
 with
 
 assistant_messages as (
@@ -24,11 +27,7 @@ assistant_messages as (
 
 split_on_think as (
     select
-        source_config,
-        conversation_id,
-        message_index,
-        ingested_at,
-        conversation_seq,
+        {{ message_columns | join(',\n        ') }},
         -- Before the first <tool_call> tag anywhere, as the thought's position has always been read.
         {{ count_opening_tags("split_part(content, '<tool_call>', 1)", 'think') }} as n_thoughts_before_first_call,
         {{ split_on('content', '<think>') }} as think_pieces
@@ -37,11 +36,7 @@ split_on_think as (
 
 thoughts_and_the_rest as (
     select
-        source_config,
-        conversation_id,
-        message_index,
-        ingested_at,
-        conversation_seq,
+        {{ message_columns | join(',\n        ') }},
         n_thoughts_before_first_call,
         {{ blocks_of_pieces('think_pieces', 'think') }} as thought_blocks,
         {{ text_outside_pieces('think_pieces', 'think') }} as outside_think
@@ -50,11 +45,7 @@ thoughts_and_the_rest as (
 
 split_on_call as (
     select
-        source_config,
-        conversation_id,
-        message_index,
-        ingested_at,
-        conversation_seq,
+        {{ message_columns | join(',\n        ') }},
         n_thoughts_before_first_call,
         thought_blocks,
         {{ split_on('outside_think', '<tool_call>') }} as call_pieces
@@ -63,11 +54,7 @@ split_on_call as (
 
 segmented as (
     select
-        source_config,
-        conversation_id,
-        message_index,
-        ingested_at,
-        conversation_seq,
+        {{ message_columns | join(',\n        ') }},
         n_thoughts_before_first_call,
         {{ list_size('call_pieces') }} - 1 as n_calls,
         {{ list_concat([
@@ -83,11 +70,7 @@ segmented as (
 
 unnested as (
     select
-        source_config,
-        conversation_id,
-        message_index,
-        ingested_at,
-        conversation_seq,
+        {{ message_columns | join(',\n        ') }},
         n_thoughts_before_first_call,
         n_calls,
         {{ unnest_with_index('segments', 'segment', 'segment_position') }}
@@ -96,11 +79,7 @@ unnested as (
 
 indexed as (
     select
-        source_config,
-        conversation_id,
-        message_index,
-        ingested_at,
-        conversation_seq,
+        {{ message_columns | join(',\n        ') }},
         n_thoughts_before_first_call,
         n_calls,
         segment.kind as segment_kind,
